@@ -7,6 +7,9 @@ VENV="$FLOE_ROOT/.venv"
 STAMPS="$FLOE_ROOT/.floe-setup"
 mkdir -p "$STAMPS"
 
+# Debian ships Node's headers: native addons (better-sqlite3, the tfjs binding) build without a header download.
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ]; then export npm_config_nodedir=/usr; fi
+
 # The TensorFlow build tfjs uses: cpu (default) or gpu. Chosen by FLOE_TF_VARIANT at set-up;
 # the choice is remembered in .floe-setup/tf-variant so later commands use the same build.
 if [ -z "${FLOE_TF_VARIANT:-}" ] && [ -f "$STAMPS/tf-variant" ]; then

@@ -1,2 +1,3 @@
 export * from './version';
 export * from './info';
+export * from './features';
