@@ -141,7 +141,7 @@ export function accuracyByAngle(
   bins.push({ low: null, high: edges[0]!, right: 0, count: 0 });
   for (let i = 0; i + 1 < edges.length; i++) bins.push({ low: edges[i]!, high: edges[i + 1]!, right: 0, count: 0 });
   bins.push({ low: edges[edges.length - 1]!, high: null, right: 0, count: 0 });
-  const missing = { low: null, high: null, right: 0, count: 0 };
+  const missing: (typeof bins)[number] = { low: null, high: null, right: 0, count: 0 };
   for (let i = 0; i < labels.length; i++) {
     const a = angles[i];
     let bin = missing;
