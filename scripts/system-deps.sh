@@ -7,6 +7,7 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 command -v gdallocationinfo >/dev/null 2>&1 || need+=(gdal-bin)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)  # the distributed search executor's tests
 if ! command -v postgres >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then need+=(postgresql); fi
 
 if [ "${#need[@]}" -eq 0 ]; then
