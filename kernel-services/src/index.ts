@@ -8,3 +8,4 @@ export { floeRoot, storePath } from './env/paths';
 export { loadTf, tensorflowInfo, tfVariant, NativeBackendError, type Tf, type TfVariant } from './training/backend';
 export { buildLenet, DEFAULT_LENET, type LenetSpec } from './training/models';
 export { trainSmoke, type SmokeResult } from './training/smoke';
+export * from './store';

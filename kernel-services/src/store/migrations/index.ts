@@ -1,0 +1,13 @@
+/**
+ * Every migration of the metadata schema, in the order they run. Each domain adds its own file
+ * (`NNN_<domain>.ts`, exporting a `Migration` and augmenting `FloeDatabase` with its tables, see
+ * ../database.ts) and one line here. Never reorder or rename released entries: stores record names.
+ */
+import { coreMigration } from './001_core';
+import type { Migration } from './types';
+
+export const MIGRATIONS: readonly Migration[] = [
+  coreMigration,
+];
+
+export type { Migration, MigrationContext } from './types';
