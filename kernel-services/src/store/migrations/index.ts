@@ -4,10 +4,12 @@
  * ../database.ts) and one line here. Never reorder or rename released entries: stores record names.
  */
 import { coreMigration } from './001_core';
+import { featureStoreMigration } from './002_feature_store';
 import type { Migration } from './types';
 
 export const MIGRATIONS: readonly Migration[] = [
   coreMigration,
+  featureStoreMigration,
 ];
 
 export type { Migration, MigrationContext } from './types';
