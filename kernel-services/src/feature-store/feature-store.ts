@@ -10,6 +10,15 @@ import { FeatureGroupNotFoundError, FeatureStoreError } from './errors';
 import { FeatureGroup, type FeatureGroupInfo, type FeatureGroupLineage } from './feature-group';
 import { FeatureData } from './lance';
 import { storableRuleSet, type StoredRuleSet } from './validation-adapter';
+import { deriveFeatureGroup, type DeriveOptions } from './derived';
+import {
+  createTrainingDataset,
+  getTrainingDataset,
+  listTrainingDatasets,
+  type TrainingDataset,
+  type TrainingDatasetDefinition,
+  type TrainingDatasetInfo,
+} from './training-dataset';
 
 export interface FeatureGroupDefinition {
   name: string;
@@ -201,6 +210,23 @@ export class FeatureStore {
         lastCommitAt: c ? readTime(c.committed_at) : null,
       };
     });
+  }
+
+  async createTrainingDataset(def: TrainingDatasetDefinition): Promise<TrainingDataset> {
+    return createTrainingDataset(this, def);
+  }
+
+  async getTrainingDataset(name: string, version?: number): Promise<TrainingDataset> {
+    return getTrainingDataset(this, name, version);
+  }
+
+  async listTrainingDatasets(): Promise<TrainingDatasetInfo[]> {
+    return listTrainingDatasets(this);
+  }
+
+  /** Materialises derived features (band average, band ratio, custom) into a new group version. */
+  async deriveFeatureGroup(opts: DeriveOptions): Promise<FeatureGroup> {
+    return deriveFeatureGroup(this, opts);
   }
 
   /** Used by training datasets to resolve their feature group by id. */
