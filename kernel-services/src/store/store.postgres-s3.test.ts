@@ -3,45 +3,32 @@
  * storage (SeaweedFS), both started by this file on 127.0.0.1 and stopped after it.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openProjectStore, type ProjectStore } from '.';
-import { startPostgres, type PostgresServer } from '../test-support/postgres';
-import { startS3Server, type S3Server } from '../test-support/s3';
+import { openProjectStore, type ProjectStore, type StoreOptions } from '.';
+import { storeBackends } from '../test-support/store-backends';
 import { parseS3Url, resolveS3Config, S3BlobStore } from './blobs/s3';
 import { describeStoreBehaviour } from './store-behaviour';
 
-let pg: PostgresServer;
-let s3: S3Server;
-const homes: string[] = [];
+const backends = storeBackends();
+beforeAll(() => backends.start());
+afterAll(() => backends.stop());
+const s3 = () => backends.s3!;
 
-beforeAll(async () => {
-  [pg, s3] = await Promise.all([startPostgres(), startS3Server()]);
-});
-afterAll(async () => {
-  await Promise.all([pg?.stop(), s3?.stop()]);
-  for (const home of homes) fs.rmSync(home, { recursive: true, force: true });
-});
+async function freshOptions(): Promise<StoreOptions> {
+  return backends.freshOptions('postgres+s3');
+}
 
-function freshHome(): string {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-store-'));
-  homes.push(home);
-  return home;
+async function freshHome(): Promise<string> {
+  return (await backends.freshOptions('sqlite+local')).home!;
 }
 
 describeStoreBehaviour('PostgreSQL + S3 (SeaweedFS)', () => ({
-  freshStore: async () => ({
-    home: freshHome(),
-    metadataUrl: await pg.createDatabase(),
-    blobUrl: s3.freshUrl(),
-    s3: s3.options,
-  }),
+  freshStore: freshOptions,
   async leftovers(options) {
     // Unfinished multipart uploads would be partial objects held by the server.
     const { bucket, prefix } = parseS3Url(options.blobUrl!);
-    const client = S3BlobStore.clientFor(resolveS3Config(s3.options));
+    const client = S3BlobStore.clientFor(resolveS3Config(s3().options));
     try {
       const out = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
       return (out.Uploads ?? []).map((u) => u.Key ?? '');
@@ -56,23 +43,19 @@ describe('project store on PostgreSQL + S3: specifics', () => {
   afterAll(async () => store?.close());
 
   it('uses PostgreSQL and keeps nothing but the local home on disk', async () => {
-    const home = freshHome();
-    store = await openProjectStore({
-      home,
-      metadataUrl: await pg.createDatabase(),
-      blobUrl: s3.freshUrl(),
-      s3: s3.options,
-    });
+    const options = await freshOptions();
+    const home = options.home!;
+    store = await openProjectStore(options);
     expect(store.dialect).toBe('postgres');
     await store.blobs.put('a.txt', 'x');
     expect(fs.readdirSync(home)).toEqual([]);
-    expect(store.blobs.url('a.txt')).toMatch(new RegExp(`^s3://${s3.bucket}/project-[0-9a-f]+/blobs/a\\.txt$`));
+    expect(store.blobs.url('a.txt')).toMatch(new RegExp(`^s3://${s3().bucket}/project-[0-9a-f]+/blobs/a\\.txt$`));
   });
 
   it('writes a Lance dataset to S3 through datasetLocation and reads it back', async () => {
     const loc = store.datasetLocation('feature-groups');
-    expect(loc.uri).toMatch(new RegExp(`^s3://${s3.bucket}/project-[0-9a-f]+/features/feature-groups$`));
-    expect(loc.storageOptions).toMatchObject({ aws_endpoint: s3.endpoint, allow_http: 'true' });
+    expect(loc.uri).toMatch(new RegExp(`^s3://${s3().bucket}/project-[0-9a-f]+/features/feature-groups$`));
+    expect(loc.storageOptions).toMatchObject({ aws_endpoint: s3().endpoint, allow_http: 'true' });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const lancedb = require('@lancedb/lancedb') as typeof import('@lancedb/lancedb');
     const db = await lancedb.connect(loc.uri, { storageOptions: loc.storageOptions });
@@ -97,7 +80,7 @@ describe('project store on PostgreSQL + S3: specifics', () => {
     }
     // The dataset is really on the object store, beside (not inside) the blobs.
     const { bucket, prefix } = parseS3Url(store.blobs.url('a.txt').replace(/\/blobs\/a\.txt$/, ''));
-    const client = S3BlobStore.clientFor(resolveS3Config(s3.options));
+    const client = S3BlobStore.clientFor(resolveS3Config(s3().options));
     try {
       const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
       const listed = await client.send(
@@ -112,19 +95,19 @@ describe('project store on PostgreSQL + S3: specifics', () => {
 
   it('names the server when PostgreSQL cannot be reached, without the password', async () => {
     await expect(
-      openProjectStore({ home: freshHome(), metadataUrl: 'postgres://floe:secret@127.0.0.1:1/none' }),
+      openProjectStore({ home: await freshHome(), metadataUrl: 'postgres://floe:secret@127.0.0.1:1/none' }),
     ).rejects.toThrow(/cannot connect to the metadata database postgres:\/\/floe:\*\*\*@127\.0\.0\.1:1\/none/);
   });
 
   it('says when the bucket is missing, and creates it only when asked', async () => {
     const url = `s3://floe-missing-${Date.now()}/p`;
-    await expect(openProjectStore({ home: freshHome(), blobUrl: url, s3: s3.options })).rejects.toThrow(
+    await expect(openProjectStore({ home: await freshHome(), blobUrl: url, s3: s3().options })).rejects.toThrow(
       /does not exist/,
     );
     const created = await openProjectStore({
-      home: freshHome(),
+      home: await freshHome(),
       blobUrl: url,
-      s3: { ...s3.options, createBucket: true },
+      s3: { ...s3().options, createBucket: true },
     });
     await created.blobs.put('k', 'v');
     expect(await created.blobs.list()).toEqual(['k']);
