@@ -1,0 +1,47 @@
+import type { TrialParams } from '@floe/schema';
+import type { TrialFunctionRef, TrialOutcome } from '../trial';
+
+/** One attempt of one trial, as handed to a worker. */
+export interface TrialAssignment {
+  searchId: number;
+  trialId: number;
+  number: number;
+  attempt: number;
+  params: TrialParams;
+  seed: number;
+  budget: number | null;
+  trial: TrialFunctionRef;
+}
+
+/** Identifies an attempt: events about older attempts of a trial are ignored by the driver. */
+export interface AttemptKey {
+  trialId: number;
+  attempt: number;
+}
+
+/** What executors tell the driver. Every event is also a heartbeat of its attempt. */
+export interface ExecutorListener {
+  started(key: AttemptKey, worker: string): void;
+  metric(key: AttemptKey, step: number, value: number): void;
+  alive(key: AttemptKey): void;
+  ended(key: AttemptKey, outcome: TrialOutcome): void;
+}
+
+/**
+ * Runs trial attempts on workers. `submit` never blocks: an attempt waits in the executor's queue
+ * until a worker is free (the driver keeps at most `workers` attempts submitted, so a worker takes
+ * the next trial the moment it is free).
+ */
+export interface TrialExecutor {
+  readonly kind: string;
+  /** Trials that can run at once. */
+  readonly workers: number;
+  /** Attaches the driver; one driver at a time. */
+  attach(listener: ExecutorListener): Promise<void>;
+  /** Detaches the driver (the workers stay up for the next search). */
+  detach(): void;
+  submit(assignment: TrialAssignment): void;
+  /** Asks the attempt to stop; it ends with a `finished` outcome marked stopped (or was never started). */
+  stop(key: AttemptKey, reason: string): void;
+  close(): Promise<void>;
+}
