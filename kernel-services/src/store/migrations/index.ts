@@ -5,11 +5,15 @@
  */
 import { coreMigration } from './001_core';
 import { featureStoreMigration } from './002_feature_store';
+import { experimentsMigration } from './003_experiments';
+import { searchMigration } from './004_search';
 import type { Migration } from './types';
 
 export const MIGRATIONS: readonly Migration[] = [
   coreMigration,
   featureStoreMigration,
+  experimentsMigration,
+  searchMigration,
 ];
 
 export type { Migration, MigrationContext } from './types';
