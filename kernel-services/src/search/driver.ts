@@ -441,7 +441,6 @@ export class SearchDriver {
           best_metric: t.best,
           steps: t.history.length,
           stop_reason: reason,
-          error: null,
           finished_at: at,
           duration_ms: durationMs,
         }),

@@ -89,7 +89,7 @@ export async function replayTrial(params: TrialParams, reporter: TrialReporter):
 
 /** Test helper trial: crashes its worker on the first attempt (`crash`: exit | kill), then replays. */
 export async function crashOnceTrial(params: TrialParams, reporter: TrialReporter): Promise<number> {
-  if (reporter.trial.attempt === 1 && params.crash) {
+  if (reporter.trial.attempt === 1 && (params.crash === 'exit' || params.crash === 'kill')) {
     reporter.report(1, 0.5);
     await new Promise((r) => setTimeout(r, 20));
     if (params.crash === 'kill') process.kill(process.pid, 'SIGKILL');

@@ -62,6 +62,18 @@ export function driverIdentity(): string {
   return `${user}@${os.hostname()}:${process.pid}`;
 }
 
+/** True when `driver` (user@host:pid) names a process on this host that no longer exists. */
+function deadLocalProcess(driver: string | null): boolean {
+  const m = driver ? /@(.+):(\d+)$/.exec(driver) : null;
+  if (!m || m[1] !== os.hostname()) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 export class SearchRepository {
   constructor(readonly store: ProjectStore) {}
 
@@ -129,7 +141,8 @@ export class SearchRepository {
       const r = await trx.selectFrom('search').select(['driver', 'driver_heartbeat_at', 'status']).where('id', '=', id).executeTakeFirst();
       if (!r) throw new SearchNotFoundError(`no search with id ${id}`);
       const me = driverIdentity();
-      const fresh = r.driver_heartbeat_at !== null && Date.now() - new Date(r.driver_heartbeat_at).getTime() < staleMs;
+      const fresh =
+        r.driver_heartbeat_at !== null && Date.now() - new Date(r.driver_heartbeat_at).getTime() < staleMs && !deadLocalProcess(r.driver);
       if (!force && r.driver && r.driver !== me && fresh && (r.status === 'running' || r.status === 'stopping')) {
         return { ok: false as const, driver: r.driver, lastSeen: r.driver_heartbeat_at! };
       }

@@ -46,16 +46,35 @@ export function registerTypeScript(): void {
  * before the child's entry module loads. Written once per content under the temp folder.
  */
 export function typeScriptPreload(): string {
+  // Transpiled output is cached by content hash, so most worker starts never load TypeScript itself.
   const code = `'use strict';
 // Written by floe (search/ts-require.ts): lets this worker process load .ts modules.
 const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
 const Module = require('module');
-const ts = require(${JSON.stringify(typescriptPath())});
+const cacheDir = ${JSON.stringify(path.join(os.tmpdir(), 'floe-ts-cache'))};
+let ts;
 if (!Module._extensions['.ts']) {
   Module._extensions['.ts'] = function (module, filename) {
-    const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), { fileName: filename, compilerOptions: {
-      module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, inlineSourceMap: true } });
-    module._compile(out.outputText, filename);
+    const source = fs.readFileSync(filename, 'utf8');
+    const key = crypto.createHash('sha256').update(filename + '\\0' + source).digest('hex').slice(0, 32);
+    const cached = path.join(cacheDir, key + '.js');
+    let out;
+    try {
+      out = fs.readFileSync(cached, 'utf8');
+    } catch {
+      ts = ts || require(${JSON.stringify(typescriptPath())});
+      out = ts.transpileModule(source, { fileName: filename, compilerOptions: {
+        module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, inlineSourceMap: true } }).outputText;
+      try {
+        fs.mkdirSync(cacheDir, { recursive: true });
+        const tmp = cached + '.' + process.pid + '.tmp';
+        fs.writeFileSync(tmp, out);
+        fs.renameSync(tmp, cached);
+      } catch {}
+    }
+    module._compile(out, filename);
   };
 }
 `;
