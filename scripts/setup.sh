@@ -53,9 +53,13 @@ else
 fi
 
 # 5. The JupyterLab extension (prebuilt labextension) and its Python package, installed into .venv.
-key="$(hash_tree extension/src extension/schema style jupyter-config floe_jupyter) $(hash_files extension/package.json pyproject.toml package-lock.json)"
+# (schema/src too: the contract package is bundled into the labextension.)
+key="$(hash_tree extension/src extension/schema schema/src style jupyter-config floe_jupyter) $(hash_files extension/package.json extension/install.json pyproject.toml package-lock.json)"
 if ! stamp_ok labextension "$key" || [ ! -f floe_jupyter/labextension/package.json ]; then
   say "building the Floe labextension (jupyter labextension build)"
+  # npm hoists the extension's dependencies to the root node_modules; without a node_modules folder of
+  # its own, `jupyter labextension build` would run jlpm (yarn) to re-resolve the whole workspace.
+  mkdir -p extension/node_modules
   (cd extension && PATH="$VENV/bin:$PATH" jupyter labextension build . >"$STAMPS/labextension-build.log" 2>&1) \
     || { tail -40 "$STAMPS/labextension-build.log" >&2; echo "floe: labextension build failed (log: .floe-setup/labextension-build.log)" >&2; exit 1; }
   say "installing the floe-jupyter package (labextension, hub launcher, server config) into .venv"

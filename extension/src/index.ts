@@ -1,0 +1,9 @@
+import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { hubPlugin, sidebarPlugin } from './hub/plugin';
+
+export { IFloeHub } from './tokens';
+export type { HubStatus } from './tokens';
+export { CommandIDs } from './hub/plugin';
+
+const plugins: JupyterFrontEndPlugin<unknown>[] = [hubPlugin, sidebarPlugin];
+export default plugins;

@@ -1,0 +1,2 @@
+// The labextension's styleModule (extension/package.json): JupyterLab loads this to apply Floe's CSS.
+import './base.css';
