@@ -15,17 +15,17 @@
  *   trial × N(1, 0.05) per epoch — convolution cost grows with filters × kernel²; the constant part
  *   is data loading and the dense layers. FLOE_REPLAY_SCALE multiplies every duration.
  */
-import type { TrialParams } from '@floe/schema';
+import type { ParamSpecInput, TrialParams } from '@floe/schema';
 import { Prng, STREAM } from './prng';
 import type { TrialReporter } from './trial';
 
 /** The LeNet search space of the iceberg walkthrough (the replay model is defined over it). */
-export const LENET_SEARCH_SPACE = {
+export const LENET_SEARCH_SPACE: Record<string, ParamSpecInput> = {
   lr: { type: 'double', min: 1e-4, max: 1e-1, scale: 'log' },
   dropout: { type: 'double', min: 0, max: 0.6 },
   filters: { type: 'discrete', values: [8, 16, 32, 64] },
   kernel: { type: 'discrete', values: [3, 5, 7] },
-} as const;
+};
 
 export interface ReplayedCurve {
   /** Validation accuracy after each epoch. */
