@@ -399,11 +399,12 @@ export class FeatureGroup {
           }
         }
 
-        this.refuseNaNTensors(keep, rows, name);
-
         for (let s = 0; s < keep.length; s += chunkRows) {
-          const part = rowsToArrow(keep.slice(s, s + chunkRows), this.info.schema);
+          const slice = keep.slice(s, s + chunkRows);
+          const part = rowsToArrow(slice, this.info.schema);
           stats.addBatch(part);
+          // The statistics pass counts NaN pixels; only then look for the row to name it.
+          if (Object.keys(stats.tensorNaNs()).length > 0) this.refuseNaNTensors(slice, rows, name);
           table ??= await openForWrite();
           const { version } = await table.add(part);
           if (version !== expectedVersion + 1) {

@@ -25,6 +25,11 @@ export interface LoaderOptions {
   prefetch?: number;
   /** Leave out a last, smaller batch. */
   dropRemainder?: boolean;
+  /**
+   * Rows per Lance take: consecutive batches of the shuffled order are fetched together (one
+   * random-access request serves several batches). Default 256.
+   */
+  takeRows?: number;
 }
 
 /** One batch before it becomes tensors: plain typed arrays. */
@@ -94,6 +99,7 @@ export class TrainingDataLoader {
         seed: opts.seed ?? dataset.spec.seed,
         prefetch: opts.prefetch ?? 4,
         dropRemainder: opts.dropRemainder ?? false,
+        takeRows: opts.takeRows ?? 256,
       },
       split,
       batchSize,
@@ -160,29 +166,34 @@ export class TrainingDataLoader {
     return { size: n, xs, ys, rowIds: ids };
   }
 
-  /** One epoch of batches as typed arrays, `prefetch` batches read ahead. */
+  /** One epoch of batches as typed arrays, about `prefetch` batches read ahead. */
   async *rawBatches(epoch = 0): AsyncGenerator<RawBatch> {
     const order = this.epochOrder(epoch);
-    const starts: number[] = [];
-    for (let i = 0; i < order.length; i += this.batchSize) {
-      if (this.opts.dropRemainder && i + this.batchSize > order.length) break;
-      starts.push(i);
-    }
+    const usable = this.opts.dropRemainder ? order.length - (order.length % this.batchSize) : order.length;
+    const perTake = this.batchSize * Math.max(1, Math.round(this.opts.takeRows / this.batchSize));
+    const takes: [number, number][] = [];
+    for (let i = 0; i < usable; i += perTake) takes.push([i, Math.min(i + perTake, usable)]);
+    const ahead = Math.max(1, Math.ceil(this.opts.prefetch / (perTake / this.batchSize)));
     const inFlight: Promise<RawBatch>[] = [];
     let next = 0;
     const fill = (): void => {
-      while (inFlight.length < Math.max(1, this.opts.prefetch) && next < starts.length) {
-        const s = starts[next++]!;
-        const p = this.readBatch(order.slice(s, s + this.batchSize));
+      while (inFlight.length < ahead && next < takes.length) {
+        const [a, b] = takes[next++]!;
+        const p = this.readBatch(order.slice(a, b));
         p.catch(() => undefined); // surfaced when awaited below
         inFlight.push(p);
       }
     };
     fill();
+    const sample = this.sampleShape[0] * this.sampleShape[1] * this.sampleShape[2];
     while (inFlight.length > 0) {
-      const batch = await inFlight.shift()!;
+      const rows = await inFlight.shift()!;
       fill();
-      yield batch;
+      // Batches are views into the take's arrays: no copy.
+      for (let s = 0; s < rows.size; s += this.batchSize) {
+        const e = Math.min(s + this.batchSize, rows.size);
+        yield { size: e - s, xs: rows.xs.subarray(s * sample, e * sample), ys: rows.ys.subarray(s, e), rowIds: rows.rowIds.slice(s, e) };
+      }
     }
   }
 

@@ -83,60 +83,62 @@ function histogramFor(min: number, max: number, bins = HISTOGRAM_BINS): Histogra
   return { lo: min - pad, hi: max + pad, counts: new Array<number>(bins).fill(0), below: 0, above: 0 };
 }
 
-/** Accumulates one strided numeric stream (a scalar column or one band of a tensor column). */
+/**
+ * Accumulates one strided numeric stream (a scalar column or one band of a tensor column) without
+ * allocating per call: tensors arrive one row at a time, thousands of calls per chunk.
+ */
 class SummaryBuilder {
-  readonly s: NumericSummary;
-  private seenEdges: Histogram | null;
+  private edges: Histogram | null;
+  private counts: Float64Array | null = null;
+  private n = 0;
+  private nonFinite = 0;
+  /** NaN among the non-finite values (Lance refuses NaN in tensor columns). */
+  nan = 0;
+  private min = Infinity;
+  private max = -Infinity;
+  // Shifted sums keep the variance accurate for values far from zero (dB bands around -20).
+  private shift = NaN;
+  private sum = 0;
+  private sumsq = 0;
+  private below = 0;
+  private above = 0;
 
   constructor(edges: Histogram | null) {
-    this.s = emptySummary();
-    this.seenEdges = edges;
+    this.edges = edges;
+    if (edges) this.counts = new Float64Array(edges.counts.length);
+  }
+
+  get hasEdges(): boolean {
+    return this.edges !== null;
+  }
+
+  /** Fixes the histogram edges from the finite range of a first stretch of data. */
+  setEdgesFrom(lo: number, hi: number): void {
+    if (this.edges || !Number.isFinite(lo) || !Number.isFinite(hi)) return;
+    this.edges = histogramFor(lo, hi);
+    this.counts = new Float64Array(this.edges.counts.length);
   }
 
   /** Adds `count` values values[start], values[start+stride], ... */
   add(values: ArrayLike<number>, start: number, stride: number, count: number): void {
-    if (!this.seenEdges) {
-      // The group's first data: fix the edges from this chunk, then bin it.
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let k = 0, i = start; k < count; k++, i += stride) {
-        const v = values[i]!;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
-        // Nothing finite yet (or only ±Infinity): recompute robustly over finite values only.
-        lo = Infinity;
-        hi = -Infinity;
-        for (let k = 0, i = start; k < count; k++, i += stride) {
-          const v = values[i]!;
-          if (Number.isFinite(v)) {
-            if (v < lo) lo = v;
-            if (v > hi) hi = v;
-          }
-        }
-      }
-      if (Number.isFinite(lo)) this.seenEdges = histogramFor(lo, hi);
-    }
-    const h = this.seenEdges ? { ...this.seenEdges, counts: new Array<number>(this.seenEdges.counts.length).fill(0), below: 0, above: 0 } : null;
-    let n = 0;
-    let nonFinite = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    // Shifted sums keep the variance accurate for values far from zero (dB bands around -20).
-    let shift = NaN;
-    let sum = 0;
-    let sumsq = 0;
-    const bins = h ? h.counts.length : 0;
-    const scale = h ? bins / (h.hi - h.lo) : 0;
-    const lo = h ? h.lo : 0;
-    const counts = h ? new Float64Array(bins) : null;
-    let below = 0;
-    let above = 0;
+    // Tensor bands take the monomorphic Float32Array path: the hot loop of every ingest.
+    if (values instanceof Float32Array) this.addFloat32(values, start, stride, count);
+    else this.addAny(values, start, stride, count);
+  }
+
+  private addFloat32(values: Float32Array, start: number, stride: number, count: number): void {
+    const counts = this.counts;
+    const bins = counts ? counts.length : 0;
+    const lo = this.edges ? this.edges.lo : 0;
+    const hi = this.edges ? this.edges.hi : 0;
+    const scale = this.edges ? bins / (hi - lo) : 0;
+    let n = this.n, nonFinite = this.nonFinite, nan = this.nan, min = this.min, max = this.max;
+    let shift = this.shift, sum = this.sum, sumsq = this.sumsq, below = this.below, above = this.above;
     for (let k = 0, i = start; k < count; k++, i += stride) {
       const v = values[i]!;
       if (v - v !== 0) {
         nonFinite++;
+        if (v !== v) nan++;
         continue;
       }
       if (shift !== shift) shift = v;
@@ -146,31 +148,78 @@ class SummaryBuilder {
       n++;
       if (v < min) min = v;
       if (v > max) max = v;
-      if (counts) {
-        const b = Math.floor((v - lo) * scale);
-        if (b < 0) below++;
-        else if (b >= bins) {
-          if (v === h!.hi) counts[bins - 1]!++;
-          else above++;
-        } else counts[b]!++;
+      if (counts !== null) {
+        if (v < lo) below++;
+        else {
+          const b = ((v - lo) * scale) | 0;
+          if (b >= bins) {
+            if (v === hi) counts[bins - 1]!++;
+            else above++;
+          } else counts[b]!++;
+        }
       }
     }
-    const part: NumericSummary = { ...emptySummary(), nonFinite };
-    if (n > 0) {
-      const mean = shift + sum / n;
-      part.count = n;
-      part.min = min;
-      part.max = max;
-      part.mean = mean;
-      part.m2 = Math.max(0, sumsq - (sum * sum) / n);
+    this.n = n; this.nonFinite = nonFinite; this.nan = nan; this.min = min; this.max = max;
+    this.shift = shift; this.sum = sum; this.sumsq = sumsq; this.below = below; this.above = above;
+  }
+
+  private addAny(values: ArrayLike<number>, start: number, stride: number, count: number): void {
+    const counts = this.counts;
+    const bins = counts ? counts.length : 0;
+    const lo = this.edges ? this.edges.lo : 0;
+    const hi = this.edges ? this.edges.hi : 0;
+    const scale = this.edges ? bins / (hi - lo) : 0;
+    for (let k = 0, i = start; k < count; k++, i += stride) {
+      const v = values[i]!;
+      if (v - v !== 0) {
+        this.nonFinite++;
+        if (v !== v) this.nan++;
+        continue;
+      }
+      if (this.shift !== this.shift) this.shift = v;
+      const d = v - this.shift;
+      this.sum += d;
+      this.sumsq += d * d;
+      this.n++;
+      if (v < this.min) this.min = v;
+      if (v > this.max) this.max = v;
+      if (counts !== null) {
+        if (v < lo) this.below++;
+        else {
+          const b = Math.floor((v - lo) * scale);
+          if (b >= bins) {
+            if (v === hi) counts[bins - 1]!++;
+            else this.above++;
+          } else counts[b]!++;
+        }
+      }
     }
-    if (h && counts) {
-      h.counts = Array.from(counts);
-      h.below = below;
-      h.above = above;
-      part.histogram = h;
+  }
+
+  summary(): NumericSummary {
+    const s: NumericSummary = { ...emptySummary(), nonFinite: this.nonFinite };
+    if (this.n > 0) {
+      s.count = this.n;
+      s.min = this.min;
+      s.max = this.max;
+      s.mean = this.shift + this.sum / this.n;
+      s.m2 = Math.max(0, this.sumsq - (this.sum * this.sum) / this.n);
+      s.std = Math.sqrt(s.m2 / this.n);
     }
-    mergeInto(this.s, part);
+    if (this.edges && this.counts) {
+      s.histogram = { lo: this.edges.lo, hi: this.edges.hi, counts: Array.from(this.counts), below: this.below, above: this.above };
+    }
+    return s;
+  }
+}
+
+/** Finite min and max of a strided stretch (for fixing histogram edges). */
+function finiteRange(values: ArrayLike<number>, start: number, stride: number, count: number, into: [number, number]): void {
+  for (let k = 0, i = start; k < count; k++, i += stride) {
+    const v = values[i]!;
+    if (v - v !== 0) continue;
+    if (v < into[0]) into[0] = v;
+    if (v > into[1]) into[1] = v;
   }
 }
 
@@ -248,6 +297,17 @@ export class StatisticsBuilder {
     }
   }
 
+  /** NaN values seen so far in tensor features (by feature name). */
+  tensorNaNs(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const f of this.schema) {
+      if (f.kind !== 'tensor') continue;
+      const n = this.features.get(f.name)!.builders.reduce((a, b) => a + b.nan, 0);
+      if (n > 0) out[f.name] = n;
+    }
+    return out;
+  }
+
   addBatch(batch: arrow.RecordBatch | arrow.Table): void {
     const batches = batch instanceof A.Table ? batch.batches : [batch];
     for (const b of batches) this.addOne(b);
@@ -268,21 +328,36 @@ export class StatisticsBuilder {
           const size = tensorLength(f);
           const child = data.children[0]!;
           const values = child.values as Float32Array;
+          entry.builders.forEach((builder, band) => {
+            if (builder.hasEdges) return;
+            const range: [number, number] = [Infinity, -Infinity];
+            for (let i = 0; i < data.length; i++) {
+              if (data.getValid(i)) finiteRange(values, (data.offset + i) * size + child.offset + band, stride, perBand, range);
+            }
+            builder.setEdgesFrom(range[0], range[1]);
+          });
           for (let i = 0; i < data.length; i++) {
             if (!data.getValid(i)) continue;
             const base = (data.offset + i) * size + child.offset;
-            entry.builders.forEach((builder, band) => builder.add(values, base + band, stride, perBand));
+            for (let band = 0; band < entry.builders.length; band++) entry.builders[band]!.add(values, base + band, stride, perBand);
           }
         } else if (entry.builders.length === 1) {
           const values = data.values as ArrayLike<number | bigint>;
           const numeric: ArrayLike<number> =
             values instanceof BigInt64Array ? Float64Array.from(values, (x) => Number(x)) : (values as ArrayLike<number>);
-          if (data.nullCount === 0) entry.builders[0]!.add(numeric, data.offset, 1, data.length);
-          else {
-            const valid: number[] = [];
-            for (let i = 0; i < data.length; i++) if (data.getValid(i)) valid.push(numeric[data.offset + i]!);
-            entry.builders[0]!.add(valid, 0, 1, valid.length);
+          let valid: ArrayLike<number> = numeric;
+          let start = data.offset;
+          if (data.nullCount > 0) {
+            const kept: number[] = [];
+            for (let i = 0; i < data.length; i++) if (data.getValid(i)) kept.push(numeric[data.offset + i]!);
+            valid = kept;
+            start = 0;
           }
+          const count = data.length - data.nullCount;
+          const range: [number, number] = [Infinity, -Infinity];
+          if (!entry.builders[0]!.hasEdges) finiteRange(valid, start, 1, count, range);
+          entry.builders[0]!.setEdgesFrom(range[0], range[1]);
+          entry.builders[0]!.add(valid, start, 1, count);
         } else {
           const vec = A.makeVector(data);
           for (let i = 0; i < data.length; i++) {
@@ -313,17 +388,13 @@ export class StatisticsBuilder {
       const out: FeatureStatistics = { ...stat };
       if (f.kind === 'tensor') {
         const { names } = bandsOf(f);
-        out.bands = builders.map((b, i) => ({ band: names[i]!, ...finalSummary(b.s) }));
-      } else if (builders.length === 1) out.numeric = finalSummary(builders[0]!.s);
+        out.bands = builders.map((b, i) => ({ band: names[i]!, ...b.summary() }));
+      } else if (builders.length === 1) out.numeric = builders[0]!.summary();
       if (f.dtype === 'string') out.distinct = distinct ? distinct.size : DISTINCT_LIMIT;
       features[f.name] = out;
     }
     return { rows: this.rows, features };
   }
-}
-
-function finalSummary(s: NumericSummary): NumericSummary {
-  return { ...s, std: s.count > 0 ? Math.sqrt(s.m2 / s.count) : null, histogram: s.histogram && { ...s.histogram } };
 }
 
 /** The group's statistics after a commit: the previous group statistics merged with the commit's. */
