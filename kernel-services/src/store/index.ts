@@ -62,8 +62,10 @@ export interface ProjectStore {
   datasetLocation(relPath: string): DatasetLocation;
   /**
    * Runs `fn` in a transaction that holds the write lock from its first statement, so read-then-write
-   * logic (e.g. "next commit number") is safe across processes. Inside `fn` use only `trx`: the
-   * SQLite driver has one connection, so touching `db` there would wait for this very transaction.
+   * logic (e.g. "next commit number") is safe across processes. On SQLite every transaction does
+   * (plain `db.transaction()` too: BEGIN IMMEDIATE); on PostgreSQL, writers passing the same `lockKey`
+   * are serialised. Inside `fn` use only `trx`: the SQLite driver has one connection, so touching
+   * `db` there would wait for this very transaction.
    */
   writeTransaction<T>(fn: (trx: Kysely<FloeDatabase>) => Promise<T>, options?: WriteTransactionOptions): Promise<T>;
   /** Appends one row to `audit_log`. */
@@ -119,29 +121,18 @@ export async function openProjectStore(opts: StoreOptions = {}): Promise<Project
     await db.destroy().catch(() => undefined);
     throw err;
   }
-  const writeTransaction = async <T>(
+  // Kysely's transactions take the write lock at begin on SQLite (metadata.ts), so only PostgreSQL
+  // needs an explicit lock, and only when callers name what they serialise on.
+  const writeTransaction = <T>(
     fn: (trx: Kysely<FloeDatabase>) => Promise<T>,
     options: WriteTransactionOptions = {},
-  ): Promise<T> => {
-    if (dialect === 'postgres') {
-      return db.transaction().execute(async (trx) => {
-        if (options.lockKey)
-          await sql`select pg_advisory_xact_lock(${advisoryKey(options.lockKey)}::bigint)`.execute(trx);
-        return fn(trx);
-      });
-    }
-    return db.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
-      try {
-        const result = await fn(conn);
-        await sql`commit`.execute(conn);
-        return result;
-      } catch (err) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw err;
+  ): Promise<T> =>
+    db.transaction().execute(async (trx) => {
+      if (dialect === 'postgres' && options.lockKey) {
+        await sql`select pg_advisory_xact_lock(${advisoryKey(options.lockKey)}::bigint)`.execute(trx);
       }
+      return fn(trx);
     });
-  };
 
   let closed = false;
   const store: ProjectStore = {

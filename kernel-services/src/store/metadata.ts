@@ -5,7 +5,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely';
 import { Pool, types as pgTypes } from 'pg';
 import type { FloeDatabase } from './database';
 import type { SqlDialectName } from './portable';
@@ -48,6 +57,28 @@ function parseInt8(text: string): number {
 
 const PG_INT8_OID = 20;
 
+/**
+ * SQLite transactions that take the write lock at `begin` (`BEGIN IMMEDIATE`). A deferred `begin`
+ * that reads and then writes fails with SQLITE_BUSY, without waiting, when another process wrote in
+ * between; an immediate one waits its turn (busy timeout) instead, so `db.transaction()` is safe
+ * across processes.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class FloeSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqliteConfig: SqliteDialectConfig) {
+    super(sqliteConfig);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.sqliteConfig);
+  }
+}
+
 export async function openMetadata(url: string, home: string): Promise<MetadataConnection> {
   if (isPostgresUrl(url)) {
     const pool = new Pool({
@@ -62,6 +93,9 @@ export async function openMetadata(url: string, home: string): Promise<MetadataC
       },
     });
     const where = redactUrl(url);
+    // An idle connection dropped by the server (restart, admin shutdown) is removed from the pool and
+    // replaced on next use; without a listener the pool's 'error' event would crash the process.
+    pool.on('error', () => undefined);
     try {
       const client = await pool.connect();
       client.release();
@@ -86,7 +120,7 @@ export async function openMetadata(url: string, home: string): Promise<MetadataC
     throw new Error(`cannot open the metadata database ${file}: ${(err as Error).message}`, { cause: err });
   }
   return {
-    db: new Kysely<FloeDatabase>({ dialect: new SqliteDialect({ database: sqlite }) }),
+    db: new Kysely<FloeDatabase>({ dialect: new FloeSqliteDialect({ database: sqlite }) }),
     dialect: 'sqlite',
     where: file,
   };

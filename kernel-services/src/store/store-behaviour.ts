@@ -164,10 +164,11 @@ export function describeStoreBehaviour(name: string, backend: () => StoreBackend
       expect(results.flatMap((r) => r.applied).sort()).toEqual(MIGRATIONS.map((m) => m.name).sort());
       expect(new Set(results.map((r) => r.projectId)).size).toBe(1);
 
-      const counters = await Promise.all([0, 1].map(() => spawnTs(CHILD, [arg, 'count', '15']).done));
+      const startAt = String(Date.now() + 3000); // both start counting at once
+      const counters = await Promise.all([0, 1].map(() => spawnTs(CHILD, [arg, 'count', '30', startAt]).done));
       for (const r of counters) expect(r.code, r.stderr).toBe(0);
       const store = await openStore(options);
-      expect(await store.meta('test_counter')).toBe('30');
+      expect(await store.meta('test_counter')).toBe('60');
     });
 
     it('writes audit rows and rolls back a failed write transaction', async () => {

@@ -4,6 +4,9 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openProjectStore } from '.';
 import { describeStoreBehaviour } from './store-behaviour';
+import { runTs, spawnTs } from '../test-support/child-process';
+
+const CHILD = path.join(__dirname, '..', 'test-support', 'open-store-child.ts');
 
 const roots: string[] = [];
 afterAll(() => {
@@ -59,6 +62,21 @@ describe('project store defaults (SQLite + local folder)', () => {
       expect(fs.readFileSync(path.join(home, 'elsewhere', 'k'), 'utf8')).toBe('v');
     } finally {
       process.env = saved;
+    }
+  });
+
+  it('makes plain db.transaction() take the write lock at begin, so read-then-write is safe across processes', async () => {
+    const home = freshHome();
+    const arg = JSON.stringify({ home });
+    await runTs(CHILD, [arg, 'open']);
+    const startAt = String(Date.now() + 1500);
+    const results = await Promise.all([0, 1].map(() => spawnTs(CHILD, [arg, 'count-plain', '25', startAt]).done));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const store = await openProjectStore({ home });
+    try {
+      expect(await store.meta('test_counter')).toBe('50');
+    } finally {
+      await store.close();
     }
   });
 

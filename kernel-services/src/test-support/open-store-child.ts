@@ -1,8 +1,8 @@
 /**
  * A second process for the store's concurrency and crash tests. Usage:
  *   node -r ts-register.cjs open-store-child.ts '<StoreOptions JSON>' <job> [args...]
- * Jobs: `open` (open, print {applied, projectId}); `count <n>` (n read-increment-write steps of one
- * counter under writeTransaction); `slow-put <key> <MiB>` (stream a blob slowly, printing "writing"
+ * Jobs: `open` (open, print {applied, projectId}); `count <n> [startAtMs]` (n read-increment-write steps of one
+ * counter under writeTransaction; `count-plain` under db.transaction()); `slow-put <key> <MiB>` (stream a blob slowly, printing "writing"
  * after the first MiB, so the parent can kill it mid-write).
  */
 import { openProjectStore, type StoreOptions } from '../store';
@@ -23,16 +23,23 @@ async function main(): Promise<void> {
       process.stdout.write(
         `${JSON.stringify({ applied: store.schema.applied, projectId: await store.meta('project_id') })}\n`,
       );
-    } else if (job === 'count') {
+    } else if (job === 'count' || job === 'count-plain') {
+      // `count-plain` uses Kysely's own transaction (safe on SQLite only: BEGIN IMMEDIATE).
       const steps = Number(args[0]);
+      const transaction = <T>(fn: (trx: typeof store.db) => Promise<T>, options: { lockKey: string }): Promise<T> =>
+        job === 'count' ? store.writeTransaction(fn, options) : store.db.transaction().execute(fn);
+      // Optional start time, so that several children race from the same moment.
+      if (args[1]) await new Promise((r) => setTimeout(r, Math.max(0, Number(args[1]) - Date.now())));
       for (let i = 0; i < steps; i++) {
-        await store.writeTransaction(
+        await transaction(
           async (trx) => {
             const row = await trx
               .selectFrom('meta')
               .select('value')
               .where('key', '=', 'test_counter')
               .executeTakeFirst();
+            // Widen the window between read and write, where a lost update would happen.
+            await new Promise((r) => setTimeout(r, 2));
             const next = String(Number(row?.value ?? '0') + 1);
             await trx
               .insertInto('meta')
