@@ -9,10 +9,6 @@ commands:
   smoke                     train a small CNN for one epoch on the native backend; fails unless the loss falls
   hub [--socket PATH | --port N] [--host H]
                             start the hub HTTP service (loopback or unix socket only)
-  train (--data F | --training-dataset N) [options]
-                            train a zoo model, tracked as a run ('floe train --help')
-  runs [list|show|compare|reap]  experiment runs
-  models [list|versions|show|register|alias|best|lineage]  the model registry
   fs <command> [options]    the feature store: create, insert, list, stats, dataset, export ('floe fs help')
   bench <name> [options]    run a benchmark: ${BENCH_NAMES.join(', ')}; ends with one JSON line
   help                      this text
@@ -83,20 +79,6 @@ export async function main(argv: string[]): Promise<number> {
         process.once('SIGTERM', stop);
         await new Promise(() => undefined);
         return 0;
-      }
-      case 'train':
-      case 'runs':
-      case 'models': {
-        const cli = await import('../training/cli');
-        const out = (l: string): void => void process.stdout.write(`${l}\n`);
-        try {
-          if (command === 'train') return await cli.trainCommand(rest, out);
-          if (command === 'runs') return await cli.runsCommand(rest, out);
-          return await cli.modelsCommand(rest, out);
-        } catch (err) {
-          if (err instanceof cli.UsageError) return fail(err.message);
-          throw err;
-        }
       }
       case 'fs': {
         const { fsCommand } = await import('../feature-store/cli');
