@@ -121,7 +121,7 @@ export class FeatureStore {
       }
     }
     void names;
-    const ruleSet = def.ruleSet === undefined ? null : storableRuleSet(def.ruleSet);
+    const ruleSet = def.ruleSet === undefined ? null : storableRuleSet(def.ruleSet, def.name);
 
     const latest = await this.store.db
       .selectFrom('feature_group')
