@@ -34,6 +34,8 @@ export interface SearchConfig {
   maxRetries?: number;
   /** A started attempt with no heartbeat for this long is failed. Default 120 s. */
   heartbeatTimeoutMs?: number;
+  /** Constant parameters merged into every trial's params (data size, epochs, ...); not searched. */
+  fixedParams?: TrialParams;
   /** Free-form notes kept with the search (e.g. the ablation plan). */
   extra?: Record<string, unknown>;
 }

@@ -317,7 +317,7 @@ export class SearchDriver {
     for (const s of suggestions) {
       const number = ++this.created;
       const seed = Prng.keyed(this.config.seed ?? 0, STREAM.trialSeed, number).int(0, 2 ** 31 - 1);
-      const rec = { number, params: s.params, budget: s.budget ?? null, rung: s.rung ?? null, promotedFrom: s.promotedFrom ?? null, seed };
+      const rec = { number, params: { ...this.config.fixedParams, ...s.params }, budget: s.budget ?? null, rung: s.rung ?? null, promotedFrom: s.promotedFrom ?? null, seed };
       await this.writes;
       const id = await this.repo.createTrial(this.searchId, rec);
       const t: LiveTrial = {
