@@ -140,13 +140,16 @@ export class RasterFile {
     if (g.kind === 'gcps') this.gcpTransform = fitGcpTransform(g.gcps, g.order);
   }
 
-  /** Opens a GeoTIFF from a path (read lazily, tile by tile) or from bytes. */
+  /** Opens a GeoTIFF from a path or an http(s) URL (read lazily, tile by tile) or from bytes. */
   static async open(source: string | ArrayBuffer, opts: { name?: string; signal?: AbortSignal } = {}): Promise<RasterFile> {
     const file = opts.name ?? (typeof source === 'string' ? source : '<buffer>');
     let tiff: GeoTIFF;
     let fileSize: number | undefined;
     try {
-      if (typeof source === 'string') {
+      if (typeof source === 'string' && /^https?:\/\//i.test(source)) {
+        // Cloud-optimised GeoTIFFs over http(s): geotiff.js reads the header and tiles by range requests.
+        tiff = await geotiff().fromUrl(source, {}, opts.signal);
+      } else if (typeof source === 'string') {
         const st = fs.statSync(source);
         if (!st.isFile()) throw new Error('not a regular file');
         fileSize = st.size;
