@@ -9,3 +9,4 @@ export { loadTf, tensorflowInfo, tfVariant, NativeBackendError, type Tf, type Tf
 export { buildLenet, DEFAULT_LENET, type LenetSpec } from './training/models';
 export { trainSmoke, type SmokeResult } from './training/smoke';
 export * from './store';
+export * from './feature-store';
