@@ -9,8 +9,10 @@ proxy reach the hub directly.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -64,12 +66,33 @@ def hub_command(argv: list[str], environ: dict[str, str] | None = None) -> list[
     return command
 
 
+def stop_with_parent() -> None:
+    """Linux: ask the kernel to send the hub SIGTERM when the process that started it dies.
+
+    A Jupyter server that ends without stopping its children (``os._exit``, as in
+    ``python -m jupyterlab.browser_check``, or a crash) would otherwise leave the hub running. The
+    setting survives the exec into Node; elsewhere the hub relies on the proxy's own shutdown.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        sys.exit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         command = hub_command(sys.argv[1:] if argv is None else argv)
     except HubLaunchError as err:
         print(err, file=sys.stderr)
         sys.exit(1)
+    stop_with_parent()
     os.execv(command[0], command)
 
 

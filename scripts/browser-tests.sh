@@ -40,23 +40,15 @@ trap cleanup EXIT
 export JUPYTER_CONFIG_DIR="$work/config" JUPYTER_RUNTIME_DIR="$work/runtime"
 export JUPYTERLAB_SETTINGS_DIR="$work/lab-settings" JUPYTERLAB_WORKSPACES_DIR="$work/lab-workspaces"
 export FLOE_HOME="$work/floe-home"
-# No "get notified about Jupyter news?" prompt (it would fetch news from the internet, and hide the page).
+# No news prompt or "newer JupyterLab available" notice: both would reach the internet and cover the page.
 mkdir -p "$JUPYTERLAB_SETTINGS_DIR/@jupyterlab/apputils-extension"
-printf '{"fetchNews": "false"}\n' >"$JUPYTERLAB_SETTINGS_DIR/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
+printf '{"fetchNews": "false", "checkForUpdates": false}\n' >"$JUPYTERLAB_SETTINGS_DIR/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
 allow_root=()
 [ "$(id -u)" -eq 0 ] && allow_root=(--allow-root)
 
 # 1. JupyterLab's browser check. It drives `require('playwright')` and `npx playwright install chromium`
 #    in <app dir>/browser_test; an adapter there points both at Debian's Chromium (tests/browser/browser-check).
-app_dir="$("$VENV/bin/python" -c 'from jupyterlab.commands import get_app_dir; print(get_app_dir())')"
-check_dir="$app_dir/browser_test"
-mkdir -p "$check_dir/node_modules/playwright" "$check_dir/node_modules/.bin"
-printf '{"name": "floe-browser-check", "private": true}\n' >"$check_dir/package.json"
-printf '{"name": "playwright", "version": "0.0.0-floe", "main": "index.js", "bin": {"playwright": "cli.js"}}\n' \
-  >"$check_dir/node_modules/playwright/package.json"
-ln -sfn "$FLOE_ROOT/tests/browser/browser-check/playwright.cjs" "$check_dir/node_modules/playwright/index.js"
-ln -sfn "$FLOE_ROOT/tests/browser/browser-check/playwright-cli.cjs" "$check_dir/node_modules/playwright/cli.js"
-ln -sfn ../playwright/cli.js "$check_dir/node_modules/.bin/playwright"
+bash tests/browser/browser-check/install.sh
 
 say "JupyterLab browser check (python -m jupyterlab.browser_check)"
 check_ok=1

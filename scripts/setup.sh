@@ -68,6 +68,8 @@ if ! stamp_ok labextension "$key" || [ ! -f floe_jupyter/labextension/package.js
 else
   say "labextension is up to date"
 fi
+# JupyterLab's browser check (python -m jupyterlab.browser_check) runs on Debian's Chromium, offline.
+bash tests/browser/browser-check/install.sh
 
 # 6. The Floe TypeScript kernel (tslab), registered in .venv.
 bash scripts/install-kernel.sh

@@ -6,7 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 
-const { executablePath } = require(path.join(process.env.FLOE_ROOT || '', 'tests', 'browser', 'chromium.cjs'));
+const { executablePath } = require(path.join(__dirname, '..', 'chromium.cjs'));
 const [command] = process.argv.slice(2);
 if (command !== 'install') {
   console.error(`floe: only 'playwright install' is provided here (got '${process.argv.slice(2).join(' ')}')`);
