@@ -5,3 +5,4 @@ export * from './tracking';
 export * from './mime';
 export * from './search';
 export * from './validation';
+export * from './serving';

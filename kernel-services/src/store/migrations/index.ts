@@ -7,6 +7,7 @@ import { coreMigration } from './001_core';
 import { featureStoreMigration } from './002_feature_store';
 import { experimentsMigration } from './003_experiments';
 import { searchMigration } from './004_search';
+import { servingMigration } from './005_serving';
 import type { Migration } from './types';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -14,6 +15,7 @@ export const MIGRATIONS: readonly Migration[] = [
   featureStoreMigration,
   experimentsMigration,
   searchMigration,
+  servingMigration,
 ];
 
 export type { Migration, MigrationContext } from './types';
