@@ -10,3 +10,47 @@ export { buildLenet, DEFAULT_LENET, type LenetSpec } from './training/models';
 export { trainSmoke, type SmokeResult } from './training/smoke';
 export * from './store';
 export * from './feature-store';
+// Training, experiment tracking, model registry and explanations.
+export { buildModel, MODEL_NAMES, type ModelName, type ZooOptions } from './training/zoo';
+export { evaluateBinary, accuracy, logLoss, rocAuc, rocCurve, confusionMatrix, accuracyByAngle, type Evaluation, type AngleBin, type ConfusionMatrix } from './training/metrics';
+export { saliency, gradCam, type Heatmap } from './training/explain';
+export {
+  train,
+  benchmarkTraining,
+  resolveParams,
+  runEnvironment,
+  TrainingConfigError,
+  TrainingDivergedError,
+  TrainingInterruptedError,
+  DEFAULT_ANGLE_NORMALIZATION,
+  type TrainConfig,
+  type TrainResult,
+  type TrainingCallbacks,
+  type TrainingContext,
+  type BatchInfo,
+  type EarlyStoppingConfig,
+  type OptimizerName,
+  type ModelSignature,
+  type ResolvedParams,
+} from './training/train';
+export {
+  inMemoryTrainingData,
+  recordsTrainingData,
+  splitIndices,
+  RECORD_CHANNELS,
+  type TrainingData,
+  type DataSplit,
+  type SampleBatch,
+  type PatchRecord,
+  type Preprocessing,
+  type InMemoryDataOptions,
+  type RecordsDataOptions,
+} from './training/data';
+export { featureStoreTrainingData, type FeatureStoreDataOptions } from './training/feature-store-data';
+export { tslabDisplaySink, showBundle, inTslab, type DisplaySink } from './training/display';
+export { trainingBundle } from './training/live';
+export * from './tracking';
+export * from './registry';
+// Ingestion (Statoil JSON, synthetic SAR patches, GeoTIFF chips, STAC) and validation rule sets.
+export * from './ingest';
+export * from './validation';

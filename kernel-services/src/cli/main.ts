@@ -9,7 +9,14 @@ commands:
   smoke                     train a small CNN for one epoch on the native backend; fails unless the loss falls
   hub [--socket PATH | --port N] [--host H]
                             start the hub HTTP service (loopback or unix socket only)
+  train (--data F | --training-dataset N) [options]
+                            train a zoo model, tracked as a run ('floe train --help')
+  runs [list|show|compare|reap]  experiment runs
+  models [list|versions|show|register|alias|best|lineage]  the model registry
   fs <command> [options]    the feature store: create, insert, list, stats, dataset, export ('floe fs help')
+  generate --out FILE [--count N] [--seed S] [--test]
+                            write seeded synthetic SAR patches in the Statoil JSON format
+  validate FILE [--strict]  check a Statoil JSON file with the default iceberg rules
   bench <name> [options]    run a benchmark: ${BENCH_NAMES.join(', ')}; ends with one JSON line
   help                      this text
 `;
@@ -80,9 +87,36 @@ export async function main(argv: string[]): Promise<number> {
         await new Promise(() => undefined);
         return 0;
       }
+      case 'train':
+      case 'runs':
+      case 'models': {
+        const cli = await import('../training/cli');
+        const out = (l: string): void => void process.stdout.write(`${l}\n`);
+        try {
+          if (command === 'train') return await cli.trainCommand(rest, out);
+          if (command === 'runs') return await cli.runsCommand(rest, out);
+          return await cli.modelsCommand(rest, out);
+        } catch (err) {
+          if (err instanceof cli.UsageError) return fail(err.message);
+          throw err;
+        }
+      }
       case 'fs': {
         const { fsCommand } = await import('../feature-store/cli');
         return await fsCommand(rest, (l) => process.stdout.write(`${l}\n`), parseArgs);
+      }
+      case 'generate':
+      case 'validate': {
+        const ingest = await import('../ingest/cli');
+        const out = (l: string): void => void process.stdout.write(`${l}\n`);
+        const err = (l: string): void => void process.stderr.write(`${l}\n`);
+        try {
+          if (command === 'generate') return await ingest.generateCommand(parseArgs(rest), out, err);
+          return await ingest.validateCommand(parseArgs(rest), out);
+        } catch (e) {
+          if (e instanceof ingest.IngestUsageError) return fail(e.message);
+          throw e;
+        }
       }
       case 'bench': {
         const [name, ...args] = rest;
