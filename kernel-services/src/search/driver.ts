@@ -84,7 +84,6 @@ export class SearchDriver {
   private optimizer!: Optimizer;
   private rule: MedianStoppingRule | null = null;
   private readonly trials = new Map<number, LiveTrial>();
-  private readonly byId = new Map<number, LiveTrial>();
   /** Numbers of trials submitted to the executor whose attempt has not ended. */
   private readonly inFlight = new Set<number>();
   /** Trials waiting to be (re)submitted: requeued after a restart or retried after a failure. */
@@ -96,7 +95,7 @@ export class SearchDriver {
   private exhausted = false;
   private busyMs = 0;
   private finishOrder: number[] = [];
-  private metricBuffer: { trialId: number; attempt: number; idx: number; step: number; value: number; at: string }[] = [];
+  private metricBuffer: { trial: LiveTrial; attempt: number; idx: number; step: number; value: number; at: string }[] = [];
   private writes: Promise<void> = Promise.resolve();
   private writeError: Error | undefined;
   private resolveDone!: () => void;
@@ -254,7 +253,6 @@ export class SearchDriver {
         busyMs: 0,
       };
       this.trials.set(t.number, t);
-      this.byId.set(t.id, t);
       this.created = Math.max(this.created, t.number);
       if (r.status === 'pending' || r.status === 'running') {
         // Whatever ran under the old driver is lost with it: run the trial again from the start.
@@ -299,6 +297,7 @@ export class SearchDriver {
     if (this.stopping) return;
     const sync = this.config.mode === 'sync';
     if (sync && this.inFlight.size > 0) return;
+    if (this.writeError) throw this.writeError;
     let free = this.workers - this.inFlight.size;
     // Retries and requeued trials first.
     while (free > 0 && this.retryQueue.length) {
@@ -318,10 +317,10 @@ export class SearchDriver {
       const number = ++this.created;
       const seed = Prng.keyed(this.config.seed ?? 0, STREAM.trialSeed, number).int(0, 2 ** 31 - 1);
       const rec = { number, params: { ...this.config.fixedParams, ...s.params }, budget: s.budget ?? null, rung: s.rung ?? null, promotedFrom: s.promotedFrom ?? null, seed };
-      await this.writes;
-      const id = await this.repo.createTrial(this.searchId, rec);
+      // The row is written through the ordered write queue: dispatch never waits for the store, and
+      // every later write of this trial runs after it (closures read t.id when they run).
       const t: LiveTrial = {
-        id,
+        id: -1,
         ...rec,
         status: 'pending',
         attempt: 0,
@@ -336,10 +335,12 @@ export class SearchDriver {
         busyMs: 0,
       };
       this.trials.set(number, t);
-      this.byId.set(id, t);
+      this.persist(async () => {
+        t.id = await this.repo.createTrial(this.searchId, rec);
+      });
       if (this.stopping) {
         t.status = 'cancelled';
-        this.persist(() => this.repo.updateTrial(id, { status: 'cancelled', stop_reason: 'search stopped', finished_at: storedTime() }));
+        this.persist(() => this.repo.updateTrial(t.id, { status: 'cancelled', stop_reason: 'search stopped', finished_at: storedTime() }));
         continue;
       }
       this.submit(t);
@@ -358,7 +359,7 @@ export class SearchDriver {
     this.persist(() => this.repo.updateTrial(t.id, { attempt, status: 'pending', steps: 0, best_metric: null, metric: null, stop_reason: null }));
     const a: TrialAssignment = {
       searchId: this.searchId,
-      trialId: t.id,
+      trialId: t.number,
       number: t.number,
       attempt,
       params: t.params,
@@ -377,7 +378,7 @@ export class SearchDriver {
   // ---- executor events -------------------------------------------------------------------------
 
   private current(key: AttemptKey): LiveTrial | undefined {
-    const t = this.byId.get(key.trialId);
+    const t = this.trials.get(key.trialId);
     return t && t.attempt === key.attempt && this.inFlight.has(t.number) ? t : undefined;
   }
 
@@ -405,7 +406,7 @@ export class SearchDriver {
     if (t.status === 'pending') t.status = 'running';
     t.history.push(value);
     if (t.best === null || isBetter(value, t.best, this.config.direction)) t.best = value;
-    this.metricBuffer.push({ trialId: t.id, attempt: t.attempt, idx: t.history.length - 1, step, value, at: storedTime() });
+    this.metricBuffer.push({ trial: t, attempt: t.attempt, idx: t.history.length - 1, step, value, at: storedTime() });
     if (this.metricBuffer.length >= 256) this.flushMetrics();
     this.opts.onUpdate?.({ type: 'metric', number: t.number, step, value });
     if (this.rule && !t.stopSent && !this.stopping) {
@@ -418,7 +419,7 @@ export class SearchDriver {
   private sendStop(t: LiveTrial, reason: string): void {
     if (t.stopSent) return;
     t.stopSent = reason;
-    this.opts.executor.stop({ trialId: t.id, attempt: t.attempt }, reason);
+    this.opts.executor.stop({ trialId: t.number, attempt: t.attempt }, reason);
   }
 
   private onEnded(key: AttemptKey, outcome: TrialOutcome): void {
@@ -497,9 +498,9 @@ export class SearchDriver {
     for (const n of [...this.inFlight]) {
       const t = this.trials.get(n)!;
       if (t.status === 'running' && now - t.lastHeartbeat > timeout) {
-        this.opts.executor.stop({ trialId: t.id, attempt: t.attempt }, 'no heartbeat');
+        this.opts.executor.stop({ trialId: t.number, attempt: t.attempt }, 'no heartbeat');
         this.onEnded(
-          { trialId: t.id, attempt: t.attempt },
+          { trialId: t.number, attempt: t.attempt },
           { kind: 'failed', error: `no heartbeat from ${t.worker ?? 'its worker'} for ${timeout} ms: worker lost`, crashed: true, busyMs: 0 },
         );
       }
@@ -519,7 +520,7 @@ export class SearchDriver {
     if (!this.metricBuffer.length) return;
     const rows = this.metricBuffer;
     this.metricBuffer = [];
-    this.persist(() => this.repo.appendMetrics(rows));
+    this.persist(() => this.repo.appendMetrics(rows.map(({ trial, ...r }) => ({ ...r, trialId: trial.id }))));
   }
 
   private view(t: LiveTrial): TrialView {

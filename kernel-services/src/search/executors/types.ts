@@ -4,6 +4,7 @@ import type { TrialFunctionRef, TrialOutcome } from '../trial';
 /** One attempt of one trial, as handed to a worker. */
 export interface TrialAssignment {
   searchId: number;
+  /** Identifies the trial to the executor: its number within the search (ids are the store's business). */
   trialId: number;
   number: number;
   attempt: number;

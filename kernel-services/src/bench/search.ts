@@ -1,0 +1,192 @@
+/**
+ * `floe bench search`: the same trials (same sampled configurations, same seeds) run asynchronously
+ * with Maggy's median early stopping and synchronously (batches of `workers` trials, each batch waits
+ * for its slowest; no early stopping, like a Spark stage per batch), on the same warmed-up pool of
+ * worker processes, one after the other. Two parts:
+ * - replay: hundreds of trials whose learning curves and epoch durations come from the documented
+ *   replay model (search/replay.ts, docs/benchmarks.md), played with real timers in real processes,
+ *   at 4, 8 and 16 workers; scaling efficiency relative to 4 workers;
+ * - real: a small search that really trains the iceberg LeNet (TensorFlow.js, native backend).
+ * The headline ratio is the worst (highest) async/sync ratio of the replay worker counts.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BENCH_GOALS, type BenchLine } from './contract';
+import type { BenchRunner } from './index';
+import { openProjectStore, type ProjectStore } from '../store';
+import type { SearchConfig } from '../search/config';
+import { SearchDriver, type SearchResult } from '../search/driver';
+import { LocalProcessExecutor } from '../search/executors/local';
+import { LENET_SEARCH_SPACE } from '../search/replay';
+
+export interface SearchBenchOptions {
+  trials: number;
+  workers: number[];
+  /** FLOE_REPLAY_SCALE: multiplier on the replay model's epoch durations (20 ms nominal). */
+  scale: number;
+  minTrials: number;
+  realTrials: number;
+  realWorkers: number;
+  seed: number;
+}
+
+export function parseSearchBenchArgs(args: string[]): SearchBenchOptions {
+  const o: SearchBenchOptions = { trials: 240, workers: [4, 8, 16], scale: 0.5, minTrials: 10, realTrials: 8, realWorkers: 2, seed: 42 };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const v = args[i + 1];
+    const num = (): number => {
+      const n = Number(v);
+      if (v === undefined || !Number.isFinite(n) || n < 0) throw new RangeError(`bench search: ${a} needs a non-negative number, got ${v}`);
+      i++;
+      return n;
+    };
+    if (a === '--trials') o.trials = num();
+    else if (a === '--scale') o.scale = num();
+    else if (a === '--min-trials') o.minTrials = num();
+    else if (a === '--real-trials') o.realTrials = num();
+    else if (a === '--real-workers') o.realWorkers = num();
+    else if (a === '--seed') o.seed = num();
+    else if (a === '--workers') {
+      o.workers = (v ?? '').split(',').map(Number);
+      if (!o.workers.length || o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new RangeError(`bench search: --workers takes e.g. 4,8,16, got ${v}`);
+      i++;
+    } else throw new RangeError(`bench search: unknown option '${a}' (--trials N --workers 4,8,16 --scale X --min-trials N --real-trials N --real-workers N --seed N)`);
+  }
+  return o;
+}
+
+const ext = path.extname(__filename) === '.ts' ? '.ts' : '.js';
+const searchDir = path.join(__dirname, '..', 'search');
+
+interface PairFigures {
+  workers: number;
+  trials: number;
+  asyncSeconds: number;
+  syncSeconds: number;
+  ratio: number;
+  asyncUtilisation: number;
+  syncUtilisation: number;
+  asyncBest: number | null;
+  syncBest: number | null;
+  stoppedEarly: number;
+  asyncWorkSeconds: number;
+  syncWorkSeconds: number;
+}
+
+function figures(workers: number, a: SearchResult, s: SearchResult): PairFigures {
+  const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+  return {
+    workers,
+    trials: a.trials.length,
+    asyncSeconds: r3(a.wallMs / 1000),
+    syncSeconds: r3(s.wallMs / 1000),
+    ratio: r3(a.wallMs / s.wallMs),
+    asyncUtilisation: r3(a.utilisation),
+    syncUtilisation: r3(s.utilisation),
+    asyncBest: a.best?.metric ?? null,
+    syncBest: s.best?.metric ?? null,
+    stoppedEarly: a.stoppedEarly,
+    asyncWorkSeconds: r3(a.busyMs / 1000),
+    syncWorkSeconds: r3(s.busyMs / 1000),
+  };
+}
+
+async function pair(store: ProjectStore, executor: LocalProcessExecutor, base: SearchConfig, minTrials: number): Promise<[SearchResult, SearchResult]> {
+  const a = await SearchDriver.run(store, { ...base, name: `${base.name}-async`, mode: 'async', earlyStopping: { rule: 'median', minTrials } }, { executor });
+  const s = await SearchDriver.run(store, { ...base, name: `${base.name}-sync`, mode: 'sync', earlyStopping: null }, { executor });
+  return [a, s];
+}
+
+export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> => {
+  const o = parseSearchBenchArgs(args);
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-bench-search-'));
+  const store = await openProjectStore({ home });
+  const replay: PairFigures[] = [];
+  let real: PairFigures | null = null;
+  let realUnavailable: string | undefined;
+  try {
+    const replayConfig: SearchConfig = {
+      name: 'bench-replay',
+      space: LENET_SEARCH_SPACE,
+      optimizer: 'random',
+      numTrials: o.trials,
+      metric: 'val_accuracy',
+      direction: 'max',
+      trial: { module: path.join(searchDir, `replay${ext}`), export: 'replayTrial' },
+      seed: o.seed,
+    };
+    for (const w of o.workers) {
+      log(`replay: ${o.trials} trials on ${w} worker processes (epoch times × ${o.scale})`);
+      const executor = new LocalProcessExecutor({ workers: w, gpus: [], env: { FLOE_REPLAY_SCALE: String(o.scale) } });
+      try {
+        await executor.start();
+        // Warm-up: every worker loads the trial module once before anything is timed.
+        await SearchDriver.run(store, { ...replayConfig, name: 'bench-warmup', numTrials: w, fixedParams: { epochs: 1 } }, { executor });
+        const [a, s] = await pair(store, executor, replayConfig, o.minTrials);
+        const f = figures(w, a, s);
+        replay.push(f);
+        log(
+          `  async ${f.asyncSeconds}s (utilisation ${f.asyncUtilisation}, ${f.stoppedEarly} stopped early, best ${f.asyncBest?.toFixed(4)}) | ` +
+            `sync ${f.syncSeconds}s (utilisation ${f.syncUtilisation}, best ${f.syncBest?.toFixed(4)}) | ratio ${f.ratio}`,
+        );
+      } finally {
+        await executor.close();
+      }
+    }
+
+    if (o.realTrials > 0) {
+      log(`real training: ${o.realTrials} iceberg LeNet trials (TensorFlow.js native) on ${o.realWorkers} workers`);
+      const executor = new LocalProcessExecutor({ workers: o.realWorkers, gpus: [] });
+      try {
+        await executor.start();
+        const realConfig: SearchConfig = {
+          name: 'bench-real',
+          space: { ...LENET_SEARCH_SPACE, filters: { type: 'discrete', values: [4, 8, 16] } },
+          optimizer: 'random',
+          numTrials: o.realTrials,
+          metric: 'val_accuracy',
+          direction: 'max',
+          trial: { module: path.join(searchDir, 'trials', `iceberg-lenet${ext}`), export: 'icebergLenetTrial' },
+          seed: o.seed,
+          fixedParams: { samples: 240, size: 32, epochs: 6, dataSeed: 7 },
+        };
+        await SearchDriver.run(store, { ...realConfig, name: 'bench-real-warmup', numTrials: o.realWorkers, fixedParams: { ...realConfig.fixedParams, epochs: 1 } }, { executor });
+        const [a, s] = await pair(store, executor, realConfig, Math.min(o.minTrials, Math.max(1, Math.floor(o.realTrials / 4))));
+        real = figures(o.realWorkers, a, s);
+        log(`  async ${real.asyncSeconds}s (best ${real.asyncBest?.toFixed(4)}, ${real.stoppedEarly} stopped early) | sync ${real.syncSeconds}s (best ${real.syncBest?.toFixed(4)}) | ratio ${real.ratio}`);
+      } catch (err) {
+        realUnavailable = `real-training part failed: ${(err as Error).message}`;
+        log(realUnavailable);
+      } finally {
+        await executor.close();
+      }
+    }
+  } finally {
+    await store.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+
+  const base = replay.find((f) => f.workers === Math.min(...o.workers));
+  const scaling = replay.map((f) => ({
+    workers: f.workers,
+    // Speed-up over the smallest pool per added worker: (T_base · W_base) / (T_W · W).
+    efficiency: base ? Math.round(((base.asyncSeconds * base.workers) / (f.asyncSeconds * f.workers)) * 1000) / 1000 : null,
+    asyncUtilisation: f.asyncUtilisation,
+  }));
+  const ratio = replay.length ? Math.max(...replay.map((f) => f.ratio)) : null;
+  return {
+    bench: 'search',
+    ratio,
+    ...BENCH_GOALS.search,
+    reference: 'synchronous mode (batches of `workers` trials, no early stopping) on the same trials, seeds and worker pool, measured in this run',
+    ratioIs: 'worst async/sync wall-clock ratio over the replay worker counts',
+    replay,
+    scaling,
+    real,
+    ...(realUnavailable ? { realUnavailable } : {}),
+    options: o,
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version },
+  };
+};
