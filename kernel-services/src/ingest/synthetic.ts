@@ -53,10 +53,12 @@ export const SAR_MODEL = {
   /** Thermal noise floor added (in intensity) to HV. */
   noiseFloorHV: { mean: -28, std: 1 },
   swellAmplitude: { min: 0, max: 1.5 },
+  /** First null of the point-spread function in pixels (EW GRDM: ~90 m resolution on 40 m pixels). */
+  psfWidthPx: [1.4, 2.0],
   ship: {
     lengthPx: [3, 10],
     aspect: [3, 6],
-    contrastHH: [16, 28],
+    contrastHH: [18, 30],
     pointFraction: [0.7, 0.95],
     hvBelowHH: [2, 7],
     textureStd: [0.3, 0.8],
@@ -65,10 +67,10 @@ export const SAR_MODEL = {
   iceberg: {
     lengthPx: [4, 13],
     aspect: [1, 1.8],
-    contrastHH: [6, 15],
+    contrastHH: [5, 13],
     pointFraction: [0, 0.15],
     hvBelowHH: [7, 12],
-    textureStd: [1, 2.5],
+    textureStd: [0.5, 1.5],
     shadow: [0.3, 0.7],
   },
 } as const;
@@ -433,7 +435,7 @@ export class SyntheticSarGenerator {
     if (pointsPeak > 0) {
       const n = 2 + Math.floor(t.lengthPx / 3);
       const main = Math.floor(rng.next() * n);
-      const width = rng.uniform(0.6, 0.9);
+      const width = rng.range(SAR_MODEL.psfWidthPx);
       const px = new Float64Array(2 * R + 1);
       const py = new Float64Array(2 * R + 1);
       for (let j = 0; j < n; j++) {
@@ -558,10 +560,10 @@ function writeBand(out: Buffer, p: number, band: Float32Array): number {
     const k = Math.round(v * 1e4);
     if (Math.fround(k / 1e4) === v && Math.abs(k) < 1e15) {
       let a = k;
-      if (a < 0) {
+      if (a < 0 || (a === 0 && 1 / v < 0)) {
         out[p++] = 0x2d;
-        a = -a;
       }
+      a = Math.abs(a);
       let ip = Math.floor(a / 1e4);
       let frac = a - ip * 1e4;
       if (ip < 10) out[p++] = 0x30 + ip;
