@@ -61,7 +61,9 @@ export const TrainingPayload = z.object({
       logLoss: z.number(),
       rocAuc: z.number().nullable(),
       confusion: z.tuple([z.tuple([z.number(), z.number()]), z.tuple([z.number(), z.number()])]),
-      byAngle: z.array(z.object({ label: z.string(), count: z.number().int(), accuracy: z.number().nullable() })).optional(),
+      byAngle: z
+        .array(z.object({ label: z.string(), count: z.number().int(), accuracy: z.number().nullable() }))
+        .optional(),
     })
     .nullable(),
   /** Early stopping or an error, for the status line. */

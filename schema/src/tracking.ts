@@ -142,4 +142,6 @@ export const ModelVersion = z.object({
 export type ModelVersion = z.infer<typeof ModelVersion>;
 
 /** Alias names: lowercase identifiers such as `production`, `staging`, `champion`. */
-export const ModelAliasName = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'an alias is a lowercase letter then up to 62 of a-z 0-9 _ -');
+export const ModelAliasName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'an alias is a lowercase letter then up to 62 of a-z 0-9 _ -');

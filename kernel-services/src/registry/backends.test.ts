@@ -18,9 +18,26 @@ describe.each(STORE_BACKEND_KINDS)('training runs and the registry on %s', (kind
     const store = await openProjectStore(await backends.freshOptions(kind));
     const data = tinyData({ train: 32, validation: 16 });
     try {
-      const base = { model: 'lenet', modelOptions: TINY_LENET, data, epochs: 3, batchSize: 16, learningRate: 0.01, store, display: false as const, snapshot: false as const, experiment: 'backends' };
+      const base = {
+        model: 'lenet',
+        modelOptions: TINY_LENET,
+        data,
+        epochs: 3,
+        batchSize: 16,
+        learningRate: 0.01,
+        store,
+        display: false as const,
+        snapshot: false as const,
+        experiment: 'backends',
+      };
       const controller = new AbortController();
-      await expect(train({ ...base, signal: controller.signal, callbacks: { onEpochEnd: (r) => void (r.epoch === 1 && controller.abort('stop')) } })).rejects.toThrow(TrainingInterruptedError);
+      await expect(
+        train({
+          ...base,
+          signal: controller.signal,
+          callbacks: { onEpochEnd: (r) => void (r.epoch === 1 && controller.abort('stop')) },
+        }),
+      ).rejects.toThrow(TrainingInterruptedError);
       const tracker = new ExperimentTracker(store);
       const [stopped] = await tracker.listRuns({ experiment: 'backends', status: 'interrupted' });
       expect(stopped!.checkpoint!.epoch).toBe(1);

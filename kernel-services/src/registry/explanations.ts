@@ -45,11 +45,15 @@ function signatureOf(model: LayersModel, fallback?: Record<string, unknown>): Mo
 }
 
 /** Turns a Statoil-format record into the model's input (channels, standardisation), as training did. */
-export function patchFromRecord(record: PatchRecord, signature: ModelSignature): { image: Tensor3D; background: Float32Array; backgroundName: string; angle: number | null } {
+export function patchFromRecord(
+  record: PatchRecord,
+  signature: ModelSignature,
+): { image: Tensor3D; background: Float32Array; backgroundName: string; angle: number | null } {
   const tf = loadTf();
   const pixels = record.band_1.length;
   const [h, w, c] = signature.inputShape;
-  if (h * w !== pixels) throw new RangeError(`record ${record.id}: ${pixels} pixels per band, the model takes ${h}x${w}`);
+  if (h * w !== pixels)
+    throw new RangeError(`record ${record.id}: ${pixels} pixels per band, the model takes ${h}x${w}`);
   const values = new Float32Array(pixels * c);
   signature.channels.forEach((name, k) => {
     const mean = signature.preprocessing?.channelMean[k] ?? 0;
@@ -59,7 +63,8 @@ export function patchFromRecord(record: PatchRecord, signature: ModelSignature):
       if (name === 'band_1') v = record.band_1[p]!;
       else if (name === 'band_2') v = record.band_2[p]!;
       else if (name === 'band_avg') v = (record.band_1[p]! + record.band_2[p]!) / 2;
-      else throw new RangeError(`the model takes channel '${name}', which a Statoil record does not have; pass a tensor`);
+      else
+        throw new RangeError(`the model takes channel '${name}', which a Statoil record does not have; pass a tensor`);
       values[p * c + k] = (v - mean) / std;
     }
   });
@@ -73,17 +78,25 @@ export function patchFromRecord(record: PatchRecord, signature: ModelSignature):
 
 /** 2nd–98th percentile stretch to 0..255 (SAR patches have a few very bright pixels). */
 function stretch(values: Float32Array): Uint8Array {
-  const finite = Array.from(values).filter(Number.isFinite).sort((a, b) => a - b);
+  const finite = Array.from(values)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   const lo = finite[Math.floor(finite.length * 0.02)] ?? 0;
   const hi = finite[Math.min(finite.length - 1, Math.floor(finite.length * 0.98))] ?? 1;
   const span = hi - lo || 1;
-  return Uint8Array.from(values, (v) => (Number.isFinite(v) ? Math.max(0, Math.min(255, Math.round(((v - lo) / span) * 255))) : 0));
+  return Uint8Array.from(values, (v) =>
+    Number.isFinite(v) ? Math.max(0, Math.min(255, Math.round(((v - lo) / span) * 255))) : 0,
+  );
 }
 
 /** A black–red–yellow–white ramp for heat in [0, 1]. */
 function heatColor(t: number): [number, number, number] {
   const x = Math.max(0, Math.min(1, t));
-  return [Math.round(255 * Math.min(1, x * 3)), Math.round(255 * Math.min(1, Math.max(0, x * 3 - 1))), Math.round(255 * Math.max(0, x * 3 - 2))];
+  return [
+    Math.round(255 * Math.min(1, x * 3)),
+    Math.round(255 * Math.min(1, Math.max(0, x * 3 - 1))),
+    Math.round(255 * Math.max(0, x * 3 - 2)),
+  ];
 }
 
 const SCALE = 4;
@@ -107,7 +120,11 @@ function upscaledRgba(width: number, height: number, pixel: (i: number) => [numb
 export function explanationBundle(payload: ExplanationPayload): FloeMimeBundle {
   const { width, height } = payload;
   const gray = stretch(Float32Array.from(payload.background));
-  const patchPng = pngDataUrl(width * SCALE, height * SCALE, upscaledRgba(width, height, (i) => [gray[i]!, gray[i]!, gray[i]!]));
+  const patchPng = pngDataUrl(
+    width * SCALE,
+    height * SCALE,
+    upscaledRgba(width, height, (i) => [gray[i]!, gray[i]!, gray[i]!]),
+  );
   const overlayPng = pngDataUrl(
     width * SCALE,
     height * SCALE,
@@ -116,7 +133,11 @@ export function explanationBundle(payload: ExplanationPayload): FloeMimeBundle {
       const alpha = 0.65 * heat;
       const [r, g, b] = heatColor(heat);
       const base = gray[i]!;
-      return [Math.round(base * (1 - alpha) + r * alpha), Math.round(base * (1 - alpha) + g * alpha), Math.round(base * (1 - alpha) + b * alpha)];
+      return [
+        Math.round(base * (1 - alpha) + r * alpha),
+        Math.round(base * (1 - alpha) + g * alpha),
+        Math.round(base * (1 - alpha) + b * alpha),
+      ];
     }),
   );
   const title = `${payload.method === 'gradcam' ? 'Grad-CAM' : 'Saliency'} of ${payload.model}: p(iceberg) = ${payload.probability.toFixed(3)}`;
@@ -139,9 +160,15 @@ export function explanationBundle(payload: ExplanationPayload): FloeMimeBundle {
  * (`'iceberg@production'`); `patch` is the model-space input [h, w, c] or a Statoil-format record
  * (prepared with the model's recorded channels and standardisation).
  */
-export async function explain(model: LayersModel | string, patch: Tensor3D | PatchRecord, method: ExplanationMethod, opts: ExplainOptions = {}): Promise<Explanation> {
+export async function explain(
+  model: LayersModel | string,
+  patch: Tensor3D | PatchRecord,
+  method: ExplanationMethod,
+  opts: ExplainOptions = {},
+): Promise<Explanation> {
   const tf = loadTf();
-  if (method !== 'saliency' && method !== 'gradcam') throw new RangeError(`unknown explanation method '${String(method)}'; use 'saliency' or 'gradcam'`);
+  if (method !== 'saliency' && method !== 'gradcam')
+    throw new RangeError(`unknown explanation method '${String(method)}'; use 'saliency' or 'gradcam'`);
   let layersModel: LayersModel;
   let label: string;
   let ownModel = false;
@@ -169,7 +196,8 @@ export async function explain(model: LayersModel | string, patch: Tensor3D | Pat
     let backgroundName: string;
     let angle: number | null = opts.angle ?? null;
     if ('band_1' in (patch as object)) {
-      if (!signature) throw new RangeError('explain: this model records no input signature; pass the patch as a tensor [h, w, c]');
+      if (!signature)
+        throw new RangeError('explain: this model records no input signature; pass the patch as a tensor [h, w, c]');
       const prepared = patchFromRecord(patch as PatchRecord, signature);
       image = prepared.image;
       disposables.push(image);
@@ -179,7 +207,15 @@ export async function explain(model: LayersModel | string, patch: Tensor3D | Pat
     } else {
       image = patch as Tensor3D;
       const [h, w, c] = image.shape;
-      background = tf.tidy(() => image.slice([0, 0, 0], [h, w, 1]).reshape([h * w]).dataSync() as Float32Array).slice();
+      background = tf
+        .tidy(
+          () =>
+            image
+              .slice([0, 0, 0], [h, w, 1])
+              .reshape([h * w])
+              .dataSync() as Float32Array,
+        )
+        .slice();
       backgroundName = signature?.channels[0] ?? 'channel 0';
       void c;
     }
@@ -191,7 +227,10 @@ export async function explain(model: LayersModel | string, patch: Tensor3D | Pat
       extra.push(t);
       disposables.push(t);
     }
-    const heatmap = method === 'saliency' ? saliency(layersModel, image, extra) : gradCam(layersModel, image, { ...(opts.layer ? { layer: opts.layer } : {}), extra });
+    const heatmap =
+      method === 'saliency'
+        ? saliency(layersModel, image, extra)
+        : gradCam(layersModel, image, { ...(opts.layer ? { layer: opts.layer } : {}), extra });
     const probability = tf.tidy(() => {
       const x = image.expandDims(0);
       const out = layersModel.predict(extra.length ? [x, ...extra] : x) as Tensor;

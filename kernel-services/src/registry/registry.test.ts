@@ -42,7 +42,13 @@ function rows(n: number, seed: number): Record<string, unknown>[] {
       b1[p] = -20 + 2 * (rng.next() - 0.5) + target;
       b2[p] = -26 + 2 * (rng.next() - 0.5) + target * 0.6;
     }
-    return { id: `r${i}`, band_1: b1, band_2: b2, inc_angle: i % 5 === 0 ? null : 30 + 16 * rng.next(), is_iceberg: label };
+    return {
+      id: `r${i}`,
+      band_1: b1,
+      band_2: b2,
+      inc_angle: i % 5 === 0 ? null : 30 + 16 * rng.next(),
+      is_iceberg: label,
+    };
   });
 }
 
@@ -123,25 +129,38 @@ describe('model registry', () => {
     const moved = await registry.setAlias('iceberg', 'production', 2);
     expect(moved.aliases).toEqual(['production']);
     expect((await registry.get('iceberg:1')).aliases).toEqual([]);
-    expect((await registry.names()).find((n) => n.name === 'iceberg')).toEqual({ name: 'iceberg', latestVersion: 2, versions: 2, aliases: { production: 2 } });
+    expect((await registry.names()).find((n) => n.name === 'iceberg')).toEqual({
+      name: 'iceberg',
+      latestVersion: 2,
+      versions: 2,
+      aliases: { production: 2 },
+    });
 
     // Loading by alias gives the run's model, weights and all.
     const tf = loadTf();
     const x = tf.randomNormal([2, S, S, 2], 0, 1, 'float32', 1);
     const fromRegistry = await loadModel('iceberg@production', { store });
-    const fromRun = await tf.loadLayersModel((await import('../tracking/model-io')).blobModelHandler(store.blobs, `runs/${runs[1]!.id}/model/`));
+    const fromRun = await tf.loadLayersModel(
+      (await import('../tracking/model-io')).blobModelHandler(store.blobs, `runs/${runs[1]!.id}/model/`),
+    );
     expect((fromRegistry.predict(x) as Tensor).arraySync()).toEqual((fromRun.predict(x) as Tensor).arraySync());
     [x, fromRegistry, fromRun].forEach((t) => t.dispose());
   });
 
   it('refuses what cannot be registered or found, naming it', async () => {
-    await expect(registry.register({ runId: failedRunId, name: 'iceberg' })).rejects.toThrow(`run ${failedRunId} is failed, not finished`);
+    await expect(registry.register({ runId: failedRunId, name: 'iceberg' })).rejects.toThrow(
+      `run ${failedRunId} is failed, not finished`,
+    );
     await expect(registry.register({ runId: runs[0]!.id, name: '9lives' })).rejects.toThrow("model name '9lives'");
     await expect(registry.setAlias('iceberg', 'Prod!', 1)).rejects.toThrow("alias 'Prod!'");
     await expect(registry.setAlias('iceberg', 'staging', 7)).rejects.toThrow('no model iceberg version 7');
-    await expect(registry.get('iceberg@canary')).rejects.toThrow("model 'iceberg' has no alias 'canary' (aliases: production)");
+    await expect(registry.get('iceberg@canary')).rejects.toThrow(
+      "model 'iceberg' has no alias 'canary' (aliases: production)",
+    );
     await expect(registry.get('iceberg:9')).rejects.toThrow("model 'iceberg' has no version 9 (latest is 2)");
-    await expect(registry.get('nothing')).rejects.toThrow("no model named 'nothing' in the registry (models: iceberg, other-model)");
+    await expect(registry.get('nothing')).rejects.toThrow(
+      "no model named 'nothing' in the registry (models: iceberg, other-model)",
+    );
   });
 
   it('answers the best-model query by metric', async () => {
@@ -156,10 +175,21 @@ describe('model registry', () => {
 
   it('keeps the lineage chain: model version → run → training dataset → feature group commit', async () => {
     const v = await registry.register({ runId: featureStoreRunId, name: 'from-features', aliases: ['staging'] });
-    expect(v.lineage.dataset).toMatchObject({ trainingDatasetName: 'tiny_icebergs', trainingDatasetVersion: 1, featureGroup: 'tiny_patches', featureGroupVersion: 1, commit: 1 });
+    expect(v.lineage.dataset).toMatchObject({
+      trainingDatasetName: 'tiny_icebergs',
+      trainingDatasetVersion: 1,
+      featureGroup: 'tiny_patches',
+      featureGroupVersion: 1,
+      commit: 1,
+    });
     const chain = await registry.lineage('from-features@staging');
     expect(chain.run).toMatchObject({ id: featureStoreRunId, experiment: 'lineage', status: 'finished' });
-    expect(chain.trainingDataset).toMatchObject({ name: 'tiny_icebergs', version: 1, commit: 1, splitCounts: { train: 24, validation: 8, test: 8 } });
+    expect(chain.trainingDataset).toMatchObject({
+      name: 'tiny_icebergs',
+      version: 1,
+      commit: 1,
+      splitCounts: { train: 24, validation: 8, test: 8 },
+    });
     expect(chain.featureGroupCommit).toMatchObject({ featureGroup: 'tiny_patches', version: 1, commit: 1, rows: 40 });
     // The run recorded the dataset and standardised with the commit's statistics.
     const run = await new ExperimentTracker(store).getRun(featureStoreRunId);
@@ -167,13 +197,23 @@ describe('model registry', () => {
     const pre = (run.params.preprocessing as { channelMean: number[] }).channelMean;
     expect(pre[0]).toBeGreaterThan(-20.5);
     expect(pre[0]).toBeLessThan(-18);
-    expect((await new ExperimentTracker(store).listRuns({ trainingDatasetId: v.lineage.dataset!.trainingDatasetId! })).map((r) => r.id)).toEqual([featureStoreRunId]);
+    expect(
+      (await new ExperimentTracker(store).listRuns({ trainingDatasetId: v.lineage.dataset!.trainingDatasetId! })).map(
+        (r) => r.id,
+      ),
+    ).toEqual([featureStoreRunId]);
   });
 });
 
 describe('explanations', () => {
   it('explains a registered model on a raw record and a model-space tensor', async () => {
-    const record = rows(2, 9)[1]! as { id: string; band_1: Float32Array; band_2: Float32Array; inc_angle: number | null; is_iceberg: number };
+    const record = rows(2, 9)[1]! as {
+      id: string;
+      band_1: Float32Array;
+      band_2: Float32Array;
+      inc_angle: number | null;
+      is_iceberg: number;
+    };
     for (const method of ['saliency', 'gradcam'] as const) {
       const e = await explain('from-features@staging', record, method, { store, display: false });
       expect(e.heatmap.values).toHaveLength(S * S);
@@ -191,7 +231,9 @@ describe('explanations', () => {
     const e = await explain(model, patch, 'saliency', { display: false });
     expect(e.model).toBe(model.name);
     expect(e.heatmap.height).toBe(S);
-    await expect(explain(model, patch, 'lime' as 'saliency', { display: false })).rejects.toThrow("unknown explanation method 'lime'");
+    await expect(explain(model, patch, 'lime' as 'saliency', { display: false })).rejects.toThrow(
+      "unknown explanation method 'lime'",
+    );
     patch.dispose();
     model.dispose();
   });

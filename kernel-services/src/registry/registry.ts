@@ -55,9 +55,28 @@ export interface RegisterOptions {
 /** The full chain behind a model version, with the feature store rows when they exist. */
 export interface ModelLineageChain {
   model: ModelVersion;
-  run: { id: number; name: string; experiment: string; status: string; startedAt: string; params: Record<string, unknown> };
-  trainingDataset: { id: number; name: string; version: number; commit: number; splitCounts: Record<string, number> } | null;
-  featureGroupCommit: { featureGroup: string; version: number; commit: number; committedAt: string; rows: number } | null;
+  run: {
+    id: number;
+    name: string;
+    experiment: string;
+    status: string;
+    startedAt: string;
+    params: Record<string, unknown>;
+  };
+  trainingDataset: {
+    id: number;
+    name: string;
+    version: number;
+    commit: number;
+    splitCounts: Record<string, number>;
+  } | null;
+  featureGroupCommit: {
+    featureGroup: string;
+    version: number;
+    commit: number;
+    committedAt: string;
+    rows: number;
+  } | null;
 }
 
 export class ModelRegistry {
@@ -68,7 +87,12 @@ export class ModelRegistry {
   }
 
   private async aliasesOf(name: string): Promise<Map<number, string[]>> {
-    const rows = await this.store.db.selectFrom('model_alias').select(['alias', 'version']).where('name', '=', name).orderBy('alias').execute();
+    const rows = await this.store.db
+      .selectFrom('model_alias')
+      .select(['alias', 'version'])
+      .where('name', '=', name)
+      .orderBy('alias')
+      .execute();
     const map = new Map<number, string[]>();
     for (const r of rows) map.set(r.version, [...(map.get(r.version) ?? []), r.alias]);
     return map;
@@ -90,10 +114,14 @@ export class ModelRegistry {
 
   /** Registers a finished run's model as the next version of `name`. */
   async register(opts: RegisterOptions): Promise<ModelVersion> {
-    if (!MODEL_NAME.test(opts.name)) throw new RangeError(`model name '${opts.name}': a letter, then up to 127 letters, digits, '_', '.' or '-'`);
+    if (!MODEL_NAME.test(opts.name))
+      throw new RangeError(`model name '${opts.name}': a letter, then up to 127 letters, digits, '_', '.' or '-'`);
     for (const a of opts.aliases ?? []) this.checkAlias(a);
     const run = await this.tracker.getRun(opts.runId);
-    if (run.status !== 'finished') throw new RangeError(`run ${run.id} is ${run.status}, not finished: only a finished run's model can be registered`);
+    if (run.status !== 'finished')
+      throw new RangeError(
+        `run ${run.id} is ${run.status}, not finished: only a finished run's model can be registered`,
+      );
     const artifact = (await this.tracker.artifacts(run.id)).find((a) => a.kind === 'model');
     if (!artifact) throw new RangeError(`run ${run.id} has no saved model to register`);
 
@@ -105,7 +133,11 @@ export class ModelRegistry {
     const signature = (artifact.meta.signature as Record<string, unknown> | undefined) ?? {};
     const version = await this.store.writeTransaction(
       async (trx) => {
-        const last = await trx.selectFrom('model_version').select((eb) => eb.fn.max<number>('version').as('v')).where('name', '=', opts.name).executeTakeFirst();
+        const last = await trx
+          .selectFrom('model_version')
+          .select((eb) => eb.fn.max<number>('version').as('v'))
+          .where('name', '=', opts.name)
+          .executeTakeFirst();
         const next = Number(last?.v ?? 0) + 1;
         await trx
           .insertInto('model_version')
@@ -122,7 +154,12 @@ export class ModelRegistry {
           })
           .execute();
         for (const alias of opts.aliases ?? []) await this.upsertAlias(trx, opts.name, alias, next);
-        await this.store.audit('model.register', `model:${opts.name}/${next}`, { runId: run.id, aliases: opts.aliases ?? [] }, trx);
+        await this.store.audit(
+          'model.register',
+          `model:${opts.name}/${next}`,
+          { runId: run.id, aliases: opts.aliases ?? [] },
+          trx,
+        );
         return next;
       },
       { lockKey: `model:${opts.name}` },
@@ -149,11 +186,26 @@ export class ModelRegistry {
     this.checkAlias(alias);
     await this.store.writeTransaction(
       async (trx) => {
-        const exists = await trx.selectFrom('model_version').select('id').where('name', '=', name).where('version', '=', version).executeTakeFirst();
+        const exists = await trx
+          .selectFrom('model_version')
+          .select('id')
+          .where('name', '=', name)
+          .where('version', '=', version)
+          .executeTakeFirst();
         if (!exists) throw new ModelNotFoundError(`no model ${name} version ${version}`);
-        const before = await trx.selectFrom('model_alias').select('version').where('name', '=', name).where('alias', '=', alias).executeTakeFirst();
+        const before = await trx
+          .selectFrom('model_alias')
+          .select('version')
+          .where('name', '=', name)
+          .where('alias', '=', alias)
+          .executeTakeFirst();
         await this.upsertAlias(trx, name, alias, version);
-        await this.store.audit('model.alias', `model:${name}@${alias}`, { from: before?.version ?? null, to: version }, trx);
+        await this.store.audit(
+          'model.alias',
+          `model:${name}@${alias}`,
+          { from: before?.version ?? null, to: version },
+          trx,
+        );
       },
       { lockKey: `model:${name}` },
     );
@@ -170,10 +222,17 @@ export class ModelRegistry {
     const r = parseModelRef(ref);
     let version = r.version;
     if (r.alias) {
-      const a = await this.store.db.selectFrom('model_alias').select('version').where('name', '=', r.name).where('alias', '=', r.alias).executeTakeFirst();
+      const a = await this.store.db
+        .selectFrom('model_alias')
+        .select('version')
+        .where('name', '=', r.name)
+        .where('alias', '=', r.alias)
+        .executeTakeFirst();
       if (!a) {
         const known = [...(await this.aliasesOf(r.name)).values()].flat();
-        throw new ModelNotFoundError(`model '${r.name}' has no alias '${r.alias}'${known.length ? ` (aliases: ${known.join(', ')})` : ''}`);
+        throw new ModelNotFoundError(
+          `model '${r.name}' has no alias '${r.alias}'${known.length ? ` (aliases: ${known.join(', ')})` : ''}`,
+        );
       }
       version = a.version;
     }
@@ -193,7 +252,12 @@ export class ModelRegistry {
 
   /** Every version of `name`, newest first. */
   async versions(name: string): Promise<ModelVersion[]> {
-    const rows = await this.store.db.selectFrom('model_version').selectAll().where('name', '=', name).orderBy('version', 'desc').execute();
+    const rows = await this.store.db
+      .selectFrom('model_version')
+      .selectAll()
+      .where('name', '=', name)
+      .orderBy('version', 'desc')
+      .execute();
     const aliases = await this.aliasesOf(name);
     return rows.map((r) => this.toVersion(r, aliases.get(r.version) ?? []));
   }
@@ -219,7 +283,10 @@ export class ModelRegistry {
    * The version of `name` (or of any model, when `name` is omitted) with the best value of `metric`;
    * `direction` defaults to `min` for metrics whose name contains "loss", else `max`.
    */
-  async best(metric: string, opts: { name?: string; direction?: 'min' | 'max' } = {}): Promise<ModelVersion | undefined> {
+  async best(
+    metric: string,
+    opts: { name?: string; direction?: 'min' | 'max' } = {},
+  ): Promise<ModelVersion | undefined> {
     const direction = opts.direction ?? (metric.includes('loss') ? 'min' : 'max');
     let q = this.store.db.selectFrom('model_version').selectAll();
     if (opts.name) q = q.where('name', '=', opts.name);
@@ -254,22 +321,52 @@ export class ModelRegistry {
     let trainingDataset: ModelLineageChain['trainingDataset'] = null;
     let featureGroupCommit: ModelLineageChain['featureGroupCommit'] = null;
     if (ds?.trainingDatasetId != null) {
-      const td = await this.store.db.selectFrom('training_dataset').selectAll().where('id', '=', ds.trainingDatasetId).executeTakeFirst();
+      const td = await this.store.db
+        .selectFrom('training_dataset')
+        .selectAll()
+        .where('id', '=', ds.trainingDatasetId)
+        .executeTakeFirst();
       if (td) {
-        trainingDataset = { id: td.id, name: td.name, version: td.version, commit: td.commit_number, splitCounts: readJson(td.split_counts) };
+        trainingDataset = {
+          id: td.id,
+          name: td.name,
+          version: td.version,
+          commit: td.commit_number,
+          splitCounts: readJson(td.split_counts),
+        };
         const commit = await this.store.db
           .selectFrom('feature_group_commit')
           .innerJoin('feature_group', 'feature_group.id', 'feature_group_commit.feature_group_id')
-          .select(['feature_group.name as group', 'feature_group.version as groupVersion', 'feature_group_commit.number', 'feature_group_commit.committed_at', 'feature_group_commit.total_rows'])
+          .select([
+            'feature_group.name as group',
+            'feature_group.version as groupVersion',
+            'feature_group_commit.number',
+            'feature_group_commit.committed_at',
+            'feature_group_commit.total_rows',
+          ])
           .where('feature_group_commit.feature_group_id', '=', td.feature_group_id)
           .where('feature_group_commit.number', '=', td.commit_number)
           .executeTakeFirst();
-        if (commit) featureGroupCommit = { featureGroup: commit.group, version: commit.groupVersion, commit: commit.number, committedAt: commit.committed_at, rows: commit.total_rows };
+        if (commit)
+          featureGroupCommit = {
+            featureGroup: commit.group,
+            version: commit.groupVersion,
+            commit: commit.number,
+            committedAt: commit.committed_at,
+            rows: commit.total_rows,
+          };
       }
     }
     return {
       model,
-      run: { id: run.id, name: run.name, experiment: run.experiment, status: run.status, startedAt: run.startedAt, params: run.params },
+      run: {
+        id: run.id,
+        name: run.name,
+        experiment: run.experiment,
+        status: run.status,
+        startedAt: run.startedAt,
+        params: run.params,
+      },
       trainingDataset,
       featureGroupCommit,
     };

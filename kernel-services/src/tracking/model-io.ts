@@ -54,7 +54,8 @@ export function blobModelHandler(blobs: BlobStore, prefix: string): io.IOHandler
         for (const group of manifest) {
           specs.push(...group.weights);
           for (const p of group.paths) {
-            if (p.includes('..') || p.startsWith('/')) throw new RangeError(`${prefix}${MODEL_JSON}: weights path '${p}' leaves the model folder`);
+            if (p.includes('..') || p.startsWith('/'))
+              throw new RangeError(`${prefix}${MODEL_JSON}: weights path '${p}' leaves the model folder`);
             const bytes = await blobs.get(prefix + p);
             buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
           }
@@ -79,6 +80,7 @@ export async function copyModelBlobs(blobs: BlobStore, from: string, to: string)
   checkPrefix(to);
   const keys = await blobs.list(from);
   if (!keys.includes(from + MODEL_JSON)) throw new RangeError(`no TF.js model at ${blobs.url(from)}`);
-  for (const key of keys.filter((k) => k !== from + MODEL_JSON)) await blobs.put(to + key.slice(from.length), await blobs.get(key));
+  for (const key of keys.filter((k) => k !== from + MODEL_JSON))
+    await blobs.put(to + key.slice(from.length), await blobs.get(key));
   await blobs.put(to + MODEL_JSON, await blobs.get(from + MODEL_JSON));
 }

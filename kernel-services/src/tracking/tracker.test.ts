@@ -26,7 +26,10 @@ describe('experiment tracking', () => {
     expect(again.id).toBe(a.id);
     const run = await tracker.startRun({ experiment: 'icebergs' });
     await run.finish();
-    expect((await tracker.listExperiments()).find((e) => e.name === 'icebergs')).toMatchObject({ runs: 1, description: 'ship vs iceberg' });
+    expect((await tracker.listExperiments()).find((e) => e.name === 'icebergs')).toMatchObject({
+      runs: 1,
+      description: 'ship vs iceberg',
+    });
     expect((await tracker.getRun(run.id)).name).toBe(`run-${run.id}`);
   });
 
@@ -37,7 +40,11 @@ describe('experiment tracking', () => {
       [0.001, 0.87, 'adam'],
       [0.1, 0.62, 'sgd'],
     ] as const) {
-      const run = await tracker.startRun({ experiment: 'query', params: { learningRate: lr, optimizer: opt, model: { name: 'lenet', filters: [16, 32] } }, tags: { sweep: 'lr' } });
+      const run = await tracker.startRun({
+        experiment: 'query',
+        params: { learningRate: lr, optimizer: opt, model: { name: 'lenet', filters: [16, 32] } },
+        tags: { sweep: 'lr' },
+      });
       await run.log('epoch', 1, { val_accuracy: acc - 0.1, loss: 1 });
       await run.log('epoch', 2, { val_accuracy: acc, loss: 0.5 });
       run.logStep(1, { loss: 0.9 });
@@ -47,9 +54,15 @@ describe('experiment tracking', () => {
     }
     const finished = await tracker.listRuns({ experiment: 'query', status: 'finished' });
     expect(finished.map((r) => r.id).sort()).toEqual([ids[0], ids[1]].sort());
-    expect((await tracker.listRuns({ experiment: 'query', params: { optimizer: 'sgd' } })).map((r) => r.id)).toEqual([ids[2]]);
-    expect((await tracker.listRuns({ experiment: 'query', params: { 'model.name': 'lenet' } }))).toHaveLength(3);
-    expect((await tracker.listRuns({ experiment: 'query', metrics: [{ name: 'val_accuracy', op: '>=', value: 0.8 }] })).map((r) => r.id).sort()).toEqual([ids[0], ids[1]].sort());
+    expect((await tracker.listRuns({ experiment: 'query', params: { optimizer: 'sgd' } })).map((r) => r.id)).toEqual([
+      ids[2],
+    ]);
+    expect(await tracker.listRuns({ experiment: 'query', params: { 'model.name': 'lenet' } })).toHaveLength(3);
+    expect(
+      (await tracker.listRuns({ experiment: 'query', metrics: [{ name: 'val_accuracy', op: '>=', value: 0.8 }] }))
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([ids[0], ids[1]].sort());
     const ordered = await tracker.listRuns({ experiment: 'query', orderBy: { metric: 'val_accuracy' }, limit: 2 });
     expect(ordered.map((r) => r.id)).toEqual([ids[1], ids[0]]);
     expect(await tracker.listRuns({ tags: { sweep: 'nope' } })).toHaveLength(0);
@@ -59,7 +72,9 @@ describe('experiment tracking', () => {
     const cmp = await tracker.compareRuns([ids[0]!, ids[2]!]);
     expect(cmp.differingParams).toEqual({ learningRate: [0.01, 0.1], optimizer: ['adam', 'sgd'] });
     expect(cmp.metrics.val_accuracy).toEqual([0.81, 0.62]);
-    expect((await tracker.metrics(ids[0]!, { scope: 'step' })).map((m) => [m.name, m.step, m.value])).toEqual([['loss', 1, 0.9]]);
+    expect((await tracker.metrics(ids[0]!, { scope: 'step' })).map((m) => [m.name, m.step, m.value])).toEqual([
+      ['loss', 1, 0.9],
+    ]);
     await expect(tracker.getRun(99999)).rejects.toThrow('no run 99999 in this project');
   });
 
@@ -71,12 +86,22 @@ describe('experiment tracking', () => {
     abandoned.abandon();
     // 2. Started by a process that has exited (a killed kernel).
     const dead = await tracker.startRun({ experiment: 'stale' });
-    const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    await store.db.updateTable('run').set({ pid: Number(exited.stdout) }).where('id', '=', dead.id).execute();
+    const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    await store.db
+      .updateTable('run')
+      .set({ pid: Number(exited.stdout) })
+      .where('id', '=', dead.id)
+      .execute();
     dead.abandon();
     // 3. Another host that stopped sending heartbeats an hour ago.
     const remote = await tracker.startRun({ experiment: 'stale' });
-    await store.db.updateTable('run').set({ host: `${os.hostname()}-elsewhere`, heartbeat_at: storedTime(Date.now() - 3_600_000) }).where('id', '=', remote.id).execute();
+    await store.db
+      .updateTable('run')
+      .set({ host: `${os.hostname()}-elsewhere`, heartbeat_at: storedTime(Date.now() - 3_600_000) })
+      .where('id', '=', remote.id)
+      .execute();
     remote.abandon();
     // 4. Alive: driven by this process right now.
     const live = await tracker.startRun({ experiment: 'stale' });
@@ -98,13 +123,19 @@ describe('experiment tracking', () => {
 describe('TF.js models on the blob store', () => {
   it('round-trips a model through the IOHandler and copies it', async () => {
     const tf = loadTf();
-    const model = buildModel('lenet', { inputShape: [16, 16, 2], lenet: { filters: [2, 2], kernelSize: 3, denseUnits: 4, dropout: 0 } });
+    const model = buildModel('lenet', {
+      inputShape: [16, 16, 2],
+      lenet: { filters: [2, 2], kernelSize: 3, denseUnits: 4, dropout: 0 },
+    });
     model.setUserDefinedMetadata({ floe: { channels: ['hh', 'hv'] } });
     const x = tf.randomNormal([3, 16, 16, 2], 0, 1, 'float32', 3);
     try {
       await saveModelToBlobs(model, store.blobs, 'test/model/');
       expect(await store.blobs.list('test/model/')).toEqual(['test/model/model.json', 'test/model/weights.bin']);
-      const manifest = JSON.parse(Buffer.from(await store.blobs.get('test/model/model.json')).toString()) as { format: string; weightsManifest: { paths: string[] }[] };
+      const manifest = JSON.parse(Buffer.from(await store.blobs.get('test/model/model.json')).toString()) as {
+        format: string;
+        weightsManifest: { paths: string[] }[];
+      };
       expect(manifest.format).toBe('layers-model');
       expect(manifest.weightsManifest[0]!.paths).toEqual(['weights.bin']);
       await copyModelBlobs(store.blobs, 'test/model/', 'test/copy/');
@@ -114,7 +145,9 @@ describe('TF.js models on the blob store', () => {
       const b = (loaded.predict(x) as import('@tensorflow/tfjs-node').Tensor).arraySync();
       expect(b).toEqual(a);
       loaded.dispose();
-      await expect(tf.loadLayersModel(blobModelHandler(store.blobs, 'test/missing/'))).rejects.toThrow(/no blob "test\/missing\/model.json"/);
+      await expect(tf.loadLayersModel(blobModelHandler(store.blobs, 'test/missing/'))).rejects.toThrow(
+        /no blob "test\/missing\/model.json"/,
+      );
       expect(() => blobModelHandler(store.blobs, 'no-slash')).toThrow("must end with '/'");
     } finally {
       model.dispose();

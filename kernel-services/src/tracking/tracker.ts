@@ -142,11 +142,23 @@ export class ExperimentTracker {
     const rows = await this.store.db
       .selectFrom('experiment')
       .leftJoin('run', 'run.experiment_id', 'experiment.id')
-      .select((eb) => ['experiment.id', 'experiment.name', 'experiment.description', 'experiment.created_at', eb.fn.count<number>('run.id').as('runs')])
+      .select((eb) => [
+        'experiment.id',
+        'experiment.name',
+        'experiment.description',
+        'experiment.created_at',
+        eb.fn.count<number>('run.id').as('runs'),
+      ])
       .groupBy(['experiment.id', 'experiment.name', 'experiment.description', 'experiment.created_at'])
       .orderBy('experiment.name')
       .execute();
-    return rows.map((r) => ({ id: r.id, name: r.name, description: r.description, createdAt: r.created_at, runs: Number(r.runs) }));
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      createdAt: r.created_at,
+      runs: Number(r.runs),
+    }));
   }
 
   /** Starts a run (status `running`) owned by this process. */
@@ -180,7 +192,12 @@ export class ExperimentTracker {
       .returning('id')
       .executeTakeFirstOrThrow();
     const id = inserted.id;
-    if (!opts.name) await this.store.db.updateTable('run').set({ name: `run-${id}` }).where('id', '=', id).execute();
+    if (!opts.name)
+      await this.store.db
+        .updateTable('run')
+        .set({ name: `run-${id}` })
+        .where('id', '=', id)
+        .execute();
     await this.store.audit('run.start', `run:${id}`, { experiment: exp.name });
     return new ActiveRun(this, id, {}, 0);
   }
@@ -191,18 +208,37 @@ export class ExperimentTracker {
    */
   async resumeRun(runId: number, keepUpToEpoch: number, keepUpToStep: number): Promise<ActiveRun> {
     const run = await this.getRun(runId);
-    if (run.status === 'running' && liveRunsInThisProcess.has(runId)) throw new Error(`run ${runId} is still running in this process`);
+    if (run.status === 'running' && liveRunsInThisProcess.has(runId))
+      throw new Error(`run ${runId} is still running in this process`);
     if (run.status === 'running' && !(await this.isStale(run))) {
       throw new Error(`run ${runId} is still running (host ${run.host}, pid ${run.pid}); cannot resume it twice`);
     }
     const db = this.store.db;
     await this.store.writeTransaction(async (trx) => {
-      await trx.deleteFrom('run_metric').where('run_id', '=', runId).where('scope', '=', 'epoch').where('step', '>', keepUpToEpoch).execute();
-      await trx.deleteFrom('run_metric').where('run_id', '=', runId).where('scope', '=', 'step').where('step', '>', keepUpToStep).execute();
+      await trx
+        .deleteFrom('run_metric')
+        .where('run_id', '=', runId)
+        .where('scope', '=', 'epoch')
+        .where('step', '>', keepUpToEpoch)
+        .execute();
+      await trx
+        .deleteFrom('run_metric')
+        .where('run_id', '=', runId)
+        .where('scope', '=', 'step')
+        .where('step', '>', keepUpToStep)
+        .execute();
       await trx.deleteFrom('run_metric').where('run_id', '=', runId).where('scope', '=', 'final').execute();
       await trx
         .updateTable('run')
-        .set({ status: 'running', error: null, ended_at: null, heartbeat_at: storedTime(), host: os.hostname(), pid: process.pid, epochs_completed: keepUpToEpoch })
+        .set({
+          status: 'running',
+          error: null,
+          ended_at: null,
+          heartbeat_at: storedTime(),
+          host: os.hostname(),
+          pid: process.pid,
+          epochs_completed: keepUpToEpoch,
+        })
         .where('id', '=', runId)
         .execute();
     });
@@ -216,7 +252,11 @@ export class ExperimentTracker {
       .execute();
     const summary: Record<string, number> = {};
     for (const m of kept) summary[m.name] = m.value;
-    await db.updateTable('run').set({ summary: storedJson(summary) }).where('id', '=', runId).execute();
+    await db
+      .updateTable('run')
+      .set({ summary: storedJson(summary) })
+      .where('id', '=', runId)
+      .execute();
     await this.store.audit('run.resume', `run:${runId}`, { fromEpoch: keepUpToEpoch });
     return new ActiveRun(this, runId, summary, keepUpToEpoch);
   }
@@ -240,7 +280,8 @@ export class ExperimentTracker {
     await this.reapStaleRuns();
     let q = this.runQuery();
     if (filter.experiment !== undefined) q = q.where('experiment.name', '=', filter.experiment);
-    if (filter.status !== undefined) q = q.where('run.status', 'in', Array.isArray(filter.status) ? filter.status : [filter.status]);
+    if (filter.status !== undefined)
+      q = q.where('run.status', 'in', Array.isArray(filter.status) ? filter.status : [filter.status]);
     if (filter.parentRunId === null) q = q.where('run.parent_run_id', 'is', null);
     else if (filter.parentRunId !== undefined) q = q.where('run.parent_run_id', '=', filter.parentRunId);
     if (filter.trainingDatasetId !== undefined) q = q.where('run.training_dataset_id', '=', filter.trainingDatasetId);
@@ -257,11 +298,16 @@ export class ExperimentTracker {
         const v = r.summary[m.name];
         if (v === undefined) return false;
         switch (m.op) {
-          case '<': return v < m.value;
-          case '<=': return v <= m.value;
-          case '>': return v > m.value;
-          case '>=': return v >= m.value;
-          case '=': return v === m.value;
+          case '<':
+            return v < m.value;
+          case '<=':
+            return v <= m.value;
+          case '>':
+            return v > m.value;
+          case '>=':
+            return v >= m.value;
+          case '=':
+            return v === m.value;
         }
       });
     }
@@ -316,8 +362,20 @@ export class ExperimentTracker {
   }
 
   async artifacts(runId: number): Promise<RunArtifact[]> {
-    const rows = await this.store.db.selectFrom('run_artifact').selectAll().where('run_id', '=', runId).orderBy('name').execute();
-    return rows.map((r) => ({ runId: r.run_id, name: r.name, kind: r.kind as ArtifactKind, blobKey: r.blob_key, meta: readJson(r.meta), createdAt: r.created_at }));
+    const rows = await this.store.db
+      .selectFrom('run_artifact')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => ({
+      runId: r.run_id,
+      name: r.name,
+      kind: r.kind as ArtifactKind,
+      blobKey: r.blob_key,
+      meta: readJson(r.meta),
+      createdAt: r.created_at,
+    }));
   }
 
   async artifact(runId: number, name: string): Promise<RunArtifact> {
@@ -401,7 +459,11 @@ export class ActiveRun {
   }
 
   async setParams(params: Record<string, unknown>): Promise<void> {
-    await this.store.db.updateTable('run').set({ params: storedJson(params) }).where('id', '=', this.id).execute();
+    await this.store.db
+      .updateTable('run')
+      .set({ params: storedJson(params) })
+      .where('id', '=', this.id)
+      .execute();
   }
 
   async setName(name: string): Promise<void> {
@@ -409,7 +471,11 @@ export class ActiveRun {
   }
 
   async setEnvironment(env: RunEnvironment): Promise<void> {
-    await this.store.db.updateTable('run').set({ environment: storedJson(env) }).where('id', '=', this.id).execute();
+    await this.store.db
+      .updateTable('run')
+      .set({ environment: storedJson(env) })
+      .where('id', '=', this.id)
+      .execute();
   }
 
   async setDataset(dataset: DatasetLineage | null): Promise<void> {
@@ -433,8 +499,14 @@ export class ActiveRun {
       const chunk = this.pendingSteps.splice(0, STEP_FLUSH_POINTS);
       await this.store.db
         .insertInto('run_metric')
-        .values(chunk.map((p) => ({ run_id: this.id, name: p.name, scope: 'step', step: p.step, value: p.value, at: p.at })))
-        .onConflict((oc) => oc.columns(['run_id', 'name', 'scope', 'step']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), at: eb.ref('excluded.at') })))
+        .values(
+          chunk.map((p) => ({ run_id: this.id, name: p.name, scope: 'step', step: p.step, value: p.value, at: p.at })),
+        )
+        .onConflict((oc) =>
+          oc
+            .columns(['run_id', 'name', 'scope', 'step'])
+            .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), at: eb.ref('excluded.at') })),
+        )
         .execute();
     }
   }
@@ -449,11 +521,18 @@ export class ActiveRun {
       await this.store.db
         .insertInto('run_metric')
         .values(rows)
-        .onConflict((oc) => oc.columns(['run_id', 'name', 'scope', 'step']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), at: eb.ref('excluded.at') })))
+        .onConflict((oc) =>
+          oc
+            .columns(['run_id', 'name', 'scope', 'step'])
+            .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), at: eb.ref('excluded.at') })),
+        )
         .execute();
     }
     for (const r of rows) this.summary[r.name] = r.value;
-    const set: { summary: string; heartbeat_at: string; epochs_completed?: number } = { summary: storedJson(this.summary), heartbeat_at: at };
+    const set: { summary: string; heartbeat_at: string; epochs_completed?: number } = {
+      summary: storedJson(this.summary),
+      heartbeat_at: at,
+    };
     if (scope === 'epoch') {
       this.epochsCompleted = Math.max(this.epochsCompleted, step);
       set.epochs_completed = this.epochsCompleted;
@@ -470,21 +549,44 @@ export class ActiveRun {
   }
 
   async setCheckpoint(ref: CheckpointRef): Promise<void> {
-    await this.store.db.updateTable('run').set({ checkpoint: storedJson(ref) }).where('id', '=', this.id).execute();
+    await this.store.db
+      .updateTable('run')
+      .set({ checkpoint: storedJson(ref) })
+      .where('id', '=', this.id)
+      .execute();
     await this.recordArtifact('checkpoint', 'checkpoint', ref.prefix, { epoch: ref.epoch, step: ref.step });
   }
 
   /** Records (or replaces) an artifact row for blobs already written. */
-  async recordArtifact(name: string, kind: ArtifactKind, blobKey: string, meta: Record<string, unknown> = {}): Promise<void> {
+  async recordArtifact(
+    name: string,
+    kind: ArtifactKind,
+    blobKey: string,
+    meta: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.store.db
       .insertInto('run_artifact')
       .values({ run_id: this.id, name, kind, blob_key: blobKey, meta: storedJson(meta), created_at: storedTime() })
-      .onConflict((oc) => oc.columns(['run_id', 'name']).doUpdateSet((eb) => ({ kind: eb.ref('excluded.kind'), blob_key: eb.ref('excluded.blob_key'), meta: eb.ref('excluded.meta'), created_at: eb.ref('excluded.created_at') })))
+      .onConflict((oc) =>
+        oc
+          .columns(['run_id', 'name'])
+          .doUpdateSet((eb) => ({
+            kind: eb.ref('excluded.kind'),
+            blob_key: eb.ref('excluded.blob_key'),
+            meta: eb.ref('excluded.meta'),
+            created_at: eb.ref('excluded.created_at'),
+          })),
+      )
       .execute();
   }
 
   /** Writes a JSON artifact (`runs/<id>/<name>.json`) and records it. */
-  async saveJsonArtifact(name: string, kind: ArtifactKind, value: unknown, meta: Record<string, unknown> = {}): Promise<string> {
+  async saveJsonArtifact(
+    name: string,
+    kind: ArtifactKind,
+    value: unknown,
+    meta: Record<string, unknown> = {},
+  ): Promise<string> {
     const key = `${this.blobPrefix}${name}.json`;
     await this.store.blobs.put(key, storedJson(value));
     await this.recordArtifact(name, kind, key, meta);
@@ -492,13 +594,27 @@ export class ActiveRun {
   }
 
   /** Stores the notebook or script that ran this run. */
-  async snapshotCode(source: CodeSnapshot['source'], path: string, content: string | Uint8Array): Promise<CodeSnapshot> {
+  async snapshotCode(
+    source: CodeSnapshot['source'],
+    path: string,
+    content: string | Uint8Array,
+  ): Promise<CodeSnapshot> {
     const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
     const base = path.split(/[\\/]/).pop() || 'code';
     const blobKey = `${this.blobPrefix}code/${base.replace(/[^A-Za-z0-9._-]/g, '_')}`;
     await this.store.blobs.put(blobKey, bytes);
-    const snapshot: CodeSnapshot = { source, path, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, blobKey };
-    await this.store.db.updateTable('run').set({ code: storedJson(snapshot) }).where('id', '=', this.id).execute();
+    const snapshot: CodeSnapshot = {
+      source,
+      path,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      bytes: bytes.length,
+      blobKey,
+    };
+    await this.store.db
+      .updateTable('run')
+      .set({ code: storedJson(snapshot) })
+      .where('id', '=', this.id)
+      .execute();
     await this.recordArtifact('code', 'code', blobKey, { path, source });
     return snapshot;
   }

@@ -17,7 +17,11 @@ export interface AugmentOptions {
 export function augmentBatch(x: Tensor4D, rng: SeededRandom, opts: AugmentOptions): Tensor4D {
   const tf = loadTf();
   const [n, h, w] = x.shape;
-  const mask = (): Tensor4D => tf.tensor4d(Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0)), [n, 1, 1, 1]);
+  const mask = (): Tensor4D =>
+    tf.tensor4d(
+      Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0)),
+      [n, 1, 1, 1],
+    );
   // out = m * transformed + (1 - m) * x, per sample.
   const choose = (a: Tensor4D, transformed: Tensor4D): Tensor4D => {
     const m = mask();

@@ -76,14 +76,20 @@ export interface LoadedCheckpoint {
 
 export async function loadCheckpoint(blobs: BlobStore, prefix: string): Promise<LoadedCheckpoint> {
   const stateKey = `${prefix}state.json`;
-  if (!(await blobs.exists(stateKey))) throw new RangeError(`checkpoint at ${blobs.url(prefix)} is incomplete (no state.json)`);
+  if (!(await blobs.exists(stateKey)))
+    throw new RangeError(`checkpoint at ${blobs.url(prefix)} is incomplete (no state.json)`);
   const state = JSON.parse(Buffer.from(await blobs.get(stateKey)).toString('utf8')) as CheckpointState;
-  if (state.format !== 'floe-checkpoint/1') throw new RangeError(`checkpoint at ${blobs.url(prefix)} has unknown format '${String(state.format)}'`);
+  if (state.format !== 'floe-checkpoint/1')
+    throw new RangeError(`checkpoint at ${blobs.url(prefix)} has unknown format '${String(state.format)}'`);
   const saved = await loadModelFromBlobs(blobs, prefix);
   const weights = saved.getWeights().map((w) => w.clone());
   saved.dispose();
-  const optimizerWeights = state.optimizerSpecs.length ? decode(await blobs.get(`${prefix}optimizer.bin`), state.optimizerSpecs) : [];
-  const bestWeights = state.bestSpecs ? decode(await blobs.get(`${prefix}best.bin`), state.bestSpecs).map((n) => n.tensor) : null;
+  const optimizerWeights = state.optimizerSpecs.length
+    ? decode(await blobs.get(`${prefix}optimizer.bin`), state.optimizerSpecs)
+    : [];
+  const bestWeights = state.bestSpecs
+    ? decode(await blobs.get(`${prefix}best.bin`), state.bestSpecs).map((n) => n.tensor)
+    : null;
   return { state, weights, optimizerWeights, bestWeights };
 }
 
@@ -95,10 +101,14 @@ export function checkpointPrefix(runPrefix: string, epoch: number): string {
 /** Deletes all but the newest `keep` checkpoint folders of a run. */
 export async function pruneCheckpoints(blobs: BlobStore, runPrefix: string, keep: number): Promise<void> {
   const keys = await blobs.list(`${runPrefix}checkpoints/`);
-  const folders = [...new Set(keys.map((k) => k.slice(0, k.indexOf('/', `${runPrefix}checkpoints/`.length) + 1)))].sort();
+  const folders = [
+    ...new Set(keys.map((k) => k.slice(0, k.indexOf('/', `${runPrefix}checkpoints/`.length) + 1))),
+  ].sort();
   for (const folder of folders.slice(0, Math.max(0, folders.length - keep))) {
     // state.json first: a half-deleted checkpoint is then visibly incomplete.
-    const inFolder = keys.filter((k) => k.startsWith(folder)).sort((a, b) => (a.endsWith('state.json') ? -1 : b.endsWith('state.json') ? 1 : 0));
+    const inFolder = keys
+      .filter((k) => k.startsWith(folder))
+      .sort((a, b) => (a.endsWith('state.json') ? -1 : b.endsWith('state.json') ? 1 : 0));
     for (const k of inFolder) await blobs.delete(k);
   }
 }

@@ -73,7 +73,8 @@ function readRecords(file: string): PatchRecord[] {
 const fmt = (v: unknown, d = 4): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '–');
 
 function epochLine(row: EpochRow): string {
-  const val = typeof row.val_loss === 'number' ? `  val_loss ${fmt(row.val_loss)}  val_acc ${fmt(row.val_accuracy)}` : '';
+  const val =
+    typeof row.val_loss === 'number' ? `  val_loss ${fmt(row.val_loss)}  val_acc ${fmt(row.val_accuracy)}` : '';
   return `epoch ${row.epoch}  loss ${fmt(row.loss)}  acc ${fmt(row.accuracy)}${val}  ${fmt(row.seconds, 1)} s`;
 }
 
@@ -85,8 +86,12 @@ export async function trainCommand(argv: string[], out: Out): Promise<number> {
   }
   const dataFile = str(options, 'data');
   const datasetRef = str(options, 'training-dataset');
-  if (!dataFile === !datasetRef) throw new UsageError(`name exactly one of --data and --training-dataset\n${TRAIN_USAGE}`);
-  const features = str(options, 'features')?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!dataFile === !datasetRef)
+    throw new UsageError(`name exactly one of --data and --training-dataset\n${TRAIN_USAGE}`);
+  const features = str(options, 'features')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const json = options.json === true;
 
   return withStore(async (store) => {
@@ -107,7 +112,10 @@ export async function trainCommand(argv: string[], out: Out): Promise<number> {
       const { featureStoreTrainingData } = await import('./feature-store-data');
       const fstore = new FeatureStore(store);
       const td = await fstore.getTrainingDataset(name!, version ? Number(version) : undefined);
-      const fsData = await featureStoreTrainingData(td, features ? { channels: features.filter((f) => f !== 'inc_angle') } : {});
+      const fsData = await featureStoreTrainingData(
+        td,
+        features ? { channels: features.filter((f) => f !== 'inc_angle') } : {},
+      );
       data = fsData;
       close = async () => {
         await fsData.close();
@@ -137,7 +145,12 @@ export async function trainCommand(argv: string[], out: Out): Promise<number> {
         ...(str(options, 'name') ? { runName: str(options, 'name')! } : {}),
         display: false,
         // The code of a CLI run is its command line.
-        snapshot: { path: 'floe train (command line)', content: ['floe', 'train', ...argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ') },
+        snapshot: {
+          path: 'floe train (command line)',
+          content: ['floe', 'train', ...argv]
+            .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)))
+            .join(' '),
+        },
         callbacks: json ? [] : [{ onEpochEnd: (row) => out(epochLine(row)) }],
       };
       let result;
@@ -155,7 +168,11 @@ export async function trainCommand(argv: string[], out: Out): Promise<number> {
       const registerAs = str(options, 'register');
       if (registerAs && result.runId !== null) {
         const alias = str(options, 'alias');
-        const v = await new ModelRegistry(store).register({ runId: result.runId, name: registerAs, ...(alias ? { aliases: [alias] } : {}) });
+        const v = await new ModelRegistry(store).register({
+          runId: result.runId,
+          name: registerAs,
+          ...(alias ? { aliases: [alias] } : {}),
+        });
         registered = { name: v.name, version: v.version, aliases: v.aliases };
       }
       const summary = {
@@ -165,17 +182,32 @@ export async function trainCommand(argv: string[], out: Out): Promise<number> {
         stopReason: result.stopReason,
         samplesPerSecond: result.samplesPerSecond,
         evaluation: result.evaluation
-          ? { split: result.evaluation.split, accuracy: result.evaluation.accuracy, logLoss: result.evaluation.logLoss, rocAuc: Number.isFinite(result.evaluation.rocAuc) ? result.evaluation.rocAuc : null, confusion: result.evaluation.confusion.matrix, byAngle: result.evaluation.byAngle }
+          ? {
+              split: result.evaluation.split,
+              accuracy: result.evaluation.accuracy,
+              logLoss: result.evaluation.logLoss,
+              rocAuc: Number.isFinite(result.evaluation.rocAuc) ? result.evaluation.rocAuc : null,
+              confusion: result.evaluation.confusion.matrix,
+              byAngle: result.evaluation.byAngle,
+            }
           : null,
         environment: result.environment,
         registered,
       };
       if (json) out(JSON.stringify(summary));
       else {
-        out(`run ${result.runId} finished: ${result.epochsCompleted} epochs, ${fmt(result.samplesPerSecond, 1)} samples/s on ${result.environment.tensorflow.device} (TF ${result.environment.tensorflow.version})`);
+        out(
+          `run ${result.runId} finished: ${result.epochsCompleted} epochs, ${fmt(result.samplesPerSecond, 1)} samples/s on ${result.environment.tensorflow.device} (TF ${result.environment.tensorflow.version})`,
+        );
         if (result.stopReason) out(result.stopReason);
-        if (summary.evaluation) out(`${summary.evaluation.split}: accuracy ${fmt(summary.evaluation.accuracy)}, log loss ${fmt(summary.evaluation.logLoss)}, ROC AUC ${fmt(summary.evaluation.rocAuc)}, confusion [[tn, fp], [fn, tp]] ${JSON.stringify(summary.evaluation.confusion)}`);
-        if (registered) out(`registered ${registered.name}:${registered.version}${registered.aliases.length ? ` (${registered.aliases.join(', ')})` : ''}`);
+        if (summary.evaluation)
+          out(
+            `${summary.evaluation.split}: accuracy ${fmt(summary.evaluation.accuracy)}, log loss ${fmt(summary.evaluation.logLoss)}, ROC AUC ${fmt(summary.evaluation.rocAuc)}, confusion [[tn, fp], [fn, tp]] ${JSON.stringify(summary.evaluation.confusion)}`,
+          );
+        if (registered)
+          out(
+            `registered ${registered.name}:${registered.version}${registered.aliases.length ? ` (${registered.aliases.join(', ')})` : ''}`,
+          );
       }
       return 0;
     } finally {
@@ -225,7 +257,10 @@ export async function runsCommand(argv: string[], out: Out): Promise<number> {
         else {
           out(runLine(run));
           out(`params: ${JSON.stringify(run.params)}`);
-          if (run.environment) out(`environment: Floe ${run.environment.floeVersion}, TF ${run.environment.tensorflow.version} (${run.environment.tensorflow.backend}, ${run.environment.tensorflow.device}), ${run.environment.host}`);
+          if (run.environment)
+            out(
+              `environment: Floe ${run.environment.floeVersion}, TF ${run.environment.tensorflow.version} (${run.environment.tensorflow.backend}, ${run.environment.tensorflow.device}), ${run.environment.host}`,
+            );
           if (run.dataset) out(`data: ${JSON.stringify(run.dataset)}`);
           if (run.code) out(`code: ${run.code.path} (${run.code.source}, sha256 ${run.code.sha256.slice(0, 12)})`);
           history.forEach((h) => out(epochLine(h as EpochRow)));
@@ -235,19 +270,27 @@ export async function runsCommand(argv: string[], out: Out): Promise<number> {
       }
       case 'compare': {
         const ids = rest.map(Number);
-        if (ids.length < 2 || ids.some((i) => !Number.isInteger(i))) throw new UsageError(`runs compare: give two or more run ids\n${RUNS_USAGE}`);
+        if (ids.length < 2 || ids.some((i) => !Number.isInteger(i)))
+          throw new UsageError(`runs compare: give two or more run ids\n${RUNS_USAGE}`);
         const cmp = await tracker.compareRuns(ids);
         if (json) out(JSON.stringify(cmp));
         else {
           out(['', ...ids.map((i) => `run ${i}`)].join('\t'));
-          for (const [k, v] of Object.entries(cmp.differingParams)) out([k, ...v.map((x) => JSON.stringify(x))].join('\t'));
+          for (const [k, v] of Object.entries(cmp.differingParams))
+            out([k, ...v.map((x) => JSON.stringify(x))].join('\t'));
           for (const [k, v] of Object.entries(cmp.metrics)) out([k, ...v.map((x) => fmt(x))].join('\t'));
         }
         return 0;
       }
       case 'reap': {
         const marked = await tracker.reapStaleRuns();
-        out(json ? JSON.stringify({ interrupted: marked }) : marked.length ? `marked interrupted: ${marked.join(', ')}` : 'no stale runs');
+        out(
+          json
+            ? JSON.stringify({ interrupted: marked })
+            : marked.length
+              ? `marked interrupted: ${marked.join(', ')}`
+              : 'no stale runs',
+        );
         return 0;
       }
       default:
@@ -269,7 +312,16 @@ export async function modelsCommand(argv: string[], out: Out): Promise<number> {
   const [sub = 'list', ...rest] = positionals;
   const json = options.json === true;
   const show = (v: import('@floe/schema').ModelVersion): void =>
-    out(json ? JSON.stringify(v) : `${v.name}:${v.version}${v.aliases.length ? ` (${v.aliases.join(', ')})` : ''}  run ${v.lineage.runId}  ${Object.entries(v.metrics).filter(([k]) => /^(eval|val)_(accuracy|log_loss|auc)$/.test(k)).map(([k, x]) => `${k} ${fmt(x)}`).join('  ')}  ${v.createdAt}`);
+    out(
+      json
+        ? JSON.stringify(v)
+        : `${v.name}:${v.version}${v.aliases.length ? ` (${v.aliases.join(', ')})` : ''}  run ${v.lineage.runId}  ${Object.entries(
+            v.metrics,
+          )
+            .filter(([k]) => /^(eval|val)_(accuracy|log_loss|auc)$/.test(k))
+            .map(([k, x]) => `${k} ${fmt(x)}`)
+            .join('  ')}  ${v.createdAt}`,
+    );
   return withStore(async (store) => {
     const registry = new ModelRegistry(store);
     switch (sub) {
@@ -277,7 +329,14 @@ export async function modelsCommand(argv: string[], out: Out): Promise<number> {
         const names = await registry.names();
         if (json) out(JSON.stringify(names));
         else if (names.length === 0) out('no registered models');
-        else names.forEach((n) => out(`${n.name}  latest ${n.latestVersion}  (${n.versions} versions)  ${Object.entries(n.aliases).map(([a, v]) => `${a}→${v}`).join(' ')}`));
+        else
+          names.forEach((n) =>
+            out(
+              `${n.name}  latest ${n.latestVersion}  (${n.versions} versions)  ${Object.entries(n.aliases)
+                .map(([a, v]) => `${a}→${v}`)
+                .join(' ')}`,
+            ),
+          );
         return 0;
       }
       case 'versions': {
@@ -295,7 +354,14 @@ export async function modelsCommand(argv: string[], out: Out): Promise<number> {
         if (!Number.isInteger(runId) || !rest[1]) throw new UsageError(MODELS_USAGE);
         const alias = str(options, 'alias');
         const description = str(options, 'description');
-        show(await registry.register({ runId, name: rest[1], ...(alias ? { aliases: [alias] } : {}), ...(description ? { description } : {}) }));
+        show(
+          await registry.register({
+            runId,
+            name: rest[1],
+            ...(alias ? { aliases: [alias] } : {}),
+            ...(description ? { description } : {}),
+          }),
+        );
         return 0;
       }
       case 'alias': {
@@ -308,7 +374,10 @@ export async function modelsCommand(argv: string[], out: Out): Promise<number> {
         if (!rest[0]) throw new UsageError(MODELS_USAGE);
         const direction = str(options, 'direction');
         if (direction && direction !== 'min' && direction !== 'max') throw new UsageError('--direction is min or max');
-        const best = await registry.best(rest[0], { ...(str(options, 'name') ? { name: str(options, 'name')! } : {}), ...(direction ? { direction: direction as 'min' | 'max' } : {}) });
+        const best = await registry.best(rest[0], {
+          ...(str(options, 'name') ? { name: str(options, 'name')! } : {}),
+          ...(direction ? { direction: direction as 'min' | 'max' } : {}),
+        });
         if (!best) {
           out(json ? 'null' : `no model version has metric '${rest[0]}'`);
           return 1;
@@ -323,9 +392,16 @@ export async function modelsCommand(argv: string[], out: Out): Promise<number> {
         else {
           out(`model ${chain.model.name}:${chain.model.version}`);
           out(`  ← run ${chain.run.id} (${chain.run.name}, experiment ${chain.run.experiment}, ${chain.run.status})`);
-          if (chain.trainingDataset) out(`  ← training dataset ${chain.trainingDataset.name} v${chain.trainingDataset.version} (splits ${JSON.stringify(chain.trainingDataset.splitCounts)})`);
-          else if (chain.model.lineage.dataset?.description) out(`  ← data: ${chain.model.lineage.dataset.description}`);
-          if (chain.featureGroupCommit) out(`  ← feature group ${chain.featureGroupCommit.featureGroup} v${chain.featureGroupCommit.version}, commit ${chain.featureGroupCommit.commit} (${chain.featureGroupCommit.rows} rows, ${chain.featureGroupCommit.committedAt})`);
+          if (chain.trainingDataset)
+            out(
+              `  ← training dataset ${chain.trainingDataset.name} v${chain.trainingDataset.version} (splits ${JSON.stringify(chain.trainingDataset.splitCounts)})`,
+            );
+          else if (chain.model.lineage.dataset?.description)
+            out(`  ← data: ${chain.model.lineage.dataset.description}`);
+          if (chain.featureGroupCommit)
+            out(
+              `  ← feature group ${chain.featureGroupCommit.featureGroup} v${chain.featureGroupCommit.version}, commit ${chain.featureGroupCommit.commit} (${chain.featureGroupCommit.rows} rows, ${chain.featureGroupCommit.committedAt})`,
+            );
         }
         return 0;
       }

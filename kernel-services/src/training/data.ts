@@ -79,7 +79,8 @@ class TensorSplit implements DataSplit {
 
   async *batches({ batchSize, shuffleSeed }: { batchSize: number; shuffleSeed?: number }): AsyncIterable<SampleBatch> {
     const tf = loadTf();
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     const order = shuffleSeed === undefined ? null : new SeededRandom(shuffleSeed).permutation(this.size);
     for (let start = 0; start < this.size; start += batchSize) {
       const end = Math.min(this.size, start + batchSize);
@@ -123,7 +124,9 @@ function toSplit(name: string, input: TensorSplitInput, channels: number, withAn
   const n = images.shape[0];
   if (images.shape[3] !== channels) {
     images.dispose();
-    throw new RangeError(`${name} split: images have ${images.shape[3]} channels but ${channels} channel names were given`);
+    throw new RangeError(
+      `${name} split: images have ${images.shape[3]} channels but ${channels} channel names were given`,
+    );
   }
   if (input.labels.length !== n) {
     images.dispose();
@@ -139,7 +142,9 @@ function toSplit(name: string, input: TensorSplitInput, channels: number, withAn
   if (withAngle) {
     if (!input.angles || input.angles.length !== n) {
       images.dispose();
-      throw new RangeError(`${name} split: the data has an angle feature but ${input.angles?.length ?? 0} angles for ${n} images`);
+      throw new RangeError(
+        `${name} split: the data has an angle feature but ${input.angles?.length ?? 0} angles for ${n} images`,
+      );
     }
     angles = Float32Array.from({ length: n }, (_, i) => {
       const a = input.angles![i];
@@ -207,11 +212,16 @@ export interface RecordsDataOptions {
 }
 
 /** Which record indices go to which split: a seeded shuffle cut by the fractions. Same inputs, same split. */
-export function splitIndices(n: number, fractions: { validation: number; test: number }, seed: number): { train: number[]; validation: number[]; test: number[] } {
+export function splitIndices(
+  n: number,
+  fractions: { validation: number; test: number },
+  seed: number,
+): { train: number[]; validation: number[]; test: number[] } {
   for (const [k, v] of Object.entries(fractions)) {
     if (!(v >= 0 && v < 1)) throw new RangeError(`${k} fraction must be in [0, 1), got ${v}`);
   }
-  if (fractions.validation + fractions.test >= 1) throw new RangeError('validation + test fractions must leave some training samples');
+  if (fractions.validation + fractions.test >= 1)
+    throw new RangeError('validation + test fractions must leave some training samples');
   const order = Array.from(new SeededRandom(seed).permutation(n));
   const nVal = Math.round(n * fractions.validation);
   const nTest = Math.round(n * fractions.test);
@@ -219,7 +229,10 @@ export function splitIndices(n: number, fractions: { validation: number; test: n
 }
 
 /** Training data from Statoil-format records (e.g. the synthetic generator's output), split by seed. */
-export function recordsTrainingData(records: readonly PatchRecord[], opts: RecordsDataOptions = {}): TrainingData & { ids: Record<'train' | 'validation' | 'test', string[]> } {
+export function recordsTrainingData(
+  records: readonly PatchRecord[],
+  opts: RecordsDataOptions = {},
+): TrainingData & { ids: Record<'train' | 'validation' | 'test', string[]> } {
   const channels = [...(opts.channels ?? ['band_1', 'band_2'])];
   for (const c of channels) {
     if (!(RECORD_CHANNELS as readonly string[]).includes(c)) {
@@ -229,13 +242,20 @@ export function recordsTrainingData(records: readonly PatchRecord[], opts: Recor
   if (records.length === 0) throw new RangeError('no records to train on');
   const pixels = records[0]!.band_1.length;
   const side = Math.round(Math.sqrt(pixels));
-  if (side * side !== pixels) throw new RangeError(`record ${records[0]!.id}: band_1 has ${pixels} values, not a square patch`);
+  if (side * side !== pixels)
+    throw new RangeError(`record ${records[0]!.id}: band_1 has ${pixels} values, not a square patch`);
   records.forEach((r, i) => {
     const name = `record ${i} (id ${r.id})`;
-    if (r.band_1.length !== pixels || r.band_2.length !== pixels) throw new RangeError(`${name}: bands must have ${pixels} values each`);
-    if (r.is_iceberg !== 0 && r.is_iceberg !== 1) throw new RangeError(`${name}: is_iceberg is ${String(r.is_iceberg)}, not 0 or 1`);
+    if (r.band_1.length !== pixels || r.band_2.length !== pixels)
+      throw new RangeError(`${name}: bands must have ${pixels} values each`);
+    if (r.is_iceberg !== 0 && r.is_iceberg !== 1)
+      throw new RangeError(`${name}: is_iceberg is ${String(r.is_iceberg)}, not 0 or 1`);
   });
-  const split = splitIndices(records.length, { validation: opts.validationFraction ?? 0.2, test: opts.testFraction ?? 0 }, opts.seed ?? 0);
+  const split = splitIndices(
+    records.length,
+    { validation: opts.validationFraction ?? 0.2, test: opts.testFraction ?? 0 },
+    opts.seed ?? 0,
+  );
 
   const channelValue = (r: PatchRecord, c: string, p: number): number =>
     c === 'band_1' ? r.band_1[p]! : c === 'band_2' ? r.band_2[p]! : (r.band_1[p]! + r.band_2[p]!) / 2;

@@ -9,7 +9,12 @@ import type { FloeMimeBundle } from '@floe/schema';
 export type DisplaySink = (bundle: FloeMimeBundle) => void;
 
 interface TslabJupyterModule {
-  lastWriteDisplayData: ((data: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) => void) | null;
+  lastWriteDisplayData:
+    | ((
+        data: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } },
+        update: boolean,
+      ) => void)
+    | null;
 }
 
 /** True when this code runs inside a tslab kernel. */
@@ -50,7 +55,9 @@ export function tslabDisplaySink(): DisplaySink | null {
     };
   }
   // Fallback: tslab's public API, which can carry only one type: the HTML one.
-  const tslab = (globalThis as unknown as { __tslab__: { require(id: string): { newDisplay(): { html(s: string): void } } } }).__tslab__.require('tslab');
+  const tslab = (
+    globalThis as unknown as { __tslab__: { require(id: string): { newDisplay(): { html(s: string): void } } } }
+  ).__tslab__.require('tslab');
   const display = tslab.newDisplay();
   return (bundle) => display.html(bundle['text/html']);
 }

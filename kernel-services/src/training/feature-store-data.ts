@@ -43,7 +43,14 @@ class FeatureStoreSplit implements DataSplit {
     let l = this.loaders.get(key);
     if (!l) {
       // seed 0 + "epoch" = our shuffle seed: the loader shuffles with seededRandom(seed + epoch).
-      l = this.dataset.loader({ split: this.split, batchSize, channels: this.channels, label: this.label, shuffle, seed: 0 });
+      l = this.dataset.loader({
+        split: this.split,
+        batchSize,
+        channels: this.channels,
+        label: this.label,
+        shuffle,
+        seed: 0,
+      });
       this.loaders.set(key, l);
     }
     return l;
@@ -61,7 +68,10 @@ class FeatureStoreSplit implements DataSplit {
           for (let k = 0; k < c; k++) xs[i + k] = (xs[i + k]! - pre.channelMean[k]!) / pre.channelStd[k]!;
         }
       }
-      const batch: SampleBatch = { image: tf.tensor4d(raw.xs, [raw.size, h, w, c]), label: tf.tensor2d(raw.ys, [raw.size, 1]) };
+      const batch: SampleBatch = {
+        image: tf.tensor4d(raw.xs, [raw.size, h, w, c]),
+        label: tf.tensor2d(raw.ys, [raw.size, 1]),
+      };
       if (this.angles) batch.angle = await this.angles(raw.rowIds);
       yield batch;
     }
@@ -73,19 +83,25 @@ class FeatureStoreSplit implements DataSplit {
   }
 }
 
-export async function featureStoreTrainingData(dataset: TrainingDataset, opts: FeatureStoreDataOptions = {}): Promise<TrainingData & { close(): Promise<void> }> {
+export async function featureStoreTrainingData(
+  dataset: TrainingDataset,
+  opts: FeatureStoreDataOptions = {},
+): Promise<TrainingData & { close(): Promise<void> }> {
   const schema = dataset.featureGroup.schema;
   const inDataset = (n: string): boolean => dataset.spec.features.includes(n);
   const tensorFeatures = schema.filter((f) => f.kind === 'tensor' && inDataset(f.name)).map((f) => f.name);
   const channels = opts.channels ?? tensorFeatures;
   for (const c of channels) {
     if (!tensorFeatures.includes(c)) {
-      throw new RangeError(`unknown feature '${c}' in ${dataset.label}; its tensor features are: ${tensorFeatures.join(', ') || 'none'}`);
+      throw new RangeError(
+        `unknown feature '${c}' in ${dataset.label}; its tensor features are: ${tensorFeatures.join(', ') || 'none'}`,
+      );
     }
   }
   const label = dataset.spec.label;
   if (!label) throw new RangeError(`${dataset.label} has no label feature; training needs one`);
-  let angleFeature: string | null = opts.angleFeature === undefined ? (inDataset('inc_angle') ? 'inc_angle' : null) : opts.angleFeature;
+  const angleFeature: string | null =
+    opts.angleFeature === undefined ? (inDataset('inc_angle') ? 'inc_angle' : null) : opts.angleFeature;
   if (angleFeature !== null) {
     const f = schema.find((s) => s.name === angleFeature);
     if (!f || f.kind !== 'scalar' || !inDataset(angleFeature)) {
@@ -102,7 +118,9 @@ export async function featureStoreTrainingData(dataset: TrainingDataset, opts: F
     for (const c of channels) {
       const bands = stats?.group.features[c]?.bands;
       if (!bands || bands.length !== 1 || bands[0]!.mean === null || bands[0]!.std === null) {
-        throw new RangeError(`feature '${c}': no single-band statistics at commit ${lineageInfo.commit} of ${lineageInfo.name} to standardise with (pass standardize: false)`);
+        throw new RangeError(
+          `feature '${c}': no single-band statistics at commit ${lineageInfo.commit} of ${lineageInfo.name} to standardise with (pass standardize: false)`,
+        );
       }
       mean.push(bands[0]!.mean);
       std.push(bands[0]!.std > 1e-12 ? bands[0]!.std : 1);
@@ -132,10 +150,17 @@ export async function featureStoreTrainingData(dataset: TrainingDataset, opts: F
     : null;
 
   const counts = dataset.info.splitCounts;
-  const names = { train: opts.splits?.train ?? 'train', validation: opts.splits?.validation ?? 'validation', test: opts.splits?.test ?? 'test' };
-  if (!(names.train in counts)) throw new RangeError(`${dataset.label} has no split '${names.train}' (it has ${Object.keys(counts).join(', ')})`);
+  const names = {
+    train: opts.splits?.train ?? 'train',
+    validation: opts.splits?.validation ?? 'validation',
+    test: opts.splits?.test ?? 'test',
+  };
+  if (!(names.train in counts))
+    throw new RangeError(`${dataset.label} has no split '${names.train}' (it has ${Object.keys(counts).join(', ')})`);
   const make = (name: string): FeatureStoreSplit | undefined =>
-    name in counts && counts[name]! > 0 ? new FeatureStoreSplit(dataset, name, counts[name]!, channels, label, preprocessing, angles) : undefined;
+    name in counts && counts[name]! > 0
+      ? new FeatureStoreSplit(dataset, name, counts[name]!, channels, label, preprocessing, angles)
+      : undefined;
   const train = make(names.train)!;
   const validation = make(names.validation);
   const test = make(names.test);

@@ -12,7 +12,10 @@ import type { TrainConfig } from './train';
 
 export const TINY_SIDE = 16;
 
-function tinySplit(n: number, seed: number): { images: Float32Array; shape: [number, number, number, number]; labels: number[]; angles: (number | null)[] } {
+function tinySplit(
+  n: number,
+  seed: number,
+): { images: Float32Array; shape: [number, number, number, number]; labels: number[]; angles: (number | null)[] } {
   const rng = new SeededRandom(seed);
   const S = TINY_SIDE;
   const images = new Float32Array(n * S * S * 2);
@@ -27,7 +30,8 @@ function tinySplit(n: number, seed: number): { images: Float32Array; shape: [num
     for (let y = 0; y < S; y++) {
       for (let x = 0; x < S; x++) {
         const target = label === 1 && Math.abs(y - cy) <= 1 && Math.abs(x - cx) <= 1 ? 2.5 : 0;
-        for (let c = 0; c < 2; c++) images[((i * S + y) * S + x) * 2 + c] = rng.next() - 0.5 + target * (c === 0 ? 1 : 0.6);
+        for (let c = 0; c < 2; c++)
+          images[((i * S + y) * S + x) * 2 + c] = rng.next() - 0.5 + target * (c === 0 ? 1 : 0.6);
       }
     }
   }
@@ -35,7 +39,9 @@ function tinySplit(n: number, seed: number): { images: Float32Array; shape: [num
 }
 
 /** Train/validation/test splits of tiny patches with channels `hh`, `hv` and angle feature `inc_angle`. */
-export function tinyData(opts: { train?: number; validation?: number; test?: number; seed?: number } = {}): TrainingData {
+export function tinyData(
+  opts: { train?: number; validation?: number; test?: number; seed?: number } = {},
+): TrainingData {
   const seed = opts.seed ?? 1;
   return inMemoryTrainingData({
     channels: ['hh', 'hv'],
@@ -48,11 +54,17 @@ export function tinyData(opts: { train?: number; validation?: number; test?: num
 }
 
 /** A LeNet small enough for 16×16 patches and millisecond epochs. */
-export const TINY_LENET: TrainConfig['modelOptions'] = { lenet: { filters: [4, 4], kernelSize: 3, denseUnits: 8, dropout: 0 } };
+export const TINY_LENET: TrainConfig['modelOptions'] = {
+  lenet: { filters: [4, 4], kernelSize: 3, denseUnits: 8, dropout: 0 },
+};
 
 export async function tempStore(): Promise<{ store: ProjectStore; home: string; cleanup(): Promise<void> }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-train-'));
-  const store = await openProjectStore({ home, metadataUrl: path.join(home, 'floe.db'), blobUrl: path.join(home, 'blobs') });
+  const store = await openProjectStore({
+    home,
+    metadataUrl: path.join(home, 'floe.db'),
+    blobUrl: path.join(home, 'blobs'),
+  });
   return {
     store,
     home,

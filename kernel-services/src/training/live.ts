@@ -7,10 +7,15 @@ import type { Evaluation } from './metrics';
  * versioned Floe MIME payload (drawn by the extension's renderer) with HTML and text fallbacks.
  */
 
-const fmt = (v: number | undefined | null, digits = 4): string => (v === undefined || v === null || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+const fmt = (v: number | undefined | null, digits = 4): string =>
+  v === undefined || v === null || !Number.isFinite(v) ? '–' : v.toFixed(digits);
 
 /** Tiny inline SVG line chart (no scripts, no external assets) for the HTML fallback. */
-export function svgCurves(title: string, epochs: number[], series: { name: string; values: (number | null)[]; color: string }[]): string {
+export function svgCurves(
+  title: string,
+  epochs: number[],
+  series: { name: string; values: (number | null)[]; color: string }[],
+): string {
   const W = 280;
   const H = 150;
   const pad = { l: 40, r: 8, t: 18, b: 22 };
@@ -32,12 +37,17 @@ export function svgCurves(title: string, epochs: number[], series: { name: strin
         .map((v, i) => (v === null || !Number.isFinite(v) ? null : `${px(epochs[i]!).toFixed(1)},${py(v).toFixed(1)}`))
         .filter((p): p is string => p !== null);
       if (pts.length === 0) return '';
-      const dots = pts.length === 1 ? `<circle cx="${pts[0]!.split(',')[0]}" cy="${pts[0]!.split(',')[1]}" r="2" fill="${s.color}"/>` : '';
+      const dots =
+        pts.length === 1
+          ? `<circle cx="${pts[0]!.split(',')[0]}" cy="${pts[0]!.split(',')[1]}" r="2" fill="${s.color}"/>`
+          : '';
       return `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${pts.join(' ')}"/>${dots}`;
     })
     .join('');
   const legend = series
-    .map((s, i) => `<text x="${pad.l + 4 + i * 90}" y="12" font-size="10" fill="${s.color}">${escapeHtml(s.name)}</text>`)
+    .map(
+      (s, i) => `<text x="${pad.l + 4 + i * 90}" y="12" font-size="10" fill="${s.color}">${escapeHtml(s.name)}</text>`,
+    )
     .join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(title)}">` +
@@ -103,7 +113,9 @@ export function trainingPayload(s: LiveState): TrainingPayload {
           logLoss: s.evaluation.logLoss,
           rocAuc: Number.isFinite(s.evaluation.rocAuc) ? s.evaluation.rocAuc : null,
           confusion: s.evaluation.confusion.matrix,
-          ...(s.evaluation.byAngle ? { byAngle: s.evaluation.byAngle.map((b) => ({ label: b.label, count: b.count, accuracy: b.accuracy })) } : {}),
+          ...(s.evaluation.byAngle
+            ? { byAngle: s.evaluation.byAngle.map((b) => ({ label: b.label, count: b.count, accuracy: b.accuracy })) }
+            : {}),
         }
       : null,
     message: s.message,
@@ -132,29 +144,52 @@ export function trainingText(p: TrainingPayload): string {
   const cols = COLUMNS.filter(([k]) => p.epochs.some((r) => typeof r[k] === 'number'));
   if (p.epochs.length) {
     lines.push(['epoch', ...cols.map(([, h]) => h)].join('\t'));
-    for (const r of p.epochs) lines.push([String(r.epoch), ...cols.map(([k]) => fmt(r[k] as number | undefined, k === 'seconds' ? 1 : 4))].join('\t'));
+    for (const r of p.epochs)
+      lines.push(
+        [String(r.epoch), ...cols.map(([k]) => fmt(r[k] as number | undefined, k === 'seconds' ? 1 : 4))].join('\t'),
+      );
   }
   if (p.evaluation) {
     const e = p.evaluation;
-    lines.push(`${e.split}: accuracy ${fmt(e.accuracy)}, log loss ${fmt(e.logLoss)}, ROC AUC ${fmt(e.rocAuc)}, confusion [[tn, fp], [fn, tp]] = ${JSON.stringify(e.confusion)}`);
+    lines.push(
+      `${e.split}: accuracy ${fmt(e.accuracy)}, log loss ${fmt(e.logLoss)}, ROC AUC ${fmt(e.rocAuc)}, confusion [[tn, fp], [fn, tp]] = ${JSON.stringify(e.confusion)}`,
+    );
   }
   return lines.join('\n');
 }
 
 export function trainingHtml(p: TrainingPayload): string {
   const pr = p.progress;
-  const fraction = pr.epochs ? Math.min(1, (Math.max(0, pr.epoch - (p.run.status === 'running' ? 1 : 0)) + (p.run.status === 'running' && pr.batches ? pr.batch / pr.batches : 0)) / pr.epochs) : 0;
+  const fraction = pr.epochs
+    ? Math.min(
+        1,
+        (Math.max(0, pr.epoch - (p.run.status === 'running' ? 1 : 0)) +
+          (p.run.status === 'running' && pr.batches ? pr.batch / pr.batches : 0)) /
+          pr.epochs,
+      )
+    : 0;
   const cols = COLUMNS.filter(([k]) => p.epochs.some((r) => typeof r[k] === 'number'));
   const table = p.epochs.length
     ? `<table style="border-collapse:collapse;font-size:12px"><thead><tr><th style="text-align:right;padding:0 6px">epoch</th>${cols
         .map(([, h]) => `<th style="text-align:right;padding:0 6px">${escapeHtml(h)}</th>`)
         .join('')}</tr></thead><tbody>${p.epochs
-        .map((r) => `<tr><td style="text-align:right;padding:0 6px">${r.epoch}</td>${cols.map(([k]) => `<td style="text-align:right;padding:0 6px">${fmt(r[k] as number | undefined, k === 'seconds' ? 1 : 4)}</td>`).join('')}</tr>`)
+        .map(
+          (r) =>
+            `<tr><td style="text-align:right;padding:0 6px">${r.epoch}</td>${cols.map(([k]) => `<td style="text-align:right;padding:0 6px">${fmt(r[k] as number | undefined, k === 'seconds' ? 1 : 4)}</td>`).join('')}</tr>`,
+        )
         .join('')}</tbody></table>`
     : '';
   const colors = ['#1f77b4', '#ff7f0e'];
-  const loss = svgCurves('loss', p.curves.epoch, p.curves.loss.map((s, i) => ({ ...s, color: colors[i]! })));
-  const acc = svgCurves('accuracy', p.curves.epoch, p.curves.accuracy.map((s, i) => ({ ...s, color: colors[i]! })));
+  const loss = svgCurves(
+    'loss',
+    p.curves.epoch,
+    p.curves.loss.map((s, i) => ({ ...s, color: colors[i]! })),
+  );
+  const acc = svgCurves(
+    'accuracy',
+    p.curves.epoch,
+    p.curves.accuracy.map((s, i) => ({ ...s, color: colors[i]! })),
+  );
   const e = p.evaluation;
   const evaluation = e
     ? `<div style="font-size:12px;margin-top:4px">${escapeHtml(e.split)} (${e.samples} samples): accuracy ${fmt(e.accuracy)}, log loss ${fmt(e.logLoss)}, ROC AUC ${fmt(e.rocAuc)}; confusion [[tn, fp], [fn, tp]] = ${escapeHtml(JSON.stringify(e.confusion))}</div>`
@@ -163,7 +198,9 @@ export function trainingHtml(p: TrainingPayload): string {
     `<div class="floe-training" style="font-family:var(--jp-ui-font-family,sans-serif)">` +
     `<div style="font-size:12px">${escapeHtml(progressLine(p))}</div>` +
     `<progress max="1" value="${fraction.toFixed(3)}" style="width:300px"></progress>` +
-    (p.message ? `<div style="font-size:12px;color:${p.run.status === 'failed' ? '#c00' : 'inherit'}">${escapeHtml(p.message)}</div>` : '') +
+    (p.message
+      ? `<div style="font-size:12px;color:${p.run.status === 'failed' ? '#c00' : 'inherit'}">${escapeHtml(p.message)}</div>`
+      : '') +
     `<div style="display:flex;gap:12px;flex-wrap:wrap">${loss}${acc}</div>` +
     table +
     evaluation +

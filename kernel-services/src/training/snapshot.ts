@@ -35,8 +35,15 @@ function readIfFile(p: string): Uint8Array | null {
 export function findCodeSnapshot(given?: { path: string; content?: string | Uint8Array }): SnapshotSource | null {
   if (given) {
     const content = given.content ?? readIfFile(given.path);
-    if (content === null) throw new RangeError(`snapshot: cannot read '${given.path}' (missing, not a file, or over ${MAX_SNAPSHOT_BYTES} bytes)`);
-    return { source: 'given', path: given.path, content: typeof content === 'string' ? Buffer.from(content, 'utf8') : content };
+    if (content === null)
+      throw new RangeError(
+        `snapshot: cannot read '${given.path}' (missing, not a file, or over ${MAX_SNAPSHOT_BYTES} bytes)`,
+      );
+    return {
+      source: 'given',
+      path: given.path,
+      content: typeof content === 'string' ? Buffer.from(content, 'utf8') : content,
+    };
   }
   for (const variable of ['FLOE_NOTEBOOK', 'JPY_SESSION_NAME']) {
     const p = process.env[variable];

@@ -7,7 +7,14 @@ import { loadTf } from './backend';
 import { inMemoryTrainingData, type DataSplit, type SampleBatch, type TrainingData } from './data';
 import { tempStore, tinyData, TINY_LENET, TINY_SIDE } from './fixtures.test-support';
 import { SeededRandom } from './random';
-import { benchmarkTraining, train, TrainingConfigError, TrainingDivergedError, TrainingInterruptedError, type TrainConfig } from './train';
+import {
+  benchmarkTraining,
+  train,
+  TrainingConfigError,
+  TrainingDivergedError,
+  TrainingInterruptedError,
+  type TrainConfig,
+} from './train';
 
 let store: ProjectStore;
 let cleanup: () => Promise<void>;
@@ -60,7 +67,14 @@ describe('train', () => {
       expect(run.status).toBe('finished');
       expect(run.experiment).toBe('tracked');
       expect(run.epochsCompleted).toBe(4);
-      expect(run.params).toMatchObject({ model: 'lenet', features: ['hh', 'hv'], batchSize: 16, optimizer: 'adam', learningRate: 0.01, seed: 7 });
+      expect(run.params).toMatchObject({
+        model: 'lenet',
+        features: ['hh', 'hv'],
+        batchSize: 16,
+        optimizer: 'adam',
+        learningRate: 0.01,
+        seed: 7,
+      });
       expect(run.environment!.tensorflow.backend).toBe('tensorflow');
       expect(run.environment!.floeVersion).toMatch(/^\d+\.\d+\.\d+/);
       expect(run.dataset!.description).toBe('tiny test patches');
@@ -71,12 +85,25 @@ describe('train', () => {
 
       const epochs = await tracker.epochHistory(r.runId!);
       expect(epochs).toHaveLength(4);
-      expect(Object.keys(epochs[0]!)).toEqual(expect.arrayContaining(['loss', 'accuracy', 'val_loss', 'val_accuracy', 'val_log_loss', 'seconds']));
+      expect(Object.keys(epochs[0]!)).toEqual(
+        expect.arrayContaining(['loss', 'accuracy', 'val_loss', 'val_accuracy', 'val_log_loss', 'seconds']),
+      );
       const steps = await tracker.metrics(r.runId!, { name: 'loss', scope: 'step' });
       expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
 
       const artifacts = (await tracker.artifacts(r.runId!)).map((a) => `${a.kind}:${a.name}`);
-      expect(artifacts).toEqual(expect.arrayContaining(['model:model', 'evaluation:evaluation', 'plot:plot-loss', 'plot:plot-accuracy', 'plot:plot-roc', 'plot:plot-confusion', 'code:code', 'checkpoint:checkpoint']));
+      expect(artifacts).toEqual(
+        expect.arrayContaining([
+          'model:model',
+          'evaluation:evaluation',
+          'plot:plot-loss',
+          'plot:plot-accuracy',
+          'plot:plot-roc',
+          'plot:plot-confusion',
+          'code:code',
+          'checkpoint:checkpoint',
+        ]),
+      );
       const evaluation = await tracker.readJsonArtifact<{ confusion: { matrix: number[][] } }>(r.runId!, 'evaluation');
       expect(evaluation.confusion.matrix.flat().reduce((a, b) => a + b)).toBe(16);
       // Only the newest two checkpoints are kept.
@@ -138,9 +165,13 @@ describe('train', () => {
     expect(run.status).toBe('finished');
     expect(run.error).toBeNull();
     expect((await tracker.epochHistory(run.id)).map((r) => r.epoch)).toEqual([1, 2, 3, 4]);
-    expect((await tracker.metrics(run.id, { name: 'loss', scope: 'step' })).map((s) => s.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect((await tracker.metrics(run.id, { name: 'loss', scope: 'step' })).map((s) => s.step)).toEqual(
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
 
-    await expect(train(base({ epochs: 4, resume: run.id, features: ['hh'] }))).rejects.toThrow(/resume: run \d+ was trained with/);
+    await expect(train(base({ epochs: 4, resume: run.id, features: ['hh'] }))).rejects.toThrow(
+      /resume: run \d+ was trained with/,
+    );
   });
 
   it('marks a run failed with a clear message when the loss becomes NaN, keeping what it logged', async () => {
@@ -153,7 +184,13 @@ describe('train', () => {
         const tf = loadTf();
         epochsServed++;
         const value = epochsServed >= 2 ? NaN : 0.5;
-        yield { image: tf.fill([16, S, S, 2], value) as SampleBatch['image'], label: tf.tensor2d(Array.from({ length: 16 }, (_, i) => i % 2), [16, 1]) };
+        yield {
+          image: tf.fill([16, S, S, 2], value) as SampleBatch['image'],
+          label: tf.tensor2d(
+            Array.from({ length: 16 }, (_, i) => i % 2),
+            [16, 1],
+          ),
+        };
       },
     };
     const nanData: TrainingData = { ...data, train: nanSplit, validation: data.validation! };
@@ -167,7 +204,9 @@ describe('train', () => {
 
   it('marks a run interrupted on SIGINT (Ctrl-C or a Jupyter kernel interrupt)', async () => {
     await expect(
-      train(base({ experiment: 'sigint', callbacks: { onBatchEnd: (b) => void (b.step === 2 && process.emit('SIGINT')) } })),
+      train(
+        base({ experiment: 'sigint', callbacks: { onBatchEnd: (b) => void (b.step === 2 && process.emit('SIGINT')) } }),
+      ),
     ).rejects.toThrow(/SIGINT/);
     const [run] = await tracker.listRuns({ experiment: 'sigint' });
     expect(run!.status).toBe('interrupted');
@@ -176,14 +215,27 @@ describe('train', () => {
   });
 
   it('fails the run when a callback throws', async () => {
-    await expect(train(base({ experiment: 'callback', callbacks: { onEpochEnd: () => { throw new Error('median rule says stop badly'); } } }))).rejects.toThrow('median rule');
+    await expect(
+      train(
+        base({
+          experiment: 'callback',
+          callbacks: {
+            onEpochEnd: () => {
+              throw new Error('median rule says stop badly');
+            },
+          },
+        }),
+      ),
+    ).rejects.toThrow('median rule');
     const [run] = await tracker.listRuns({ experiment: 'callback' });
     expect(run!.status).toBe('failed');
     expect(run!.error).toBe('median rule says stop badly');
   });
 
   it('stops early and restores the best weights', async () => {
-    const r = await train(base({ track: false, epochs: 6, earlyStopping: { monitor: 'val_accuracy', patience: 1, minDelta: 1 } }));
+    const r = await train(
+      base({ track: false, epochs: 6, earlyStopping: { monitor: 'val_accuracy', patience: 1, minDelta: 1 } }),
+    );
     r.model.dispose();
     expect(r.stoppedEarly).toBe(true);
     expect(r.history).toHaveLength(2);
@@ -192,24 +244,46 @@ describe('train', () => {
   });
 
   it('refuses bad configs with errors that name the problem', async () => {
-    await expect(train(base({ model: 'resnet-9000' }))).rejects.toThrow("unknown model 'resnet-9000'; known models: lenet, extremeearth-cnn, extremeearth-cnn-angle");
-    await expect(train(base({ features: ['hh', 'band_3'] }))).rejects.toThrow("unknown feature 'band_3'; the training data (tiny test patches) has: hh, hv, inc_angle");
+    await expect(train(base({ model: 'resnet-9000' }))).rejects.toThrow(
+      "unknown model 'resnet-9000'; known models: lenet, extremeearth-cnn, extremeearth-cnn-angle",
+    );
+    await expect(train(base({ features: ['hh', 'band_3'] }))).rejects.toThrow(
+      "unknown feature 'band_3'; the training data (tiny test patches) has: hh, hv, inc_angle",
+    );
     await expect(train(base({ modelOptions: { ...TINY_LENET, inputShape: [75, 75, 2] } }))).rejects.toThrow(
       'shape mismatch: modelOptions.inputShape is [75, 75, 2] but the features hh, hv of the training data give patches of [16, 16, 2]',
     );
-    await expect(train(base({ model: 'extremeearth-cnn-angle', features: ['hh', 'hv'] }))).rejects.toThrow("add 'inc_angle' to features");
+    await expect(train(base({ model: 'extremeearth-cnn-angle', features: ['hh', 'hv'] }))).rejects.toThrow(
+      "add 'inc_angle' to features",
+    );
     await expect(train(base({ epochs: 0 }))).rejects.toThrow(TrainingConfigError);
-    await expect(train(base({ earlyStopping: { monitor: 'val_loss', patience: 1 }, data: { ...data, validation: undefined } as TrainingData }))).rejects.toThrow(/needs a validation split/);
+    await expect(
+      train(
+        base({
+          earlyStopping: { monitor: 'val_loss', patience: 1 },
+          data: { ...data, validation: undefined } as TrainingData,
+        }),
+      ),
+    ).rejects.toThrow(/needs a validation split/);
     // A dataset whose batches do not have the declared patch shape.
-    const wrong = inMemoryTrainingData({ channels: ['hh', 'hv'], train: { images: new Float32Array(4 * 8 * 8 * 2), shape: [4, 8, 8, 2], labels: [0, 1, 0, 1] } });
-    await expect(train(base({ track: false, data: { ...wrong, patchShape: [16, 16] } }))).rejects.toThrow('shape mismatch: the data gave a batch of [4, 8, 8, 2] but the model takes [batch, 16, 16, 2]');
+    const wrong = inMemoryTrainingData({
+      channels: ['hh', 'hv'],
+      train: { images: new Float32Array(4 * 8 * 8 * 2), shape: [4, 8, 8, 2], labels: [0, 1, 0, 1] },
+    });
+    await expect(train(base({ track: false, data: { ...wrong, patchShape: [16, 16] } }))).rejects.toThrow(
+      'shape mismatch: the data gave a batch of [4, 8, 8, 2] but the model takes [batch, 16, 16, 2]',
+    );
     wrong.dispose?.();
     // No run was created for configs refused up front.
     expect((await tracker.listRuns()).filter((r) => r.params.model === 'resnet-9000')).toHaveLength(0);
   });
 
   it('selects channels by name and reports benchmark figures', async () => {
-    const r = await benchmarkTraining(data, { modelOptions: { lenet: { ...TINY_LENET!.lenet } }, epochs: 2, batchSize: 16 });
+    const r = await benchmarkTraining(data, {
+      modelOptions: { lenet: { ...TINY_LENET!.lenet } },
+      epochs: 2,
+      batchSize: 16,
+    });
     expect(r.epochSeconds).toHaveLength(2);
     expect(r.samplesPerSecond).toBeGreaterThan(0);
     expect(r.valAccuracy).toBeGreaterThanOrEqual(0);
@@ -222,7 +296,10 @@ describe('train', () => {
 describe('augmentation', () => {
   it('applies a seeded flip/rotation per sample, keeping each patch’s values', () => {
     const tf = loadTf();
-    const x = tf.tensor4d(Array.from({ length: 8 * 3 * 3 }, (_, i) => i), [8, 3, 3, 1]);
+    const x = tf.tensor4d(
+      Array.from({ length: 8 * 3 * 3 }, (_, i) => i),
+      [8, 3, 3, 1],
+    );
     const a = augmentBatch(x, new SeededRandom(5), { flips: true, rot90: true });
     const b = augmentBatch(x, new SeededRandom(5), { flips: true, rot90: true });
     expect(a.arraySync()).toEqual(b.arraySync());

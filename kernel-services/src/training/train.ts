@@ -2,12 +2,19 @@ import * as os from 'node:os';
 import type { EpochRow, Run, RunEnvironment } from '@floe/schema';
 import type { LayersModel, Optimizer, Scalar, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import { openProjectStore, type ProjectStore } from '../store';
-import { ActiveRun, ExperimentTracker } from '../tracking/tracker';
+import type { ActiveRun } from '../tracking/tracker';
+import { ExperimentTracker } from '../tracking/tracker';
 import { saveModelToBlobs } from '../tracking/model-io';
 import { FLOE_VERSION } from '../version';
 import { augmentBatch, type AugmentOptions } from './augment';
 import { loadTf, tensorflowInfo } from './backend';
-import { checkpointPrefix, loadCheckpoint, pruneCheckpoints, saveCheckpoint, type EarlyStoppingState } from './checkpoint';
+import {
+  checkpointPrefix,
+  loadCheckpoint,
+  pruneCheckpoints,
+  saveCheckpoint,
+  type EarlyStoppingState,
+} from './checkpoint';
 import type { DataSplit, SampleBatch, TrainingData } from './data';
 import { tslabDisplaySink, type DisplaySink } from './display';
 import { LiveTrainingView, type LiveState } from './live';
@@ -178,7 +185,8 @@ export interface ModelSignature {
 }
 
 function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new TrainingConfigError(`${name} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    throw new TrainingConfigError(`${name} must be a positive integer, got ${String(v)}`);
   return v;
 }
 
@@ -192,17 +200,24 @@ export function resolveParams(config: TrainConfig): ResolvedParams {
   if (!data || !data.train) throw new TrainingConfigError('data: a TrainingData with a train split is required');
   const withAngle = model === 'extremeearth-cnn-angle';
   const known = [...data.channels, ...(data.angleFeature ? [data.angleFeature] : [])];
-  const features = config.features ?? [...data.channels, ...(withAngle && data.angleFeature ? [data.angleFeature] : [])];
+  const features = config.features ?? [
+    ...data.channels,
+    ...(withAngle && data.angleFeature ? [data.angleFeature] : []),
+  ];
   if (features.length === 0) throw new TrainingConfigError('features: name at least one image channel');
   const seen = new Set<string>();
   for (const f of features) {
-    if (!known.includes(f)) throw new TrainingConfigError(`unknown feature '${f}'; the training data (${data.description}) has: ${known.join(', ')}`);
+    if (!known.includes(f))
+      throw new TrainingConfigError(
+        `unknown feature '${f}'; the training data (${data.description}) has: ${known.join(', ')}`,
+      );
     if (seen.has(f)) throw new TrainingConfigError(`feature '${f}' is listed twice`);
     seen.add(f);
   }
   const channels = features.filter((f) => f !== data.angleFeature);
   const angleFeature = data.angleFeature && features.includes(data.angleFeature) ? data.angleFeature : null;
-  if (channels.length === 0) throw new TrainingConfigError(`features: name at least one image channel (of ${data.channels.join(', ')})`);
+  if (channels.length === 0)
+    throw new TrainingConfigError(`features: name at least one image channel (of ${data.channels.join(', ')})`);
   if (withAngle && !angleFeature) {
     throw new TrainingConfigError(
       data.angleFeature
@@ -210,7 +225,10 @@ export function resolveParams(config: TrainConfig): ResolvedParams {
         : `model '${model}' takes the incidence angle but the training data (${data.description}) has no angle feature`,
     );
   }
-  if (!withAngle && angleFeature) throw new TrainingConfigError(`feature '${angleFeature}': model '${model}' has no angle input (use extremeearth-cnn-angle)`);
+  if (!withAngle && angleFeature)
+    throw new TrainingConfigError(
+      `feature '${angleFeature}': model '${model}' has no angle input (use extremeearth-cnn-angle)`,
+    );
   const inputShape: [number, number, number] = [data.patchShape[0], data.patchShape[1], channels.length];
   const opts = { ...(config.modelOptions ?? {}) };
   const asked = opts.inputShape ?? (model === 'lenet' ? opts.lenet?.inputShape : undefined);
@@ -221,16 +239,22 @@ export function resolveParams(config: TrainConfig): ResolvedParams {
   }
   opts.inputShape = inputShape;
   const optimizer = config.optimizer ?? 'adam';
-  if (!OPTIMIZERS.includes(optimizer)) throw new TrainingConfigError(`unknown optimizer '${String(optimizer)}'; known: ${OPTIMIZERS.join(', ')}`);
+  if (!OPTIMIZERS.includes(optimizer))
+    throw new TrainingConfigError(`unknown optimizer '${String(optimizer)}'; known: ${OPTIMIZERS.join(', ')}`);
   const learningRate = config.learningRate ?? 1e-3;
-  if (!(learningRate > 0 && Number.isFinite(learningRate))) throw new TrainingConfigError(`learningRate must be a positive number, got ${learningRate}`);
+  if (!(learningRate > 0 && Number.isFinite(learningRate)))
+    throw new TrainingConfigError(`learningRate must be a positive number, got ${learningRate}`);
   const hasValidation = !!data.validation && data.validation.size > 0;
   let earlyStopping: Required<EarlyStoppingConfig> | null = null;
   if (config.earlyStopping) {
     const es = config.earlyStopping;
     const monitor = es.monitor ?? (hasValidation ? 'val_loss' : 'loss');
-    if (monitor.startsWith('val_') && !hasValidation) throw new TrainingConfigError(`earlyStopping.monitor '${monitor}' needs a validation split, and the training data has none`);
-    if (!Number.isInteger(es.patience) || es.patience < 0) throw new TrainingConfigError(`earlyStopping.patience must be a non-negative integer, got ${es.patience}`);
+    if (monitor.startsWith('val_') && !hasValidation)
+      throw new TrainingConfigError(
+        `earlyStopping.monitor '${monitor}' needs a validation split, and the training data has none`,
+      );
+    if (!Number.isInteger(es.patience) || es.patience < 0)
+      throw new TrainingConfigError(`earlyStopping.patience must be a non-negative integer, got ${es.patience}`);
     earlyStopping = {
       monitor,
       patience: es.patience,
@@ -239,10 +263,17 @@ export function resolveParams(config: TrainConfig): ResolvedParams {
       restoreBestWeights: es.restoreBestWeights ?? true,
     };
   }
-  const augment = config.augment === true ? { flips: true, rot90: inputShape[0] === inputShape[1] } : config.augment ? { ...config.augment } : null;
-  if (augment?.rot90 && inputShape[0] !== inputShape[1]) throw new TrainingConfigError(`augment.rot90 needs square patches, the data has ${inputShape[0]}x${inputShape[1]}`);
+  const augment =
+    config.augment === true
+      ? { flips: true, rot90: inputShape[0] === inputShape[1] }
+      : config.augment
+        ? { ...config.augment }
+        : null;
+  if (augment?.rot90 && inputShape[0] !== inputShape[1])
+    throw new TrainingConfigError(`augment.rot90 needs square patches, the data has ${inputShape[0]}x${inputShape[1]}`);
   const checkpointEvery = config.checkpointEvery ?? 1;
-  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0) throw new TrainingConfigError(`checkpointEvery must be a non-negative integer, got ${checkpointEvery}`);
+  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0)
+    throw new TrainingConfigError(`checkpointEvery must be a non-negative integer, got ${checkpointEvery}`);
   return {
     model,
     modelOptions: opts,
@@ -260,7 +291,12 @@ export function resolveParams(config: TrainConfig): ResolvedParams {
     seed: config.seed ?? 42,
     angleNormalization: angleFeature ? { ...(config.angleNormalization ?? DEFAULT_ANGLE_NORMALIZATION) } : null,
     preprocessing: data.preprocessing,
-    data: { description: data.description, train: data.train.size, validation: data.validation?.size ?? 0, test: data.test?.size ?? 0 },
+    data: {
+      description: data.description,
+      train: data.train.size,
+      validation: data.validation?.size ?? 0,
+      test: data.test?.size ?? 0,
+    },
   };
 }
 
@@ -308,7 +344,9 @@ class InputPipeline {
     const want = this.params.inputShape;
     const fullChannels = this.channelIndex ? Math.max(...this.channelIndex) + 1 : want[2];
     if (got[1] !== want[0] || got[2] !== want[1] || (this.channelIndex ? got[3] < fullChannels : got[3] !== want[2])) {
-      throw new TrainingConfigError(`shape mismatch: the data gave a batch of [${got.join(', ')}] but the model takes [batch, ${want.join(', ')}]`);
+      throw new TrainingConfigError(
+        `shape mismatch: the data gave a batch of [${got.join(', ')}] but the model takes [batch, ${want.join(', ')}]`,
+      );
     }
     let image: Tensor4D = this.channelIndex ? (tf.gather(batch.image, this.channelIndex, 3) as Tensor4D) : batch.image;
     if (rng && this.params.augment) {
@@ -320,7 +358,8 @@ class InputPipeline {
     }
     if (!this.params.angleFeature) return image;
     const norm = this.params.angleNormalization!;
-    if (!batch.angle) throw new TrainingConfigError(`feature '${this.params.angleFeature}': the data gave a batch without angles`);
+    if (!batch.angle)
+      throw new TrainingConfigError(`feature '${this.params.angleFeature}': the data gave a batch without angles`);
     const a = Float32Array.from(batch.angle, (v) => (Number.isFinite(v) ? (v - norm.mean) / norm.std : 0));
     return [image, tf.tensor2d(a, [a.length, 1])];
   }
@@ -367,33 +406,70 @@ export async function predictSplit(
     }
     if (onBatch) await onBatch();
   }
-  return { probs: Float32Array.from(probs), labels: Float32Array.from(labels), angles: hasAngles ? Float32Array.from(angles) : null };
+  return {
+    probs: Float32Array.from(probs),
+    labels: Float32Array.from(labels),
+    angles: hasAngles ? Float32Array.from(angles) : null,
+  };
 }
 
 /** JSON artifacts: non-finite numbers (AUC of one class, the ROC's infinite first threshold) become null. */
 function finiteOrNull(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
+  return JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),
+  );
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Plotly figure specs for the run's plots (the extension draws them; any Plotly can). */
-function plotSpecs(history: EpochRow[], evaluation: (Evaluation & { split: string }) | null, roc: ReturnType<typeof rocCurve> | null): Record<string, unknown> {
+function plotSpecs(
+  history: EpochRow[],
+  evaluation: (Evaluation & { split: string }) | null,
+  roc: ReturnType<typeof rocCurve> | null,
+): Record<string, unknown> {
   const x = history.map((r) => r.epoch);
   const line = (key: string, name: string): Record<string, unknown> | null =>
-    history.some((r) => typeof r[key] === 'number') ? { type: 'scatter', mode: 'lines+markers', name, x, y: history.map((r) => r[key] ?? null) } : null;
+    history.some((r) => typeof r[key] === 'number')
+      ? { type: 'scatter', mode: 'lines+markers', name, x, y: history.map((r) => r[key] ?? null) }
+      : null;
   const specs: Record<string, unknown> = {
-    'plot-loss': { data: [line('loss', 'train'), line('val_loss', 'validation')].filter(Boolean), layout: { title: 'loss', xaxis: { title: 'epoch' }, yaxis: { title: 'binary cross-entropy' } } },
-    'plot-accuracy': { data: [line('accuracy', 'train'), line('val_accuracy', 'validation')].filter(Boolean), layout: { title: 'accuracy', xaxis: { title: 'epoch' }, yaxis: { title: 'accuracy', range: [0, 1] } } },
+    'plot-loss': {
+      data: [line('loss', 'train'), line('val_loss', 'validation')].filter(Boolean),
+      layout: { title: 'loss', xaxis: { title: 'epoch' }, yaxis: { title: 'binary cross-entropy' } },
+    },
+    'plot-accuracy': {
+      data: [line('accuracy', 'train'), line('val_accuracy', 'validation')].filter(Boolean),
+      layout: { title: 'accuracy', xaxis: { title: 'epoch' }, yaxis: { title: 'accuracy', range: [0, 1] } },
+    },
   };
   if (evaluation) {
     specs['plot-confusion'] = {
-      data: [{ type: 'heatmap', z: evaluation.confusion.matrix, x: ['ship', 'iceberg'], y: ['ship', 'iceberg'], colorscale: 'Blues' }],
-      layout: { title: `confusion (${evaluation.split})`, xaxis: { title: 'predicted' }, yaxis: { title: 'true', autorange: 'reversed' } },
+      data: [
+        {
+          type: 'heatmap',
+          z: evaluation.confusion.matrix,
+          x: ['ship', 'iceberg'],
+          y: ['ship', 'iceberg'],
+          colorscale: 'Blues',
+        },
+      ],
+      layout: {
+        title: `confusion (${evaluation.split})`,
+        xaxis: { title: 'predicted' },
+        yaxis: { title: 'true', autorange: 'reversed' },
+      },
     };
     if (evaluation.byAngle) {
       specs['plot-angle-accuracy'] = {
-        data: [{ type: 'bar', x: evaluation.byAngle.map((b) => b.label), y: evaluation.byAngle.map((b) => b.accuracy), text: evaluation.byAngle.map((b) => `n=${b.count}`) }],
+        data: [
+          {
+            type: 'bar',
+            x: evaluation.byAngle.map((b) => b.label),
+            y: evaluation.byAngle.map((b) => b.accuracy),
+            text: evaluation.byAngle.map((b) => `n=${b.count}`),
+          },
+        ],
         layout: { title: `accuracy by incidence angle (${evaluation.split})`, yaxis: { range: [0, 1] } },
       };
     }
@@ -404,7 +480,11 @@ function plotSpecs(history: EpochRow[], evaluation: (Evaluation & { split: strin
         { type: 'scatter', mode: 'lines', name: 'ROC', x: roc.fpr, y: roc.tpr },
         { type: 'scatter', mode: 'lines', name: 'chance', x: [0, 1], y: [0, 1], line: { dash: 'dot' } },
       ],
-      layout: { title: `ROC (${evaluation?.split ?? ''}, AUC ${evaluation && Number.isFinite(evaluation.rocAuc) ? evaluation.rocAuc.toFixed(3) : '–'})`, xaxis: { title: 'false positive rate' }, yaxis: { title: 'true positive rate' } },
+      layout: {
+        title: `ROC (${evaluation?.split ?? ''}, AUC ${evaluation && Number.isFinite(evaluation.rocAuc) ? evaluation.rocAuc.toFixed(3) : '–'})`,
+        xaxis: { title: 'false positive rate' },
+        yaxis: { title: 'true positive rate' },
+      },
     };
   }
   return specs;
@@ -412,7 +492,13 @@ function plotSpecs(history: EpochRow[], evaluation: (Evaluation & { split: strin
 
 /** The compatibility keys a resumed run must share with its checkpoint. */
 function compatibility(p: ResolvedParams): Record<string, unknown> {
-  return { model: p.model, modelOptions: p.modelOptions, channels: p.channels, angleFeature: p.angleFeature, optimizer: p.optimizer };
+  return {
+    model: p.model,
+    modelOptions: p.modelOptions,
+    channels: p.channels,
+    angleFeature: p.angleFeature,
+    optimizer: p.optimizer,
+  };
 }
 
 export async function train(config: TrainConfig): Promise<TrainResult> {
@@ -427,14 +513,16 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   const tracker = store ? new ExperimentTracker(store) : null;
   const experimentName = config.experiment ?? 'default';
 
-  const sink: DisplaySink | null = typeof config.display === 'function' ? config.display : config.display === false ? null : tslabDisplaySink();
+  const sink: DisplaySink | null =
+    typeof config.display === 'function' ? config.display : config.display === false ? null : tslabDisplaySink();
   const view = new LiveTrainingView(sink);
 
   // Model and optimizer, seeded: initialisers draw from Math.random when not given a seed.
   const initRng = new SeededRandom(deriveSeed(params.seed, 0x1417));
   const model = withSeededMathRandom(initRng, () => buildModel(params.model, params.modelOptions));
   const optimizer = makeOptimizer(params.optimizer, params.learningRate);
-  const trainable = (): import('@tensorflow/tfjs-node').Variable[] => model.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs-node').Variable);
+  const trainable = (): import('@tensorflow/tfjs-node').Variable[] =>
+    model.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs-node').Variable);
 
   let run: ActiveRun | null = null;
   let startEpoch = 1;
@@ -472,17 +560,22 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     if (tracker) {
       if (config.resume !== undefined) {
         const previous = await tracker.getRun(config.resume);
-        if (!previous.checkpoint) throw new TrainingConfigError(`resume: run ${config.resume} has no checkpoint to resume from`);
+        if (!previous.checkpoint)
+          throw new TrainingConfigError(`resume: run ${config.resume} has no checkpoint to resume from`);
         const ckpt = await loadCheckpoint(store!.blobs, previous.checkpoint.prefix);
         const want = JSON.stringify(compatibility(params));
         if (JSON.stringify(ckpt.state.compatibility) !== want) {
           ckpt.weights.forEach((t) => t.dispose());
-          throw new TrainingConfigError(`resume: run ${config.resume} was trained with ${JSON.stringify(ckpt.state.compatibility)}, this config has ${want}`);
+          throw new TrainingConfigError(
+            `resume: run ${config.resume} was trained with ${JSON.stringify(ckpt.state.compatibility)}, this config has ${want}`,
+          );
         }
         try {
           model.setWeights(ckpt.weights);
         } catch (err) {
-          throw new TrainingConfigError(`resume: the checkpoint of run ${config.resume} does not fit the model: ${(err as Error).message}`);
+          throw new TrainingConfigError(
+            `resume: the checkpoint of run ${config.resume} does not fit the model: ${(err as Error).message}`,
+          );
         } finally {
           ckpt.weights.forEach((t) => t.dispose());
         }
@@ -503,7 +596,15 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
           params: params as unknown as Record<string, unknown>,
           parentRunId: config.parentRunId ?? null,
           tags: config.tags ?? {},
-          dataset: data.lineage ?? { trainingDatasetId: null, trainingDatasetName: null, trainingDatasetVersion: null, featureGroup: null, featureGroupVersion: null, commit: null, description: data.description },
+          dataset: data.lineage ?? {
+            trainingDatasetId: null,
+            trainingDatasetName: null,
+            trainingDatasetVersion: null,
+            featureGroup: null,
+            featureGroupVersion: null,
+            commit: null,
+            description: data.description,
+          },
           environment,
         });
         state.runName = config.runName ?? `run-${run.id}`;
@@ -562,7 +663,10 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       let batchNo = 0;
       const augRng = new SeededRandom(deriveSeed(params.seed, epoch, 0xa11));
       const dropoutRng = new SeededRandom(deriveSeed(params.seed, epoch, 0xd20));
-      for await (const batch of data.train.batches({ batchSize: params.batchSize, shuffleSeed: deriveSeed(params.seed, epoch) })) {
+      for await (const batch of data.train.batches({
+        batchSize: params.batchSize,
+        shuffleSeed: deriveSeed(params.seed, epoch),
+      })) {
         if (interrupted) {
           disposeBatch(batch);
           break;
@@ -608,7 +712,15 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
         lossSum += loss! * n;
         correct += right!;
         seen += n;
-        const info: BatchInfo = { epoch, batch: batchNo, batches: state.batches, step, size: n, loss: loss!, accuracy: right! / n };
+        const info: BatchInfo = {
+          epoch,
+          batch: batchNo,
+          batches: state.batches,
+          step,
+          size: n,
+          loss: loss!,
+          accuracy: right! / n,
+        };
         run?.logStep(step, { loss: info.loss, accuracy: info.accuracy });
         for (const cb of callbacks) await cb.onBatchEnd?.(info, ctx);
         state.batch = batchNo;
@@ -619,13 +731,22 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
         // Lets signal handlers (SIGINT) and other callbacks run between batches.
         await yieldToEventLoop();
       }
-      if (interrupted) throw new TrainingInterruptedError(`${interrupted} during epoch ${epoch} (batch ${batchNo}); the last checkpoint is kept`);
+      if (interrupted)
+        throw new TrainingInterruptedError(
+          `${interrupted} during epoch ${epoch} (batch ${batchNo}); the last checkpoint is kept`,
+        );
       if (seen === 0) throw new TrainingConfigError('data: the train split gave no batches');
       const seconds = (performance.now() - epochStart) / 1000;
       trainSeconds += seconds;
       trainSamples += seen;
 
-      const row: EpochRow = { epoch, seconds, loss: lossSum / seen, accuracy: correct / seen, samples_per_second: seen / seconds };
+      const row: EpochRow = {
+        epoch,
+        seconds,
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        samples_per_second: seen / seconds,
+      };
       if (data.validation && data.validation.size > 0) {
         const v0 = performance.now();
         const val = await predictSplit(model, data.validation, pipeline, Math.max(params.batchSize, 128), async () => {
@@ -642,14 +763,22 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       history.push(row);
       state.rows = [...history];
       await run?.flush();
-      await run?.log('epoch', epoch, Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'epoch')) as Record<string, number>);
+      await run?.log(
+        'epoch',
+        epoch,
+        Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'epoch')) as Record<string, number>,
+      );
 
       // Early stopping: remember the best epoch (and its weights when they are to be restored).
       if (params.earlyStopping && es) {
         const cfg = params.earlyStopping;
         const value = row[cfg.monitor];
-        if (typeof value !== 'number') throw new TrainingConfigError(`earlyStopping.monitor: no epoch metric '${cfg.monitor}' (have ${Object.keys(row).join(', ')})`);
-        const improved = es.best === null || (cfg.mode === 'min' ? value < es.best - cfg.minDelta : value > es.best + cfg.minDelta);
+        if (typeof value !== 'number')
+          throw new TrainingConfigError(
+            `earlyStopping.monitor: no epoch metric '${cfg.monitor}' (have ${Object.keys(row).join(', ')})`,
+          );
+        const improved =
+          es.best === null || (cfg.mode === 'min' ? value < es.best - cfg.minDelta : value > es.best + cfg.minDelta);
         if (improved) {
           es.best = value;
           es.bestEpoch = epoch;
@@ -664,10 +793,21 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       }
       for (const cb of callbacks) await cb.onEpochEnd?.(row, ctx);
 
-      if (run && params.checkpointEvery > 0 && (epoch % params.checkpointEvery === 0 || epoch === params.epochs || stopReason)) {
+      if (
+        run &&
+        params.checkpointEvery > 0 &&
+        (epoch % params.checkpointEvery === 0 || epoch === params.epochs || stopReason)
+      ) {
         const prefix = checkpointPrefix(run.blobPrefix, epoch);
         const keepBest = bestWeights && es && es.bestEpoch !== epoch ? bestWeights : null;
-        await saveCheckpoint(store!.blobs, prefix, model, optimizer, { epoch, step, history, earlyStopping: es, compatibility: compatibility(params) }, keepBest);
+        await saveCheckpoint(
+          store!.blobs,
+          prefix,
+          model,
+          optimizer,
+          { epoch, step, history, earlyStopping: es, compatibility: compatibility(params) },
+          keepBest,
+        );
         await run.setCheckpoint({ epoch, step, prefix, savedAt: new Date().toISOString() });
         await pruneCheckpoints(store!.blobs, run.blobPrefix, config.keepCheckpoints ?? 2);
       }
@@ -678,7 +818,12 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     }
 
     let bestEpoch: number | null = es?.bestEpoch ?? null;
-    if (params.earlyStopping?.restoreBestWeights && bestWeights && es && es.bestEpoch !== history[history.length - 1]?.epoch) {
+    if (
+      params.earlyStopping?.restoreBestWeights &&
+      bestWeights &&
+      es &&
+      es.bestEpoch !== history[history.length - 1]?.epoch
+    ) {
       model.setWeights(bestWeights);
     } else if (!params.earlyStopping) {
       bestEpoch = null;
@@ -687,10 +832,22 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     // Final evaluation on the test split (the validation split when there is none).
     let evaluation: (Evaluation & { split: string }) | null = null;
     let roc: ReturnType<typeof rocCurve> | null = null;
-    const evalSplit = data.test && data.test.size > 0 ? { name: 'test', split: data.test } : data.validation && data.validation.size > 0 ? { name: 'validation', split: data.validation } : null;
+    const evalSplit =
+      data.test && data.test.size > 0
+        ? { name: 'test', split: data.test }
+        : data.validation && data.validation.size > 0
+          ? { name: 'validation', split: data.validation }
+          : null;
     if ((config.evaluate ?? true) && evalSplit) {
       const pred = await predictSplit(model, evalSplit.split, pipeline, Math.max(params.batchSize, 128));
-      evaluation = { split: evalSplit.name, ...evaluateBinary(pred.labels, pred.probs, pred.angles ? Array.from(pred.angles, (a) => (Number.isFinite(a) ? a : null)) : undefined) };
+      evaluation = {
+        split: evalSplit.name,
+        ...evaluateBinary(
+          pred.labels,
+          pred.probs,
+          pred.angles ? Array.from(pred.angles, (a) => (Number.isFinite(a) ? a : null)) : undefined,
+        ),
+      };
       roc = rocCurve(pred.labels, pred.probs);
       state.evaluation = evaluation;
     }
@@ -707,9 +864,12 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
           ...(Number.isFinite(evaluation.rocAuc) ? { eval_auc: evaluation.rocAuc } : {}),
           eval_samples: evaluation.samples,
         });
-        await run.saveJsonArtifact('evaluation', 'evaluation', finiteOrNull({ ...evaluation, roc }), { split: evaluation.split });
+        await run.saveJsonArtifact('evaluation', 'evaluation', finiteOrNull({ ...evaluation, roc }), {
+          split: evaluation.split,
+        });
       }
-      for (const [name, spec] of Object.entries(plotSpecs(history, evaluation, roc))) await run.saveJsonArtifact(name, 'plot', finiteOrNull(spec), { format: 'plotly' });
+      for (const [name, spec] of Object.entries(plotSpecs(history, evaluation, roc)))
+        await run.saveJsonArtifact(name, 'plot', finiteOrNull(spec), { format: 'plotly' });
       if (stopReason) await run.setParams({ ...params, stopReason });
       await run.finish();
     }
@@ -759,8 +919,23 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
  */
 export async function benchmarkTraining(
   data: TrainingData,
-  opts: { model?: string; modelOptions?: TrainConfig['modelOptions']; epochs: number; batchSize?: number; learningRate?: number; seed?: number; onEpoch?: (row: EpochRow) => void },
-): Promise<{ epochSeconds: number[]; samplesPerSecond: number; samplesPerSecondAfterFirst: number | null; valAccuracy: number | null; valLogLoss: number | null; history: EpochRow[] }> {
+  opts: {
+    model?: string;
+    modelOptions?: TrainConfig['modelOptions'];
+    epochs: number;
+    batchSize?: number;
+    learningRate?: number;
+    seed?: number;
+    onEpoch?: (row: EpochRow) => void;
+  },
+): Promise<{
+  epochSeconds: number[];
+  samplesPerSecond: number;
+  samplesPerSecondAfterFirst: number | null;
+  valAccuracy: number | null;
+  valLogLoss: number | null;
+  history: EpochRow[];
+}> {
   const result = await train({
     model: opts.model ?? 'lenet',
     ...(opts.modelOptions ? { modelOptions: opts.modelOptions } : {}),
