@@ -54,3 +54,5 @@ export * from './registry';
 // Ingestion (Statoil JSON, synthetic SAR patches, GeoTIFF chips, STAC) and validation rule sets.
 export * from './ingest';
 export * from './validation';
+// Hyperparameter search (random, grid, ASHA, TPE; median early stopping; local and Redis workers) and ablation studies.
+export * from './search';

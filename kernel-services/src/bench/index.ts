@@ -5,6 +5,7 @@ export type BenchRunner = (args: string[], log: (line: string) => void) => Promi
 /** Benchmarks by name; loaded on demand so `floe bench train` does not pay for the others. */
 const runners: Partial<Record<BenchName, () => Promise<BenchRunner>>> = {
   train: async () => (await import('./train')).benchTrain,
+  search: async () => (await import('./search')).benchSearch,
   featurestore: async () => (await import('./featurestore')).benchFeaturestore,
 };
 

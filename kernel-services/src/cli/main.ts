@@ -17,6 +17,9 @@ commands:
   generate --out FILE [--count N] [--seed S] [--test]
                             write seeded synthetic SAR patches in the Statoil JSON format
   validate FILE [--strict]  check a Statoil JSON file with the default iceberg rules
+  search run|resume|stop|list|show   hyperparameter search ('floe search help')
+  ablate --config FILE.json leave-one-component-out ablation study
+  worker --redis URL        a trial worker for searches queued in Redis
   bench <name> [options]    run a benchmark: ${BENCH_NAMES.join(', ')}; ends with one JSON line
   help                      this text
 `;
@@ -116,6 +119,20 @@ export async function main(argv: string[]): Promise<number> {
         } catch (e) {
           if (e instanceof ingest.IngestUsageError) return fail(e.message);
           throw e;
+        }
+      }
+      case 'search':
+      case 'ablate':
+      case 'worker': {
+        const cli = await import('../search/cli');
+        const out = (l: string): void => void process.stdout.write(`${l}\n`);
+        try {
+          if (command === 'search') return await cli.searchCommand(rest, out, parseArgs);
+          if (command === 'ablate') return await cli.ablateCommand(rest, out, parseArgs);
+          return await cli.workerCommand(rest, out, parseArgs);
+        } catch (err) {
+          if (err instanceof cli.SearchUsageError) return fail(err.message);
+          throw err;
         }
       }
       case 'bench': {
