@@ -82,6 +82,8 @@ fi
 
 say "browser tests (Playwright, $FLOE_CHROMIUM)"
 playwright_ok=1
+# Playwright runs the tests without type-checking them; tsc does (tests/browser/tsconfig.json).
+npx tsc -p tests/browser/tsconfig.json || playwright_ok=0
 FLOE_LAB_URL="http://127.0.0.1:$port/" FLOE_LAB_TOKEN="$token" FLOE_LAB_PID="$server_pid" \
   npx playwright test --config playwright.config.ts || playwright_ok=0
 
