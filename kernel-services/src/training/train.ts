@@ -508,6 +508,8 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   const environment = runEnvironment();
   const callbacks = Array.isArray(config.callbacks) ? config.callbacks : config.callbacks ? [config.callbacks] : [];
   const track = config.track ?? true;
+  if (!track && config.resume !== undefined)
+    throw new TrainingConfigError('resume: needs a tracked run (track: true) to find its checkpoint');
   const ownStore = track && !config.store;
   const store = track ? (config.store ?? (await openProjectStore())) : null;
   const tracker = store ? new ExperimentTracker(store) : null;
