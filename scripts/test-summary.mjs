@@ -11,7 +11,7 @@ function count(label, p, f, s = 0, note = '') {
   passed += p;
   failed += f;
   skipped += s;
-  lines.push(`  ${label.padEnd(22)} ${p} passed, ${f} failed${s ? `, ${s} skipped` : ''}${note}`);
+  lines.push(`  ${label.padEnd(26)} ${p} passed, ${f} failed${s ? `, ${s} skipped` : ''}${note}`);
 }
 
 count('types + lint', lintOk === '1' ? 1 : 0, lintOk === '1' ? 0 : 1);
@@ -26,6 +26,11 @@ if (existsSync('test-results/notebooks.tsv')) {
   const rows = readFileSync('test-results/notebooks.tsv', 'utf8').trim().split('\n').filter(Boolean);
   count('notebooks', rows.filter((r) => r.endsWith('\tpassed')).length, rows.filter((r) => !r.endsWith('\tpassed')).length);
 } else count('notebooks', 0, 1, 0, ' (no report)');
+
+if (existsSync('test-results/browser-check.json')) {
+  const ok = JSON.parse(readFileSync('test-results/browser-check.json', 'utf8')).passed === true;
+  count('jupyterlab browser_check', ok ? 1 : 0, ok ? 0 : 1);
+} else count('jupyterlab browser_check', 0, 1, 0, ' (no report)');
 
 if (existsSync('test-results/playwright.json')) {
   const p = JSON.parse(readFileSync('test-results/playwright.json', 'utf8'));
