@@ -405,16 +405,31 @@ export class SyntheticSarGenerator {
     const sinO = Math.sin(t.orientation);
     // Irregular outline: low harmonics of the radius; shadow cast towards far range (+x).
     const harm = [2, 3, 4].map((k) => ({ k, c: rng.uniform(0, 0.15), ph: rng.uniform(0, 2 * Math.PI) }));
+    // cos(kψ + φ) = cos kψ·cos φ − sin kψ·sin φ, with cos kψ / sin kψ from cos ψ, sin ψ (no atan2, no cos per pixel).
+    const [h2, h3, h4] = harm as [(typeof harm)[0], (typeof harm)[0], (typeof harm)[0]];
+    const c2 = h2.c * Math.cos(h2.ph);
+    const s2 = h2.c * Math.sin(h2.ph);
+    const c3 = h3.c * Math.cos(h3.ph);
+    const s3 = h3.c * Math.sin(h3.ph);
+    const c4 = h4.c * Math.cos(h4.ph);
+    const s4 = h4.c * Math.sin(h4.ph);
     const shadowShift = 1 + 2 * t.shadow;
     const outline = (dx: number, dy: number): number => {
       const u = dx * cosO + dy * sinO;
       const v = -dx * sinO + dy * cosO;
       const rhoPlain = Math.sqrt((u / a) ** 2 + (v / b) ** 2);
-      // The harmonics change the radius by at most 45%: far outside, skip the exact outline.
-      if (rhoPlain > 1.45 * 2.4) return 0;
-      const psi = Math.atan2(v, u);
-      let r = 1;
-      for (const h of harm) r += h.c * Math.cos(h.k * psi + h.ph);
+      // The harmonics change the radius by at most 45%: far outside (weight < 0.2%), skip the exact outline.
+      if (rhoPlain > 1.45 * 2.0) return 0;
+      const len = Math.sqrt(u * u + v * v);
+      const c = len > 0 ? u / len : 1;
+      const s = len > 0 ? v / len : 0;
+      const cos2 = 2 * c * c - 1;
+      const sin2 = 2 * s * c;
+      const cos3 = c * (4 * c * c - 3);
+      const sin3 = s * (3 - 4 * s * s);
+      const cos4 = 2 * cos2 * cos2 - 1;
+      const sin4 = 2 * sin2 * cos2;
+      const r = 1 + c2 * cos2 - s2 * sin2 + c3 * cos3 - s3 * sin3 + c4 * cos4 - s4 * sin4;
       const rho = rhoPlain / r;
       return 1 / (1 + Math.exp((rho - 1) / 0.15));
     };
@@ -488,38 +503,39 @@ function composeBands(
   const { cosX, sinX, cosY, sinY, blob: blobs, points: pointsArr, shade } = g;
   const { db: gDb, lin: gLin } = g.speckle;
   const { x0, x1, y0, y1 } = box;
-    for (let y = 0; y < size; y++) {
-      const cy = cosY[y]!;
-      const sy = sinY[y]!;
-      const inY = y >= y0 && y < y1;
-      const row = y * size;
-      for (let x = 0; x < size; x++) {
-        const i = row + x;
-        const swell = swellAmp * (cosX[x]! * cy - sinX[x]! * sy);
-        const q1 = quantiles[2 * i]!;
-        const q2 = quantiles[2 * i + 1]!;
-        let hh: number;
-        let hv: number;
-        const blob = inY && x >= x0 && x < x1 ? blobs[i]! : 0;
-        const pts = blob === 0 ? (inY && x >= x0 && x < x1 ? pointsArr[i]! : 0) : pointsArr[i]!;
-        const shadeI = inY && x >= x0 && x < x1 ? shade[i]! : 1;
-        if (blob > 1e-3 || pts > 1e-3 || shadeI < 0.999) {
-          // Where the target matters: add intensities (sea and blob speckled, point scatterers not).
-          // 10^(swell/10) by its cubic Taylor polynomial (|swell| <= 1.5 dB: error < 0.01 dB).
-          const e = swell * (Math.LN10 / 10);
-          const sea = (1 + e * (1 + e * (0.5 + e / 6))) * shadeI;
-          hh = 10 * Math.log10((seaHH * sea + seaHH * blob) * gLin[q1]! + seaHH * pts);
-          const hvSea = seaHVcross * sea + noiseHV;
-          hv = 10 * Math.log10((hvSea + seaHH * blob * hvFactor) * gLin[q2]! + seaHH * pts * hvFactor);
-        } else {
-          hh = seaHHdB + swell + gDb[q1]!;
-          hv = seaHVdB + swellHVShare * swell + gDb[q2]!;
-        }
-        // Values are kept on a 1e-4 dB grid so the JSON text round-trips exactly (see encodeStatoilRecord).
-        band1[i] = Math.round(hh * 1e4) / 1e4;
-        band2[i] = Math.round(hv * 1e4) / 1e4;
-      }
+  // Values go on a 1e-4 dB grid so the JSON text is short and round-trips exactly (encodeStatoilRecord).
+  const seaPixel = (i: number, swell: number): void => {
+    band1[i] = Math.round((seaHHdB + swell + gDb[quantiles[2 * i]!]!) * 1e4) * 1e-4;
+    band2[i] = Math.round((seaHVdB + swellHVShare * swell + gDb[quantiles[2 * i + 1]!]!) * 1e4) * 1e-4;
+  };
+  for (let y = 0; y < size; y++) {
+    const cy = cosY[y]!;
+    const sy = sinY[y]!;
+    const row = y * size;
+    const inY = y >= y0 && y < y1;
+    const tx0 = inY ? x0 : size;
+    const tx1 = inY ? x1 : size;
+    for (let x = 0; x < tx0; x++) seaPixel(row + x, swellAmp * (cosX[x]! * cy - sinX[x]! * sy));
+    for (let x = tx0; x < tx1; x++) {
+      const i = row + x;
+      const swell = swellAmp * (cosX[x]! * cy - sinX[x]! * sy);
+      const blob = blobs[i]!;
+      const pts = pointsArr[i]!;
+      const shadeI = shade[i]!;
+      if (blob > 1e-3 || pts > 1e-3 || shadeI < 0.999) {
+        // Where the target matters: add intensities (sea and blob speckled, point scatterers not).
+        // 10^(swell/10) by its cubic Taylor polynomial (|swell| <= 1.5 dB: error < 0.01 dB).
+        const e = swell * (Math.LN10 / 10);
+        const sea = (1 + e * (1 + e * (0.5 + e / 6))) * shadeI;
+        const hh = 10 * Math.log10((seaHH * sea + seaHH * blob) * gLin[quantiles[2 * i]!]! + seaHH * pts);
+        const hvSea = seaHVcross * sea + noiseHV;
+        const hv = 10 * Math.log10((hvSea + seaHH * blob * hvFactor) * gLin[quantiles[2 * i + 1]!]! + seaHH * pts * hvFactor);
+        band1[i] = Math.round(hh * 1e4) * 1e-4;
+        band2[i] = Math.round(hv * 1e4) * 1e-4;
+      } else seaPixel(i, swell);
     }
+    for (let x = tx1; x < size; x++) seaPixel(row + x, swellAmp * (cosX[x]! * cy - sinX[x]! * sy));
+  }
 }
 
 function sinc2(x: number): number {
