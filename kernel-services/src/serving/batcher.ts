@@ -1,0 +1,136 @@
+import { ServingError } from './errors';
+import type { Servable } from './servable';
+import { sizeOf } from './signature';
+
+/**
+ * Dynamic batching for one served version: requests that arrive together run as one `predict` and
+ * each gets its own slice of the outputs back. A batch closes when it holds `maxBatchSize` instances
+ * or `maxWaitUs` after its first request; with `maxWaitUs` 0 it takes what arrived in the same turn
+ * of the event loop. Prediction blocks the loop, so under load the requests that arrive meanwhile
+ * form the next batch by themselves. A request bigger than `maxBatchSize` runs as a batch of its own
+ * (it is never split).
+ */
+export interface BatchingOptions {
+  enabled: boolean;
+  /** Most instances in one batch. */
+  maxBatchSize: number;
+  /** Longest a request waits for others, microseconds (timers resolve to about a millisecond above 0). */
+  maxWaitUs: number;
+}
+
+export const DEFAULT_BATCHING: BatchingOptions = { enabled: true, maxBatchSize: 32, maxWaitUs: 0 };
+
+export function batchingOptions(given: Partial<BatchingOptions> | false | undefined): BatchingOptions {
+  if (given === false) return { ...DEFAULT_BATCHING, enabled: false };
+  const o = { ...DEFAULT_BATCHING, ...given };
+  if (!Number.isInteger(o.maxBatchSize) || o.maxBatchSize < 1) throw new RangeError(`batching: maxBatchSize must be a positive integer, got ${o.maxBatchSize}`);
+  if (!(o.maxWaitUs >= 0) || !Number.isFinite(o.maxWaitUs)) throw new RangeError(`batching: maxWaitUs must be >= 0, got ${o.maxWaitUs}`);
+  return o;
+}
+
+export interface BatchResult {
+  /** This request's slice of each output. */
+  outputs: Float32Array[];
+  /** Instances in the batch it ran in. */
+  batchSize: number;
+}
+
+interface Pending {
+  values: readonly Float32Array[];
+  count: number;
+  resolve(r: BatchResult): void;
+  reject(err: Error): void;
+}
+
+export class Batcher {
+  private queue: Pending[] = [];
+  private queued = 0;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+
+  constructor(
+    private readonly servable: Servable,
+    private readonly options: BatchingOptions,
+    /** Called after every batch with its size and its predict time in seconds. */
+    private readonly onBatch: (size: number, seconds: number) => void = () => undefined,
+  ) {}
+
+  submit(values: readonly Float32Array[], count: number): Promise<BatchResult> {
+    return new Promise<BatchResult>((resolve, reject) => {
+      const p: Pending = { values, count, resolve, reject };
+      if (!this.options.enabled) {
+        this.run([p]);
+        return;
+      }
+      this.queue.push(p);
+      this.queued += count;
+      if (this.queued >= this.options.maxBatchSize) this.drain();
+      else this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    const fire = (): void => {
+      this.timer = null;
+      this.drain();
+    };
+    const us = this.options.maxWaitUs;
+    this.timer = us <= 0 ? setImmediate(fire) : setTimeout(fire, Math.max(1, Math.round(us / 1000)));
+  }
+
+  private drain(): void {
+    if (this.timer) {
+      clearImmediate(this.timer as NodeJS.Immediate);
+      clearTimeout(this.timer as NodeJS.Timeout);
+      this.timer = null;
+    }
+    while (this.queue.length > 0) {
+      const batch: Pending[] = [];
+      let n = 0;
+      while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0]!.count <= this.options.maxBatchSize)) {
+        const p = this.queue.shift()!;
+        batch.push(p);
+        n += p.count;
+      }
+      this.queued -= n;
+      this.run(batch);
+    }
+  }
+
+  private run(batch: Pending[]): void {
+    const sig = this.servable.signature;
+    const total = batch.reduce((s, p) => s + p.count, 0);
+    let outputs: Float32Array[];
+    const started = process.hrtime.bigint();
+    try {
+      const values =
+        batch.length === 1
+          ? batch[0]!.values
+          : sig.inputs.map((input, k) => {
+              const size = sizeOf(input.shape);
+              const joined = new Float32Array(total * size);
+              let at = 0;
+              for (const p of batch) {
+                joined.set(p.values[k]!, at);
+                at += p.count * size;
+              }
+              return joined;
+            });
+      outputs = this.servable.predict(values, total);
+    } catch (err) {
+      const e = new ServingError(500, `model ${this.servable.name} version ${this.servable.number}: prediction failed: ${(err as Error).message}`);
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    this.onBatch(total, Number(process.hrtime.bigint() - started) / 1e9);
+    let offset = 0;
+    for (const p of batch) {
+      const slices = outputs.map((o, k) => {
+        const size = sizeOf(sig.outputs[k]!.shape);
+        return o.subarray(offset * size, (offset + p.count) * size);
+      });
+      offset += p.count;
+      p.resolve({ outputs: slices, batchSize: total });
+    }
+  }
+}
