@@ -25,7 +25,13 @@ export const RuleJson = z.discriminatedUnion('type', [
   /** No NaN or ±Infinity in float features (tensors: every element). */
   z.object({ type: z.literal('finite'), ...ruleBase, features }),
   /** Values (every tensor element) within [min, max]; nulls are not checked here. */
-  z.object({ type: z.literal('range'), ...ruleBase, feature: z.string().min(1), min: z.number().optional(), max: z.number().optional() }),
+  z.object({
+    type: z.literal('range'),
+    ...ruleBase,
+    feature: z.string().min(1),
+    min: z.number().optional(),
+    max: z.number().optional(),
+  }),
   /** Dataset: the fraction of nulls in a feature is at most `max`. */
   z.object({ type: z.literal('missingRate'), ...ruleBase, feature: z.string().min(1), max: z.number().min(0).max(1) }),
   /** Rows repeating an earlier row's value of the feature (e.g. id) fail. */
@@ -41,7 +47,12 @@ export const RuleJson = z.discriminatedUnion('type', [
     classes: z.array(z.union([z.number(), z.string(), z.boolean()])).optional(),
   }),
   /** A rule implemented in code, registered under this name. */
-  z.object({ type: z.literal('custom'), name: z.string().min(1), level: RuleLevel, description: z.string().optional() }),
+  z.object({
+    type: z.literal('custom'),
+    name: z.string().min(1),
+    level: RuleLevel,
+    description: z.string().optional(),
+  }),
 ]);
 export type RuleJson = z.infer<typeof RuleJson>;
 

@@ -22,11 +22,18 @@ const VALIDATE_USAGE = `usage: floe validate FILE [--strict] [--html OUT.html] [
   Reads a Statoil/C-CORE JSON file as a stream and checks it with the default iceberg rule set.
   Exit status: 0 passed, 1 some rule failed, 2 the file could not be read.`;
 
-function num(opts: Parsed['options'], key: string, fallback: number, check: (v: number) => boolean, what: string): number {
+function num(
+  opts: Parsed['options'],
+  key: string,
+  fallback: number,
+  check: (v: number) => boolean,
+  what: string,
+): number {
   const raw = opts[key];
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (raw === true || !check(v)) throw new IngestUsageError(`--${key} must be ${what}, got ${raw === true ? 'nothing' : raw}`);
+  if (raw === true || !check(v))
+    throw new IngestUsageError(`--${key} must be ${what}, got ${raw === true ? 'nothing' : raw}`);
   return v;
 }
 
@@ -37,11 +44,29 @@ export async function generateCommand(args: Parsed, out: Out, err: Out = out): P
     return 0;
   }
   if (typeof o.out !== 'string') throw new IngestUsageError(`--out FILE is required\n${GENERATE_USAGE}`);
-  const count = num(o, 'count', SYNTHETIC_DEFAULTS.count, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer');
+  const count = num(
+    o,
+    'count',
+    SYNTHETIC_DEFAULTS.count,
+    (v) => Number.isInteger(v) && v >= 0,
+    'a non-negative integer',
+  );
   const seed = num(o, 'seed', 1, Number.isSafeInteger, 'an integer');
   const difficulty = num(o, 'difficulty', SYNTHETIC_DEFAULTS.difficulty, (v) => v >= 0 && v <= 1, 'in [0, 1]');
-  const icebergFraction = num(o, 'iceberg-fraction', SYNTHETIC_DEFAULTS.icebergFraction, (v) => v >= 0 && v <= 1, 'in [0, 1]');
-  const looks = num(o, 'looks', SYNTHETIC_DEFAULTS.looks, (v) => Number.isInteger(v) && v >= 1 && v <= 16, 'an integer 1..16');
+  const icebergFraction = num(
+    o,
+    'iceberg-fraction',
+    SYNTHETIC_DEFAULTS.icebergFraction,
+    (v) => v >= 0 && v <= 1,
+    'in [0, 1]',
+  );
+  const looks = num(
+    o,
+    'looks',
+    SYNTHETIC_DEFAULTS.looks,
+    (v) => Number.isInteger(v) && v >= 1 && v <= 16,
+    'an integer 1..16',
+  );
   const start = num(o, 'start', 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer');
   const toStdout = o.out === '-';
   // Progress goes to stderr when the data itself goes to stdout.
@@ -49,13 +74,17 @@ export async function generateCommand(args: Parsed, out: Out, err: Out = out): P
   const t0 = performance.now();
   let lastReport = 0;
   const target = toStdout ? process.stdout : `${o.out}.partial`;
-  const result = await writeSynthetic(target, { seed, count, start, test: o.test === true, difficulty, icebergFraction, looks }, (records, bytes) => {
-    const now = performance.now();
-    if (now - lastReport > 2000) {
-      lastReport = now;
-      log(`  ${records}/${count} records, ${(bytes / 1e6).toFixed(1)} MB`);
-    }
-  });
+  const result = await writeSynthetic(
+    target,
+    { seed, count, start, test: o.test === true, difficulty, icebergFraction, looks },
+    (records, bytes) => {
+      const now = performance.now();
+      if (now - lastReport > 2000) {
+        lastReport = now;
+        log(`  ${records}/${count} records, ${(bytes / 1e6).toFixed(1)} MB`);
+      }
+    },
+  );
   // Written under a temporary name and renamed, so an interrupted run never leaves a truncated file behind.
   if (!toStdout) fs.renameSync(`${o.out}.partial`, o.out);
   const s = (performance.now() - t0) / 1000;
@@ -77,7 +106,8 @@ export async function validateCommand(args: Parsed, out: Out): Promise<number> {
   const rows = [];
   const stream = readStatoil(file, { unknownFields: o['unknown-fields'] === 'warn' ? 'warn' : 'error' });
   for await (const rec of stream) rows.push(recordToRow(rec));
-  for (const w of stream.warnings) out(`warning: unknown field ${w.field} in ${w.count} records (first: record ${w.firstRecord})`);
+  for (const w of stream.warnings)
+    out(`warning: unknown field ${w.field} in ${w.count} records (first: record ${w.firstRecord})`);
   const report = validate(rows, ICEBERG_SCHEMA, icebergRules(o.strict === true ? 'strict' : 'always'));
   out(renderReportText(report).trimEnd());
   if (typeof o.html === 'string') fs.writeFileSync(o.html, renderReportHtml(report));

@@ -48,7 +48,8 @@ export class Polynomial2D {
   /** Least-squares fit of (a, b) → (x, y). */
   static fit(order: 1 | 2 | 3, from: [number, number][], to: [number, number][]): Polynomial2D {
     const m = Polynomial2D.terms(order);
-    if (from.length < m) throw new Error(`a polynomial of order ${order} needs at least ${m} points, got ${from.length}`);
+    if (from.length < m)
+      throw new Error(`a polynomial of order ${order} needs at least ${m} points, got ${from.length}`);
     const mean = (k: 0 | 1): number => from.reduce((s, p) => s + p[k], 0) / from.length;
     const shift: [number, number] = [mean(0), mean(1)];
     const spread = (k: 0 | 1): number => Math.max(1e-12, Math.max(...from.map((p) => Math.abs(p[k] - shift[k]))));
@@ -89,7 +90,8 @@ function solve(aIn: Float64Array, bIn: Float64Array, m: number): Float64Array {
   for (let col = 0; col < m; col++) {
     let piv = col;
     for (let r = col + 1; r < m; r++) if (Math.abs(a[r * m + col]!) > Math.abs(a[piv * m + col]!)) piv = r;
-    if (Math.abs(a[piv * m + col]!) < 1e-12) throw new Error('ground control points are degenerate (collinear or repeated): cannot fit a polynomial');
+    if (Math.abs(a[piv * m + col]!) < 1e-12)
+      throw new Error('ground control points are degenerate (collinear or repeated): cannot fit a polynomial');
     if (piv !== col) {
       for (let c = 0; c < m; c++) [a[col * m + c], a[piv * m + c]] = [a[piv * m + c]!, a[col * m + c]!];
       [b[col], b[piv]] = [b[piv]!, b[col]!];
@@ -133,8 +135,14 @@ export function fitGcpTransform(gcps: GroundControlPoint[], order?: 1 | 2 | 3): 
   return {
     order: o,
     gcps: gcps.length,
-    rmsMap: rms(img.map(([a, b]) => forward.apply(a, b)), map),
-    rmsPixels: rms(map.map(([a, b]) => inverse.apply(a, b)), img),
+    rmsMap: rms(
+      img.map(([a, b]) => forward.apply(a, b)),
+      map,
+    ),
+    rmsPixels: rms(
+      map.map(([a, b]) => inverse.apply(a, b)),
+      img,
+    ),
     pixelToMap: (p, l) => forward.apply(p, l),
     mapToPixel: (x, y) => inverse.apply(x, y),
   };

@@ -11,8 +11,12 @@ const dataDir = process.env.FLOE_REAL_DATA ?? path.resolve(repoRoot, '../shared/
 const haveData = fs.existsSync(path.join(dataDir, 's1-grd-rio-tiler'));
 const real = (p: string): string => path.join(dataDir, p);
 
-const GRD_VV = real('s1-grd-rio-tiler/S1A_IW_GRDH_1SDV_20180716T004042_20180716T004107_022812_02792A_FD5B/measurement/iw-vv.tiff');
-const SM_VH = real('s1-grd-rio-tiler/S1A_S1_GRDH_1SDV_20230809T020729_20230809T020754_049792_05FCE6_1175/measurement/s1-vh.tiff');
+const GRD_VV = real(
+  's1-grd-rio-tiler/S1A_IW_GRDH_1SDV_20180716T004042_20180716T004107_022812_02792A_FD5B/measurement/iw-vv.tiff',
+);
+const SM_VH = real(
+  's1-grd-rio-tiler/S1A_S1_GRDH_1SDV_20230809T020729_20230809T020754_049792_05FCE6_1175/measurement/s1-vh.tiff',
+);
 const PYROSAR_DB = real('s1-geocoded-db-pyrosar/S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif');
 const FLOODS_CHIP = real('s1-chips-sen1floods11/Spain_7370579_S1Hand.tif');
 const CORRUPT = real('edge-cases/corrupt.tif');
@@ -77,7 +81,9 @@ describe('projections', () => {
 describe('GCP polynomial fit', () => {
   it('recovers an exact quadratic mapping and its inverse', () => {
     const gcps = [];
-    for (let p = 0; p <= 1000; p += 250) for (let l = 0; l <= 800; l += 200) gcps.push({ pixel: p, line: l, x: 10 + 0.001 * p + 2e-7 * p * l, y: 50 - 0.0008 * l + 1e-7 * p * p });
+    for (let p = 0; p <= 1000; p += 250)
+      for (let l = 0; l <= 800; l += 200)
+        gcps.push({ pixel: p, line: l, x: 10 + 0.001 * p + 2e-7 * p * l, y: 50 - 0.0008 * l + 1e-7 * p * p });
     const t = fitGcpTransform(gcps);
     expect(t.order).toBe(2);
     expect(t.rmsMap).toBeLessThan(1e-9);
@@ -200,7 +206,12 @@ describe.skipIf(!haveData)('GeoTIFF chips from real Sentinel-1 files', () => {
   it('describes the geocoded dB file: affine UTM transform, nodata -99, float32', async () => {
     const r = await open(PYROSAR_DB);
     const g = r.info.georeferencing;
-    expect(g).toMatchObject({ kind: 'affine', epsg: 32631, lonLat: true, geoTransform: [620048.241204, 20, 0, 4830114.70107, 0, -20] });
+    expect(g).toMatchObject({
+      kind: 'affine',
+      epsg: 32631,
+      lonLat: true,
+      geoTransform: [620048.241204, 20, 0, 4830114.70107, 0, -20],
+    });
     expect(r.info.nodata).toBe(-99);
     expect(r.info.bands[0]).toMatchObject({ name: 'VV', dataType: 'float32' });
     // gdaltransform: pixel (100.5, 50.5) → 4.51240606403897, 43.6049184231797
@@ -242,7 +253,8 @@ describe.skipIf(!haveData)('GeoTIFF chips from real Sentinel-1 files', () => {
     const r = await open(PYROSAR_DB);
     const skipped: number[] = [];
     const chips = [];
-    for await (const c of r.chipGrid(64, { stride: 48, minValidFraction: 0.9, onSkip: (_c, _r, f) => skipped.push(f) })) chips.push(c);
+    for await (const c of r.chipGrid(64, { stride: 48, minValidFraction: 0.9, onSkip: (_c, _r, f) => skipped.push(f) }))
+      chips.push(c);
     // 268x217: columns 0,48,96,144,192 (5), rows 0,48,96,144 (4) → 20 windows.
     expect(chips.length + skipped.length).toBe(20);
     for (const c of chips) {
@@ -267,7 +279,9 @@ describe.skipIf(!haveData)('GeoTIFF chips from real Sentinel-1 files', () => {
 
   it('rejects an unknown band, overview or a bad chip size, naming the file', async () => {
     const r = await open(FLOODS_CHIP);
-    await expect(r.chipAround({ col: 5, row: 5 }, 4, { bands: ['HH'] })).rejects.toThrow(/Spain_7370579_S1Hand\.tif: no band "HH" \(bands: 0=VV, 1=VH\)/);
+    await expect(r.chipAround({ col: 5, row: 5 }, 4, { bands: ['HH'] })).rejects.toThrow(
+      /Spain_7370579_S1Hand\.tif: no band "HH" \(bands: 0=VV, 1=VH\)/,
+    );
     await expect(r.chipAround({ col: 5, row: 5 }, 4, { overview: 3 })).rejects.toThrow(/no overview 3/);
     await expect(r.chipAround({ col: 5, row: 5 }, 0)).rejects.toThrow(/chip size must be an integer/);
   });
@@ -283,11 +297,15 @@ describe.skipIf(!haveData)('GeoTIFF edge cases', () => {
     const err = await r.readChip(600, 600, 16).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RasterError);
     expect((err as RasterError).file).toBe(CORRUPT);
-    expect((err as Error).message).toMatch(/corrupt\.tif: tile 3 of image 0 \(bytes 260000–307086\) runs past the end of the file \(298232 bytes\)/);
+    expect((err as Error).message).toMatch(
+      /corrupt\.tif: tile 3 of image 0 \(bytes 260000–307086\) runs past the end of the file \(298232 bytes\)/,
+    );
   });
 
   it('a file that is not a TIFF is a clear open error', async () => {
-    const err = await RasterFile.open(Buffer.from('definitely not a tiff').buffer, { name: 'notes.tif' }).catch((e: unknown) => e);
+    const err = await RasterFile.open(Buffer.from('definitely not a tiff').buffer, { name: 'notes.tif' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(RasterError);
     expect((err as Error).message).toMatch(/^notes\.tif: cannot open as GeoTIFF/);
   });

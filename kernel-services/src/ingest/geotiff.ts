@@ -141,7 +141,10 @@ export class RasterFile {
   }
 
   /** Opens a GeoTIFF from a path or an http(s) URL (read lazily, tile by tile) or from bytes. */
-  static async open(source: string | ArrayBuffer, opts: { name?: string; signal?: AbortSignal } = {}): Promise<RasterFile> {
+  static async open(
+    source: string | ArrayBuffer,
+    opts: { name?: string; signal?: AbortSignal } = {},
+  ): Promise<RasterFile> {
     const file = opts.name ?? (typeof source === 'string' ? source : '<buffer>');
     let tiff: GeoTIFF;
     let fileSize: number | undefined;
@@ -189,7 +192,10 @@ export class RasterFile {
       const [x, y] = this.gcpTransform!.pixelToMap(col, row);
       return { x, y };
     }
-    throw new RasterError(this.info.file, 'the raster has no georeferencing (no geotransform, no GCPs): use pixel positions');
+    throw new RasterError(
+      this.info.file,
+      'the raster has no georeferencing (no geotransform, no GCPs): use pixel positions',
+    );
   }
 
   mapToPixel(x: number, y: number): { col: number; row: number } {
@@ -206,7 +212,10 @@ export class RasterFile {
       const [col, row] = this.gcpTransform!.mapToPixel(x, y);
       return { col, row };
     }
-    throw new RasterError(this.info.file, 'the raster has no georeferencing (no geotransform, no GCPs): use pixel positions');
+    throw new RasterError(
+      this.info.file,
+      'the raster has no georeferencing (no geotransform, no GCPs): use pixel positions',
+    );
   }
 
   lonLatToPixel(lon: number, lat: number): { col: number; row: number } {
@@ -222,9 +231,16 @@ export class RasterFile {
 
   private requireProjection(): Projection {
     const g = this.info.georeferencing;
-    if (g.kind === 'none') throw new RasterError(this.info.file, 'the raster has no georeferencing (no geotransform, no GCPs): use pixel positions');
+    if (g.kind === 'none')
+      throw new RasterError(
+        this.info.file,
+        'the raster has no georeferencing (no geotransform, no GCPs): use pixel positions',
+      );
     if (!this.projection) {
-      throw new RasterError(this.info.file, `lon/lat positions need a supported CRS (EPSG:4326, 3857, UTM 326xx/327xx); this raster's is ${g.epsg === null ? 'unknown' : `EPSG:${g.epsg}`}: give map x/y or pixel positions`);
+      throw new RasterError(
+        this.info.file,
+        `lon/lat positions need a supported CRS (EPSG:4326, 3857, UTM 326xx/327xx); this raster's is ${g.epsg === null ? 'unknown' : `EPSG:${g.epsg}`}: give map x/y or pixel positions`,
+      );
     }
     return this.projection;
   }
@@ -241,7 +257,8 @@ export class RasterFile {
       col = Math.floor(full.col / ov.factor[0]);
       row = Math.floor(full.row / ov.factor[1]);
     }
-    if (!Number.isFinite(col) || !Number.isFinite(row)) throw new RasterError(this.info.file, `chip centre is not a finite position (${col}, ${row})`);
+    if (!Number.isFinite(col) || !Number.isFinite(row))
+      throw new RasterError(this.info.file, `chip centre is not a finite position (${col}, ${row})`);
     // Pixel `col` is the centre: an even size puts it just right of / below the middle.
     const col0 = Math.floor(col) - Math.floor(size / 2);
     const row0 = Math.floor(row) - Math.floor(size / 2);
@@ -254,11 +271,17 @@ export class RasterFile {
    */
   async *chipGrid(
     size: number,
-    opts: ChipOptions & { stride?: number; minValidFraction?: number; limit?: number; onSkip?: (col0: number, row0: number, validFraction: number) => void } = {},
+    opts: ChipOptions & {
+      stride?: number;
+      minValidFraction?: number;
+      limit?: number;
+      onSkip?: (col0: number, row0: number, validFraction: number) => void;
+    } = {},
   ): AsyncGenerator<Chip> {
     checkSize(this.info.file, size);
     const stride = opts.stride ?? size;
-    if (!Number.isInteger(stride) || stride < 1) throw new RasterError(this.info.file, `stride must be a positive integer, got ${stride}`);
+    if (!Number.isInteger(stride) || stride < 1)
+      throw new RasterError(this.info.file, `stride must be a positive integer, got ${stride}`);
     const minValid = opts.minValidFraction ?? 0.5;
     const ov = this.overviewOf(opts.overview ?? 0);
     let yielded = 0;
@@ -293,10 +316,19 @@ export class RasterFile {
       this.checkBlocks(image, ov.image, x0, y0, x1, y1);
       let rasters: ArrayLike<number>[];
       try {
-        rasters = (await image.readRasters({ window: [x0, y0, x1, y1], samples: bands, interleave: false, signal: opts.signal })) as unknown as ArrayLike<number>[];
+        rasters = (await image.readRasters({
+          window: [x0, y0, x1, y1],
+          samples: bands,
+          interleave: false,
+          signal: opts.signal,
+        })) as unknown as ArrayLike<number>[];
       } catch (err) {
         if (opts.signal?.aborted) throw err;
-        throw new RasterError(this.info.file, `cannot decode window [${x0}, ${y0}, ${x1}, ${y1}] of image ${ov.image}: ${messageOf(err)} (corrupt or truncated file?)`, { cause: err });
+        throw new RasterError(
+          this.info.file,
+          `cannot decode window [${x0}, ${y0}, ${x1}, ${y1}] of image ${ov.image}: ${messageOf(err)} (corrupt or truncated file?)`,
+          { cause: err },
+        );
       }
       const w = x1 - x0;
       const validMask = new Uint8Array(size * size);
@@ -343,15 +375,26 @@ export class RasterFile {
 
   private overviewOf(index: number): OverviewInfo {
     const ov = this.info.overviews[index];
-    if (!ov) throw new RasterError(this.info.file, `no overview ${index} (the file has ${this.info.overviews.length}, 0 = full resolution)`);
+    if (!ov)
+      throw new RasterError(
+        this.info.file,
+        `no overview ${index} (the file has ${this.info.overviews.length}, 0 = full resolution)`,
+      );
     return ov;
   }
 
   private bandIndices(sel: (number | string)[] | undefined): number[] {
     if (!sel) return this.info.bands.map((b) => b.index);
     return sel.map((s) => {
-      const b = typeof s === 'number' ? this.info.bands[s] : this.info.bands.find((x) => x.name.toLowerCase() === s.toLowerCase());
-      if (!b) throw new RasterError(this.info.file, `no band ${JSON.stringify(s)} (bands: ${this.info.bands.map((x) => `${x.index}=${x.name}`).join(', ')})`);
+      const b =
+        typeof s === 'number'
+          ? this.info.bands[s]
+          : this.info.bands.find((x) => x.name.toLowerCase() === s.toLowerCase());
+      if (!b)
+        throw new RasterError(
+          this.info.file,
+          `no band ${JSON.stringify(s)} (bands: ${this.info.bands.map((x) => `${x.index}=${x.name}`).join(', ')})`,
+        );
       return b.index;
     });
   }
@@ -399,7 +442,8 @@ async function closeQuietly(tiff: GeoTIFF): Promise<void> {
 }
 
 function checkSize(file: string, size: number): void {
-  if (!Number.isInteger(size) || size < 1 || size > 8192) throw new RasterError(file, `chip size must be an integer 1..8192, got ${size}`);
+  if (!Number.isInteger(size) || size < 1 || size > 8192)
+    throw new RasterError(file, `chip size must be an integer 1..8192, got ${size}`);
 }
 
 function messageOf(err: unknown): string {
@@ -423,7 +467,9 @@ async function describe(file: string, images: GeoTIFFImage[]): Promise<RasterInf
   for (let i = 0; i < samples; i++) {
     const md = (await main.getGDALMetadata(i)) as Record<string, string> | null;
     const description = md?.DESCRIPTION?.trim();
-    const dataType = DATA_TYPES[`${main.getSampleFormat(i)}:${main.getBitsPerSample(i)}`] ?? `format${main.getSampleFormat(i)}/${main.getBitsPerSample(i)}bit`;
+    const dataType =
+      DATA_TYPES[`${main.getSampleFormat(i)}:${main.getBitsPerSample(i)}`] ??
+      `format${main.getSampleFormat(i)}/${main.getBitsPerSample(i)}bit`;
     if (description) bands.push({ index: i, name: description, nameSource: 'gdal-description', dataType });
     else if (fromName) bands.push({ index: i, name: fromName, nameSource: 'filename', dataType });
     else bands.push({ index: i, name: `band_${i + 1}`, nameSource: 'default', dataType });
@@ -433,7 +479,13 @@ async function describe(file: string, images: GeoTIFFImage[]): Promise<RasterInf
     if (i === 0) return;
     const sub = Number((im.getFileDirectory().toObject() as Record<string, unknown>).NewSubfileType ?? 0);
     // Bit 0: reduced-resolution copy; bit 2: transparency mask (not an overview of the data).
-    if ((sub & 1) === 1 && (sub & 4) === 0) overviews.push({ image: i, width: im.getWidth(), height: im.getHeight(), factor: [width / im.getWidth(), height / im.getHeight()] });
+    if ((sub & 1) === 1 && (sub & 4) === 0)
+      overviews.push({
+        image: i,
+        width: im.getWidth(),
+        height: im.getHeight(),
+        factor: [width / im.getWidth(), height / im.getHeight()],
+      });
   });
   const metadata = ((await main.getGDALMetadata()) ?? {}) as Record<string, string>;
   return {
@@ -446,7 +498,8 @@ async function describe(file: string, images: GeoTIFFImage[]): Promise<RasterInf
     tileHeight: main.getTileHeight(),
     overviews,
     georeferencing: await georeferencingOf(main, fd),
-    description: typeof fd.ImageDescription === 'string' ? fd.ImageDescription.replace(/\0+$/, '').trim() || null : null,
+    description:
+      typeof fd.ImageDescription === 'string' ? fd.ImageDescription.replace(/\0+$/, '').trim() || null : null,
     metadata,
   };
 }
@@ -455,7 +508,13 @@ async function georeferencingOf(image: GeoTIFFImage, fd: Record<string, unknown>
   const keys = (image.getGeoKeys() ?? {}) as Record<string, unknown>;
   const epsgKey = Number(keys.ProjectedCSTypeGeoKey ?? keys.GeographicTypeGeoKey ?? NaN);
   const epsg = Number.isInteger(epsgKey) && epsgKey > 0 && epsgKey !== 32767 ? epsgKey : null;
-  const crsName = (typeof keys.GTCitationGeoKey === 'string' ? keys.GTCitationGeoKey : typeof keys.GeogCitationGeoKey === 'string' ? keys.GeogCitationGeoKey : null) as string | null;
+  const crsName = (
+    typeof keys.GTCitationGeoKey === 'string'
+      ? keys.GTCitationGeoKey
+      : typeof keys.GeogCitationGeoKey === 'string'
+        ? keys.GeogCitationGeoKey
+        : null
+  ) as string | null;
   const lonLat = epsg !== null && projectionFor(epsg) !== undefined;
   const scale = fd.ModelPixelScale as ArrayLike<number> | undefined;
   const matrix = fd.ModelTransformation as ArrayLike<number> | undefined;
@@ -476,7 +535,8 @@ async function georeferencingOf(image: GeoTIFFImage, fd: Record<string, unknown>
   }
   if (ties && ties.length >= 18) {
     const gcps: GroundControlPoint[] = [];
-    for (let k = 0; k + 5 < ties.length; k += 6) gcps.push({ pixel: ties[k]!, line: ties[k + 1]!, x: ties[k + 3]!, y: ties[k + 4]!, z: ties[k + 5]! });
+    for (let k = 0; k + 5 < ties.length; k += 6)
+      gcps.push({ pixel: ties[k]!, line: ties[k + 1]!, x: ties[k + 3]!, y: ties[k + 4]!, z: ties[k + 5]! });
     const fit = fitGcpTransform(gcps);
     return { kind: 'gcps', gcps, epsg, crsName, order: fit.order, rmsPixels: fit.rmsPixels, lonLat };
   }
@@ -488,7 +548,10 @@ async function georeferencingOf(image: GeoTIFFImage, fd: Record<string, unknown>
  * calibration constant when given (σ⁰ = DN² / A², so dB − 20·log10(A)). Zero, negative, NaN and
  * nodata pixels become NaN.
  */
-export function amplitudeToDb(dn: ArrayLike<number>, opts: { nodata?: number | null; calibration?: number } = {}): Float32Array {
+export function amplitudeToDb(
+  dn: ArrayLike<number>,
+  opts: { nodata?: number | null; calibration?: number } = {},
+): Float32Array {
   const out = new Float32Array(dn.length);
   const offset = opts.calibration === undefined ? 0 : 20 * Math.log10(opts.calibration);
   const nodata = opts.nodata ?? null;

@@ -26,13 +26,31 @@ export const ICEBERG_SCHEMA: FeatureSchema = FeatureSchema.parse([
     unit: 'dB',
     description: 'HV backscatter (sigma0), row-major 75x75',
   },
-  { name: 'inc_angle', kind: 'scalar', dtype: 'float32', nullable: true, description: 'incidence angle in degrees; null where the source says "na"' },
-  { name: 'is_iceberg', kind: 'scalar', dtype: 'int32', nullable: true, description: '1 = iceberg, 0 = ship; null for unlabelled (test) patches' },
+  {
+    name: 'inc_angle',
+    kind: 'scalar',
+    dtype: 'float32',
+    nullable: true,
+    description: 'incidence angle in degrees; null where the source says "na"',
+  },
+  {
+    name: 'is_iceberg',
+    kind: 'scalar',
+    dtype: 'int32',
+    nullable: true,
+    description: '1 = iceberg, 0 = ship; null for unlabelled (test) patches',
+  },
 ]);
 
 /** A Statoil record as a feature row (the bands are shared, not copied). */
 export function recordToRow(rec: StatoilRecord): FeatureRow {
-  return { id: rec.id, band_1: rec.band_1, band_2: rec.band_2, inc_angle: rec.inc_angle, is_iceberg: rec.is_iceberg ?? null };
+  return {
+    id: rec.id,
+    band_1: rec.band_1,
+    band_2: rec.band_2,
+    inc_angle: rec.inc_angle,
+    is_iceberg: rec.is_iceberg ?? null,
+  };
 }
 
 /** A feature row of ICEBERG_SCHEMA as a Statoil record; says which field is wrong otherwise. */
@@ -50,7 +68,8 @@ export function rowToRecord(row: FeatureRow, index?: number): StatoilRecord {
     throw new TypeError(`${where}: inc_angle must be a finite number or null`);
   }
   const label = row.is_iceberg;
-  if (label !== null && label !== undefined && label !== 0 && label !== 1) throw new TypeError(`${where}: is_iceberg must be 0, 1 or null`);
+  if (label !== null && label !== undefined && label !== 0 && label !== 1)
+    throw new TypeError(`${where}: is_iceberg must be 0, 1 or null`);
   const rec: StatoilRecord = {
     id: row.id,
     band_1: row.band_1 as Float32Array,
@@ -62,8 +81,12 @@ export function rowToRecord(row: FeatureRow, index?: number): StatoilRecord {
 }
 
 /** Feature rows of a Statoil file or stream, in batches (for streamed inserts into a feature group). */
-export async function* rowBatches(records: AsyncIterable<StatoilRecord> | Iterable<StatoilRecord>, batchSize = 512): AsyncGenerator<FeatureRow[]> {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+export async function* rowBatches(
+  records: AsyncIterable<StatoilRecord> | Iterable<StatoilRecord>,
+  batchSize = 512,
+): AsyncGenerator<FeatureRow[]> {
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   let batch: FeatureRow[] = [];
   for await (const rec of records) {
     batch.push(recordToRow(rec));

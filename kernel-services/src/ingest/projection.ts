@@ -30,15 +30,37 @@ const webMercator: Projection = {
   inverse: (x, y) => [x / A_WGS84 / DEG, (2 * Math.atan(Math.exp(y / A_WGS84)) - Math.PI / 2) / DEG],
 };
 
-function transverseMercator(epsg: number, name: string, lon0: number, k0: number, falseEasting: number, falseNorthing: number): Projection {
+function transverseMercator(
+  epsg: number,
+  name: string,
+  lon0: number,
+  k0: number,
+  falseEasting: number,
+  falseNorthing: number,
+): Projection {
   const n = F_WGS84 / (2 - F_WGS84);
   const n2 = n * n;
   const n3 = n2 * n;
   const n4 = n3 * n;
   const A = (A_WGS84 / (1 + n)) * (1 + n2 / 4 + n4 / 64);
-  const alpha = [n / 2 - (2 * n2) / 3 + (5 * n3) / 16 + (41 * n4) / 180, (13 * n2) / 48 - (3 * n3) / 5 + (557 * n4) / 1440, (61 * n3) / 240 - (103 * n4) / 140, (49561 * n4) / 161280];
-  const beta = [n / 2 - (2 * n2) / 3 + (37 * n3) / 96 - n4 / 360, n2 / 48 + n3 / 15 - (437 * n4) / 1440, (17 * n3) / 480 - (37 * n4) / 840, (4397 * n4) / 161280];
-  const delta = [2 * n - (2 * n2) / 3 - 2 * n3 + (116 * n4) / 45, (7 * n2) / 3 - (8 * n3) / 5 - (227 * n4) / 45, (56 * n3) / 15 - (136 * n4) / 35, (4279 * n4) / 630];
+  const alpha = [
+    n / 2 - (2 * n2) / 3 + (5 * n3) / 16 + (41 * n4) / 180,
+    (13 * n2) / 48 - (3 * n3) / 5 + (557 * n4) / 1440,
+    (61 * n3) / 240 - (103 * n4) / 140,
+    (49561 * n4) / 161280,
+  ];
+  const beta = [
+    n / 2 - (2 * n2) / 3 + (37 * n3) / 96 - n4 / 360,
+    n2 / 48 + n3 / 15 - (437 * n4) / 1440,
+    (17 * n3) / 480 - (37 * n4) / 840,
+    (4397 * n4) / 161280,
+  ];
+  const delta = [
+    2 * n - (2 * n2) / 3 - 2 * n3 + (116 * n4) / 45,
+    (7 * n2) / 3 - (8 * n3) / 5 - (227 * n4) / 45,
+    (56 * n3) / 15 - (136 * n4) / 35,
+    (4279 * n4) / 630,
+  ];
   const e2n = (2 * Math.sqrt(n)) / (1 + n);
   return {
     epsg,
@@ -83,7 +105,14 @@ export function projectionFor(epsg: number): Projection | undefined {
   const south = epsg >= 32701 && epsg <= 32760;
   if (north || south) {
     const zone = epsg % 100;
-    return transverseMercator(epsg, `WGS 84 / UTM zone ${zone}${north ? 'N' : 'S'}`, (zone - 1) * 6 - 180 + 3, 0.9996, 500000, north ? 0 : 10000000);
+    return transverseMercator(
+      epsg,
+      `WGS 84 / UTM zone ${zone}${north ? 'N' : 'S'}`,
+      (zone - 1) * 6 - 180 + 3,
+      0.9996,
+      500000,
+      north ? 0 : 10000000,
+    );
   }
   return undefined;
 }

@@ -108,7 +108,11 @@ async function readJson(url: URL, opts: FetchOptions, init?: { method?: string; 
     try {
       res = await fetch(url, {
         method,
-        headers: { accept: 'application/geo+json, application/json', ...(method === 'POST' ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+        headers: {
+          accept: 'application/geo+json, application/json',
+          ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+          ...opts.headers,
+        },
         body: method === 'POST' ? JSON.stringify(init?.body ?? {}) : undefined,
         signal: opts.signal,
       });
@@ -116,7 +120,12 @@ async function readJson(url: URL, opts: FetchOptions, init?: { method?: string; 
       throw new StacError(where, `request failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     text = await res.text();
-    if (!res.ok) throw new StacError(where, `HTTP ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`, res.status);
+    if (!res.ok)
+      throw new StacError(
+        where,
+        `HTTP ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`,
+        res.status,
+      );
   } else {
     throw new StacError(where, `unsupported protocol ${url.protocol} (file paths, file:, http: and https: are)`);
   }
@@ -139,7 +148,11 @@ function linksOf(obj: Record<string, unknown>, where: string): StacLink[] {
 }
 
 function checkItem(x: unknown, where: string): StacItem {
-  if (!isObject(x) || x.type !== 'Feature') throw new StacError(where, `not a STAC item (type ${isObject(x) ? JSON.stringify(x.type) : typeof x}, expected "Feature")`);
+  if (!isObject(x) || x.type !== 'Feature')
+    throw new StacError(
+      where,
+      `not a STAC item (type ${isObject(x) ? JSON.stringify(x.type) : typeof x}, expected "Feature")`,
+    );
   if (typeof x.id !== 'string') throw new StacError(where, 'STAC item without a string id');
   if (!isObject(x.assets)) throw new StacError(where, `item ${x.id} has no assets object`);
   if (!isObject(x.properties)) throw new StacError(where, `item ${x.id} has no properties object`);
@@ -148,7 +161,8 @@ function checkItem(x: unknown, where: string): StacItem {
 
 function resolveItem(item: StacItem, base: URL): ResolvedItem {
   const assets = Object.entries(item.assets).map(([key, a]): ResolvedAsset => {
-    if (!isObject(a) || typeof a.href !== 'string') throw new StacError(display(base), `item ${item.id}: asset ${key} has no href`);
+    if (!isObject(a) || typeof a.href !== 'string')
+      throw new StacError(display(base), `item ${item.id}: asset ${key} has no href`);
     return {
       key,
       href: display(new URL(a.href, base)),
@@ -196,7 +210,8 @@ export async function* readStaticCatalog(root: string, opts: StaticCatalogOption
       }
       continue;
     }
-    if (obj.type !== 'Catalog' && obj.type !== 'Collection') throw new StacError(where, `not a STAC catalog, collection or item (type ${JSON.stringify(obj.type)})`);
+    if (obj.type !== 'Catalog' && obj.type !== 'Collection')
+      throw new StacError(where, `not a STAC catalog, collection or item (type ${JSON.stringify(obj.type)})`);
     for (const link of linksOf(obj, where)) {
       const target = new URL(link.href, url);
       if (link.rel === 'item') queue.push({ url: target, depth });
@@ -225,7 +240,8 @@ function parseInterval(datetime: string): [number, number] {
     const t = at(parts[0], NaN);
     return [t, t];
   }
-  if (parts.length !== 2) throw new StacError('datetime', `expected an instant or start/end, got ${JSON.stringify(datetime)}`);
+  if (parts.length !== 2)
+    throw new StacError('datetime', `expected an instant or start/end, got ${JSON.stringify(datetime)}`);
   return [at(parts[0], -Infinity), at(parts[1], Infinity)];
 }
 
@@ -252,12 +268,16 @@ export function matchesFilter(item: StacItem, f: SearchFilter): boolean {
 }
 
 /** Assets of an item by role and/or media type (prefix match: `image/tiff` matches COG profiles). */
-export function selectAssets(item: ResolvedItem, sel: { roles?: string[]; mediaTypes?: string[]; keys?: string[] } = {}): ResolvedAsset[] {
+export function selectAssets(
+  item: ResolvedItem,
+  sel: { roles?: string[]; mediaTypes?: string[]; keys?: string[] } = {},
+): ResolvedAsset[] {
   return item.assets.filter(
     (a) =>
       (!sel.keys || sel.keys.includes(a.key)) &&
       (!sel.roles || sel.roles.some((r) => a.roles.includes(r))) &&
-      (!sel.mediaTypes || sel.mediaTypes.some((m) => a.type !== null && a.type.toLowerCase().startsWith(m.toLowerCase()))),
+      (!sel.mediaTypes ||
+        sel.mediaTypes.some((m) => a.type !== null && a.type.toLowerCase().startsWith(m.toLowerCase()))),
   );
 }
 
@@ -280,7 +300,8 @@ export class StacApiClient {
   ) {
     // A trailing slash makes relative paths resolve under the API root (e.g. /stac/v1/ + search).
     this.base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new StacError(baseUrl, 'a STAC API is reached over http(s)');
+    if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:')
+      throw new StacError(baseUrl, 'a STAC API is reached over http(s)');
   }
 
   private url(rel: string, query: Record<string, string | undefined> = {}): URL {
@@ -304,7 +325,8 @@ export class StacApiClient {
       if (seen.has(url.href)) throw new StacError(url.href, 'the next link points back to a page already read');
       seen.add(url.href);
       const obj = await readJson(url, this.opts);
-      if (!isObject(obj) || !Array.isArray(obj.collections)) throw new StacError(url.href, 'expected {"collections": [...]}');
+      if (!isObject(obj) || !Array.isArray(obj.collections))
+        throw new StacError(url.href, 'expected {"collections": [...]}');
       for (const c of obj.collections) {
         if (!isObject(c) || typeof c.id !== 'string') throw new StacError(url.href, 'a collection without a string id');
         out.push(c as StacCollection);
@@ -316,7 +338,10 @@ export class StacApiClient {
   }
 
   /** Items of one collection, following `next` links (GET), bounded by maxItems/maxPages. */
-  items(collectionId: string, opts: ApiPagingOptions & { bbox?: SearchFilter['bbox']; datetime?: string } = {}): AsyncGenerator<ResolvedItem> {
+  items(
+    collectionId: string,
+    opts: ApiPagingOptions & { bbox?: SearchFilter['bbox']; datetime?: string } = {},
+  ): AsyncGenerator<ResolvedItem> {
     const first = this.url(`collections/${encodeURIComponent(collectionId)}/items`, {
       limit: opts.limit?.toString(),
       bbox: opts.bbox?.join(','),
@@ -331,7 +356,10 @@ export class StacApiClient {
    */
   search(filter: SearchFilter & ApiPagingOptions & { method?: 'GET' | 'POST' } = {}): AsyncGenerator<ResolvedItem> {
     if (filter.bbox && (filter.bbox.length !== 4 || filter.bbox.some((v) => !Number.isFinite(v)))) {
-      throw new StacError(this.base.href, `bbox must be [west, south, east, north], got ${JSON.stringify(filter.bbox)}`);
+      throw new StacError(
+        this.base.href,
+        `bbox must be [west, south, east, north], got ${JSON.stringify(filter.bbox)}`,
+      );
     }
     if (filter.datetime) parseInterval(filter.datetime);
     if ((filter.method ?? 'GET') === 'POST') {
@@ -353,7 +381,10 @@ export class StacApiClient {
     return this.pages({ url, method: 'GET' }, filter);
   }
 
-  private async *pages(first: { url: URL; method: string; body?: unknown }, paging: ApiPagingOptions): AsyncGenerator<ResolvedItem> {
+  private async *pages(
+    first: { url: URL; method: string; body?: unknown },
+    paging: ApiPagingOptions,
+  ): AsyncGenerator<ResolvedItem> {
     const maxItems = paging.maxItems ?? 1000;
     const maxPages = paging.maxPages ?? 50;
     let req: { url: URL; method: string; body?: unknown } | undefined = first;
@@ -366,7 +397,8 @@ export class StacApiClient {
       this.opts.signal?.throwIfAborted();
       const obj = await readJson(req.url, this.opts, req);
       const where: string = req.url.href;
-      if (!isObject(obj) || obj.type !== 'FeatureCollection' || !Array.isArray(obj.features)) throw new StacError(where, 'expected a GeoJSON FeatureCollection of items');
+      if (!isObject(obj) || obj.type !== 'FeatureCollection' || !Array.isArray(obj.features))
+        throw new StacError(where, 'expected a GeoJSON FeatureCollection of items');
       for (const f of obj.features) {
         yield resolveItem(checkItem(f, where), req.url);
         if (++count >= maxItems) return;
@@ -376,7 +408,12 @@ export class StacApiClient {
       if (!next) return;
       const method = (next.method ?? 'GET').toUpperCase();
       // STAC API: a POST `next` with merge=true merges its body into the previous request's.
-      const body: unknown = method === 'POST' ? (next.merge && isObject(req.body) && isObject(next.body) ? { ...req.body, ...next.body } : (next.body ?? req.body)) : undefined;
+      const body: unknown =
+        method === 'POST'
+          ? next.merge && isObject(req.body) && isObject(next.body)
+            ? { ...req.body, ...next.body }
+            : (next.body ?? req.body)
+          : undefined;
       req = { url: new URL(next.href, req.url), method, body };
     }
   }

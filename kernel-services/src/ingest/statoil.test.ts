@@ -11,7 +11,14 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** A small record in the challenge's shape, with bands of 4 values (read with bandLength: 4). */
 function rec(over: Record<string, unknown> = {}): Record<string, unknown> {
-  return { id: 'dfd5f913', band_1: [-27.87, -25.5, 0.25, 3], band_2: [-30, -31.5, -29, -28.25], inc_angle: 43.9239, is_iceberg: 0, ...over };
+  return {
+    id: 'dfd5f913',
+    band_1: [-27.87, -25.5, 0.25, 3],
+    band_2: [-30, -31.5, -29, -28.25],
+    inc_angle: 43.9239,
+    is_iceberg: 0,
+    ...over,
+  };
 }
 
 const small: StatoilReadOptions = { bandLength: 4, name: 'train.json' };
@@ -69,7 +76,18 @@ describe('readStatoil: valid input', () => {
   });
 
   it('parses numbers exactly like parseFloat rounded to float32 (exponents, long mantissas, -0)', async () => {
-    const values = ['-27.878360999999998', '1e-3', '-2.5E+1', '0', '-0', '12345678901234567890', '0.000000000000000000000000123', '3.4028234e38', '-45.1', '35'];
+    const values = [
+      '-27.878360999999998',
+      '1e-3',
+      '-2.5E+1',
+      '0',
+      '-0',
+      '12345678901234567890',
+      '0.000000000000000000000000123',
+      '3.4028234e38',
+      '-45.1',
+      '35',
+    ];
     const text = `[{"id":"n","band_1":[${values.join(',')}],"band_2":[${values.join(',')}],"inc_angle":30,"is_iceberg":1}]`;
     const rows = await readText(text, { bandLength: values.length });
     expect([...rows[0]!.band_1]).toEqual(values.map((v) => Math.fround(parseFloat(v))));
@@ -153,7 +171,9 @@ describe('readStatoil: bad input, each with a clear error', () => {
     // The offset points into the second record's band_2 (at its closing bracket).
     expect(text.slice(e.byteOffset, e.byteOffset + 1)).toBe(']');
     expect(text.lastIndexOf('band_2')).toBeLessThan(e.byteOffset);
-    expect(e.message).toMatch(/^train\.json: record 1, id "bad1", field band_2, byte \d+: band_2 has 3 values, expected 4/);
+    expect(e.message).toMatch(
+      /^train\.json: record 1, id "bad1", field band_2, byte \d+: band_2 has 3 values, expected 4/,
+    );
   });
 
   it('uses the file path in errors when reading a file', async () => {
@@ -224,7 +244,10 @@ describe('readStatoil: bad input, each with a clear error', () => {
 
   it('rejects the default 75x75 length when a band has 5624 values', async () => {
     const band = Array.from({ length: 5625 }, (_, i) => -20 + (i % 7));
-    const e = await errorOf(JSON.stringify([{ id: 'x', band_1: band.slice(1), band_2: band, inc_angle: 40, is_iceberg: 1 }]), {});
+    const e = await errorOf(
+      JSON.stringify([{ id: 'x', band_1: band.slice(1), band_2: band, inc_angle: 40, is_iceberg: 1 }]),
+      {},
+    );
     expect(e.message).toMatch(/band_1 has 5624 values, expected 5625 \(75 x 75\)/);
   });
 
@@ -276,7 +299,10 @@ describe('readStatoil: bad input, each with a clear error', () => {
   });
 
   it("skips unknown fields under unknownFields: 'warn' and aggregates the warnings", async () => {
-    const text = JSON.stringify([rec({ source: { sat: 'S1A', n: [1, 2] } }), rec({ id: 'z', source: null, note: 'x' })]);
+    const text = JSON.stringify([
+      rec({ source: { sat: 'S1A', n: [1, 2] } }),
+      rec({ id: 'z', source: null, note: 'x' }),
+    ]);
     const stream = readStatoil(Buffer.from(text), { ...small, unknownFields: 'warn' });
     const rows = [];
     for await (const r of stream) rows.push(r);

@@ -105,7 +105,12 @@ export class StatoilRecordStream implements AsyncIterable<StatoilRecord> {
     this.started = true;
     const opts = this.options;
     const { name, chunks, totalBytes } = openSource(this.source, opts);
-    const parser = new StatoilParser(name, opts.bandLength ?? 5625, opts.unknownFields ?? 'error', opts.labels ?? 'auto');
+    const parser = new StatoilParser(
+      name,
+      opts.bandLength ?? 5625,
+      opts.unknownFields ?? 'error',
+      opts.labels ?? 'auto',
+    );
     const warningByField = new Map<string, StatoilUnknownFieldWarning>();
     parser.onUnknownField = (field, record, id) => {
       const w = warningByField.get(field);
@@ -146,7 +151,10 @@ export function readStatoil(source: StatoilSource, options: StatoilReadOptions =
 }
 
 /** All records in memory: for small files and tests (a 1604-record train.json is ~75 MB as Float32). */
-export async function readStatoilAll(source: StatoilSource, options: StatoilReadOptions = {}): Promise<StatoilRecord[]> {
+export async function readStatoilAll(
+  source: StatoilSource,
+  options: StatoilReadOptions = {},
+): Promise<StatoilRecord[]> {
   const out: StatoilRecord[] = [];
   for await (const r of readStatoil(source, options)) out.push(r);
   return out;
@@ -257,7 +265,11 @@ export class StatoilParser {
   push(bytes: Uint8Array): void {
     const rest = this.buf.length - this.pos;
     if (rest > MAX_RECORD_BYTES) {
-      throw this.error(this.pos, `a record is longer than ${MAX_RECORD_BYTES} bytes (not Statoil records, or a missing '}')`, this.state !== 0);
+      throw this.error(
+        this.pos,
+        `a record is longer than ${MAX_RECORD_BYTES} bytes (not Statoil records, or a missing '}')`,
+        this.state !== 0,
+      );
     }
     if (rest === 0) {
       // Nothing pending: parse the caller's chunk in place.
@@ -307,7 +319,8 @@ export class StatoilParser {
           this.pos = 3;
           continue;
         }
-        if (c !== Ch.LBRACKET) throw this.error(p, `expected '[' (the file is a JSON array of records), found ${describeByte(c)}`, false);
+        if (c !== Ch.LBRACKET)
+          throw this.error(p, `expected '[' (the file is a JSON array of records), found ${describeByte(c)}`, false);
         this.pos = p + 1;
         this.state = 1;
         continue;
@@ -319,7 +332,12 @@ export class StatoilParser {
         continue;
       }
       if (this.state === 2) {
-        if (c !== Ch.COMMA) throw this.error(p, `expected ',' or ']' after record ${this.recordIndex - 1}, found ${describeByte(c)}`, false);
+        if (c !== Ch.COMMA)
+          throw this.error(
+            p,
+            `expected ',' or ']' after record ${this.recordIndex - 1}, found ${describeByte(c)}`,
+            false,
+          );
         p = this.skipWs(p + 1);
         if (p >= b.length) return undefined; // re-read the comma when more bytes come
         if (b[p] === Ch.RBRACKET) throw this.error(p, `trailing ',' before ']'`, false);
@@ -343,7 +361,8 @@ export class StatoilParser {
   finish(): void {
     const p = this.skipWs(this.pos);
     if (this.state === 3 && p >= this.buf.length) return;
-    if (this.state === 0 && p >= this.buf.length) throw this.error(p, 'empty input (expected a JSON array of records)', false);
+    if (this.state === 0 && p >= this.buf.length)
+      throw this.error(p, 'empty input (expected a JSON array of records)', false);
     if (this.state === 3) throw this.error(p, `unexpected ${describeByte(this.buf[p]!)} after the closing ']'`, false);
     const inRecord = p < this.buf.length;
     throw new StatoilFormatError(
@@ -352,7 +371,9 @@ export class StatoilParser {
       undefined,
       undefined,
       this.base + this.buf.length,
-      inRecord ? 'unexpected end of input inside a record (file truncated?)' : "unexpected end of input: missing the closing ']'",
+      inRecord
+        ? 'unexpected end of input inside a record (file truncated?)'
+        : "unexpected end of input: missing the closing ']'",
     );
   }
 
@@ -401,7 +422,8 @@ export class StatoilParser {
         const keyStart = p;
         const [key, afterKey] = this.parseString(p);
         p = this.ws(afterKey);
-        if (b[p] !== Ch.COLON) throw this.error(p, `expected ':' after field name ${JSON.stringify(key)}, found ${describeByte(b[p]!)}`);
+        if (b[p] !== Ch.COLON)
+          throw this.error(p, `expected ':' after field name ${JSON.stringify(key)}, found ${describeByte(b[p]!)}`);
         p = this.ws(p + 1);
         this.currentField = key;
         const known = (KNOWN_FIELDS as readonly string[]).includes(key) ? (key as KnownField) : undefined;
@@ -436,7 +458,8 @@ export class StatoilParser {
             const c = b[p]!;
             if (c === Ch.QUOTE) {
               const [s, after] = this.parseString(p);
-              if (s !== 'na') throw this.error(p, `inc_angle must be a number or "na", found the string ${JSON.stringify(s)}`);
+              if (s !== 'na')
+                throw this.error(p, `inc_angle must be a number or "na", found the string ${JSON.stringify(s)}`);
               incAngle = null;
               p = after;
             } else if (c === Ch.N_LOW && this.literal(p, 'null')) {
@@ -465,7 +488,10 @@ export class StatoilParser {
           default: {
             const end = this.skipValue(p);
             if (this.unknownFields === 'error') {
-              throw this.error(keyStart, `unknown field ${JSON.stringify(key)} (expected ${KNOWN_FIELDS.join(', ')}; read with unknownFields: 'warn' to skip it)`);
+              throw this.error(
+                keyStart,
+                `unknown field ${JSON.stringify(key)} (expected ${KNOWN_FIELDS.join(', ')}; read with unknownFields: 'warn' to skip it)`,
+              );
             }
             this.onUnknownField?.(key, this.recordIndex, id);
             p = end;
@@ -594,7 +620,10 @@ export class StatoilParser {
         }
         if (count < n) {
           if (!(Math.abs(v) <= FLOAT32_MAX)) {
-            throw this.error(valueStart, `${field}[${count}] = ${this.text(valueStart, p)} is not a finite float32 value`);
+            throw this.error(
+              valueStart,
+              `${field}[${count}] = ${this.text(valueStart, p)} is not a finite float32 value`,
+            );
           }
           out[count] = v;
         }
@@ -636,7 +665,16 @@ export class StatoilParser {
     let end = p;
     while (end < b.length && end - p < 40) {
       const c = b[end]!;
-      if (c === Ch.COMMA || c === Ch.RBRACKET || c === Ch.RBRACE || c === Ch.SPACE || c === Ch.LF || c === Ch.CR || c === Ch.TAB) break;
+      if (
+        c === Ch.COMMA ||
+        c === Ch.RBRACKET ||
+        c === Ch.RBRACE ||
+        c === Ch.SPACE ||
+        c === Ch.LF ||
+        c === Ch.CR ||
+        c === Ch.TAB
+      )
+        break;
       end++;
     }
     return this.error(p, `${field}[${index}] is not a JSON number: ${this.text(p, end)}`);
@@ -659,7 +697,8 @@ export class StatoilParser {
     if (b[p] === Ch.MINUS) p++;
     if (p >= b.length) throw NEED_MORE;
     if (b[p] === Ch.D0) p++;
-    else if (digits() === 0) throw this.error(start, `${field}: malformed number ${this.describeValue(start, this.skipValue(start))}`);
+    else if (digits() === 0)
+      throw this.error(start, `${field}: malformed number ${this.describeValue(start, this.skipValue(start))}`);
     if (p >= b.length) throw NEED_MORE;
     if (b[p] === Ch.DOT) {
       p++;
@@ -745,7 +784,17 @@ export class StatoilParser {
   private describeValue(start: number, end: number): string {
     const c = this.buf[start];
     const kind =
-      c === Ch.QUOTE ? 'a string' : c === Ch.LBRACE ? 'an object' : c === Ch.LBRACKET ? 'an array' : c === Ch.N_LOW ? 'null' : c === Ch.T_LOW || c === Ch.F_LOW ? 'a boolean' : 'the value';
+      c === Ch.QUOTE
+        ? 'a string'
+        : c === Ch.LBRACE
+          ? 'an object'
+          : c === Ch.LBRACKET
+            ? 'an array'
+            : c === Ch.N_LOW
+              ? 'null'
+              : c === Ch.T_LOW || c === Ch.F_LOW
+                ? 'a boolean'
+                : 'the value';
     const t = this.text(start, Math.min(end, start + 40));
     return `${kind} ${t}${end - start > 40 ? '…' : ''}`;
   }

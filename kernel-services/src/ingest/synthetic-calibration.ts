@@ -20,7 +20,13 @@ export interface CalibrationResult {
  * scaled (dB + 20) / 10; the angle is not used, like the plain CNN of the walkthrough.
  */
 export async function calibrateDifficulty(
-  opts: { difficulty?: number; train?: number; validation?: number; epochs?: number; seed?: number } & Partial<SyntheticOptions> = {},
+  opts: {
+    difficulty?: number;
+    train?: number;
+    validation?: number;
+    epochs?: number;
+    seed?: number;
+  } & Partial<SyntheticOptions> = {},
 ): Promise<CalibrationResult> {
   const tf = loadTf();
   const train = opts.train ?? 1604;

@@ -6,7 +6,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ICEBERG_SCHEMA, recordToRow, rowBatches, rowToRecord } from './iceberg-schema';
 import { generateCommand } from './cli';
 import { readStatoilAll } from './statoil';
-import { encodeStatoilRecord, generateSynthetic, speckleTable, SyntheticSarGenerator, writeStatoil, writeSynthetic, Xoshiro128 } from './synthetic';
+import {
+  encodeStatoilRecord,
+  generateSynthetic,
+  speckleTable,
+  SyntheticSarGenerator,
+  writeStatoil,
+  writeSynthetic,
+  Xoshiro128,
+} from './synthetic';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-synthetic-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -91,7 +99,12 @@ describe('synthetic Statoil generator', () => {
   });
 
   it('encodes values off the 1e-4 grid exactly too', async () => {
-    const rec = { id: 'x', band_1: Float32Array.of(1e-7, -3.4e38, 0.1, 12345.678), band_2: Float32Array.of(0, -0, 1.5, 2), inc_angle: 40.1 };
+    const rec = {
+      id: 'x',
+      band_1: Float32Array.of(1e-7, -3.4e38, 0.1, 12345.678),
+      band_2: Float32Array.of(0, -0, 1.5, 2),
+      inc_angle: 40.1,
+    };
     const [back] = await readStatoilAll(Buffer.from(`[${encodeStatoilRecord(rec).toString()}]`), { bandLength: 4 });
     expect(back!.band_1).toEqual(rec.band_1);
     expect(back!.band_2).toEqual(rec.band_2);
@@ -163,7 +176,9 @@ describe('synthetic Statoil generator', () => {
     expect(() => new SyntheticSarGenerator({ seed: 1.5 })).toThrow(/seed must be an integer/);
     expect(() => new SyntheticSarGenerator({ seed: 1, difficulty: 2 })).toThrow(/difficulty must be in \[0, 1\]/);
     expect(() => new SyntheticSarGenerator({ seed: 1, looks: 0 })).toThrow(/looks must be an integer 1..16/);
-    expect(() => new SyntheticSarGenerator({ seed: 1, missingAngleRate: { ship: -1, iceberg: 0 } })).toThrow(/missingAngleRate\.ship/);
+    expect(() => new SyntheticSarGenerator({ seed: 1, missingAngleRate: { ship: -1, iceberg: 0 } })).toThrow(
+      /missingAngleRate\.ship/,
+    );
   });
 
   it('generates at least 2,000 patches/s in memory (figure asserted loosely: shared CI machines)', () => {
@@ -182,7 +197,9 @@ describe('floe generate', () => {
   it('writes a file atomically and reports what it wrote', async () => {
     const out: string[] = [];
     const file = path.join(tmp, 'cli.json');
-    const rc = await generateCommand({ positionals: [], options: { out: file, count: '12', seed: '4' } }, (l) => out.push(l));
+    const rc = await generateCommand({ positionals: [], options: { out: file, count: '12', seed: '4' } }, (l) =>
+      out.push(l),
+    );
     expect(rc).toBe(0);
     expect(fs.existsSync(`${file}.partial`)).toBe(false);
     expect(out.at(-1)).toMatch(/^generated 12 labelled patches \(seed 4, difficulty 0\.5\) → .*cli\.json: [\d.]+ MB/);
@@ -191,8 +208,12 @@ describe('floe generate', () => {
   });
 
   it('refuses bad arguments', async () => {
-    await expect(generateCommand({ positionals: [], options: { count: '3' } }, () => undefined)).rejects.toThrow(/--out FILE is required/);
-    await expect(generateCommand({ positionals: [], options: { out: 'x.json', seed: 'abc' } }, () => undefined)).rejects.toThrow(/--seed must be an integer, got abc/);
+    await expect(generateCommand({ positionals: [], options: { count: '3' } }, () => undefined)).rejects.toThrow(
+      /--out FILE is required/,
+    );
+    await expect(
+      generateCommand({ positionals: [], options: { out: 'x.json', seed: 'abc' } }, () => undefined),
+    ).rejects.toThrow(/--seed must be an integer, got abc/);
   });
 
   it('streams to a writable for --out -', async () => {
@@ -208,7 +229,13 @@ describe('floe generate', () => {
 describe('iceberg feature schema', () => {
   it('declares the five features with shapes, units and nullability', () => {
     expect(ICEBERG_SCHEMA.map((f) => f.name)).toEqual(['id', 'band_1', 'band_2', 'inc_angle', 'is_iceberg']);
-    expect(ICEBERG_SCHEMA[1]).toMatchObject({ kind: 'tensor', shape: [75, 75], unit: 'dB', dtype: 'float32', nullable: false });
+    expect(ICEBERG_SCHEMA[1]).toMatchObject({
+      kind: 'tensor',
+      shape: [75, 75],
+      unit: 'dB',
+      dtype: 'float32',
+      nullable: false,
+    });
     expect(ICEBERG_SCHEMA[3]).toMatchObject({ dtype: 'float32', nullable: true });
     expect(ICEBERG_SCHEMA[4]).toMatchObject({ dtype: 'int32', nullable: true });
   });
@@ -230,7 +257,9 @@ describe('iceberg feature schema', () => {
   it('rowToRecord names the bad field', () => {
     const [rec] = generateSynthetic({ seed: 2, count: 1 });
     const row = recordToRow(rec!);
-    expect(() => rowToRecord({ ...row, band_2: new Float32Array(10) }, 7)).toThrow(new RegExp(`row 7 \\(id "${rec!.id}"\\): band_2 has 10 values, expected 5625`));
+    expect(() => rowToRecord({ ...row, band_2: new Float32Array(10) }, 7)).toThrow(
+      new RegExp(`row 7 \\(id "${rec!.id}"\\): band_2 has 10 values, expected 5625`),
+    );
     expect(() => rowToRecord({ ...row, is_iceberg: 3 })).toThrow(/is_iceberg must be 0, 1 or null/);
     expect(() => rowToRecord({ ...row, inc_angle: NaN })).toThrow(/inc_angle must be a finite number or null/);
   });

@@ -180,7 +180,8 @@ const speckleTables = new Map<number, { db: Float32Array; lin: Float32Array; mea
 export function speckleTable(looks: number): { db: Float32Array; lin: Float32Array; meanDb: number } {
   const cached = speckleTables.get(looks);
   if (cached) return cached;
-  if (!Number.isInteger(looks) || looks < 1 || looks > 16) throw new Error(`looks must be an integer 1..16, got ${looks}`);
+  if (!Number.isInteger(looks) || looks < 1 || looks > 16)
+    throw new Error(`looks must be an integer 1..16, got ${looks}`);
   const cdf = (x: number): number => {
     // Regularised lower incomplete gamma P(L, L x) for integer L.
     const lx = looks * x;
@@ -247,7 +248,10 @@ interface TargetParams {
 
 type ClassPrior = (typeof SAR_MODEL)['ship'];
 
-function drawTarget(rng: Xoshiro128, prior: ClassPrior | (typeof SAR_MODEL)['iceberg']): Omit<TargetParams, 'cx' | 'cy' | 'orientation'> {
+function drawTarget(
+  rng: Xoshiro128,
+  prior: ClassPrior | (typeof SAR_MODEL)['iceberg'],
+): Omit<TargetParams, 'cx' | 'cy' | 'orientation'> {
   return {
     lengthPx: rng.range(prior.lengthPx),
     aspect: rng.range(prior.aspect),
@@ -261,7 +265,9 @@ function drawTarget(rng: Xoshiro128, prior: ClassPrior | (typeof SAR_MODEL)['ice
 
 /** Generates patches; holds scratch buffers, so one instance per thread of work. */
 export class SyntheticSarGenerator {
-  readonly options: Required<Omit<SyntheticOptions, 'missingAngleRate'>> & { missingAngleRate: { ship: number; iceberg: number } };
+  readonly options: Required<Omit<SyntheticOptions, 'missingAngleRate'>> & {
+    missingAngleRate: { ship: number; iceberg: number };
+  };
   /** @internal */
   readonly speckle: { db: Float32Array; lin: Float32Array; meanDb: number };
   private readonly seedHash: number;
@@ -285,15 +291,19 @@ export class SyntheticSarGenerator {
   constructor(options: SyntheticOptions) {
     const o = { ...SYNTHETIC_DEFAULTS, test: false, ...options };
     if (!Number.isSafeInteger(o.seed)) throw new Error(`seed must be an integer, got ${o.seed}`);
-    if (!Number.isInteger(o.count) || o.count < 0) throw new Error(`count must be a non-negative integer, got ${o.count}`);
-    if (!Number.isInteger(o.start) || o.start < 0) throw new Error(`start must be a non-negative integer, got ${o.start}`);
-    if (!(o.icebergFraction >= 0 && o.icebergFraction <= 1)) throw new Error(`icebergFraction must be in [0, 1], got ${o.icebergFraction}`);
+    if (!Number.isInteger(o.count) || o.count < 0)
+      throw new Error(`count must be a non-negative integer, got ${o.count}`);
+    if (!Number.isInteger(o.start) || o.start < 0)
+      throw new Error(`start must be a non-negative integer, got ${o.start}`);
+    if (!(o.icebergFraction >= 0 && o.icebergFraction <= 1))
+      throw new Error(`icebergFraction must be in [0, 1], got ${o.icebergFraction}`);
     if (!(o.difficulty >= 0 && o.difficulty <= 1)) throw new Error(`difficulty must be in [0, 1], got ${o.difficulty}`);
     for (const k of ['ship', 'iceberg'] as const) {
       const r = o.missingAngleRate[k];
       if (!(r >= 0 && r <= 1)) throw new Error(`missingAngleRate.${k} must be in [0, 1], got ${r}`);
     }
-    if (!Number.isInteger(o.size) || o.size < 16 || o.size > 1024) throw new Error(`size must be an integer 16..1024, got ${o.size}`);
+    if (!Number.isInteger(o.size) || o.size < 16 || o.size > 1024)
+      throw new Error(`size must be an integer 16..1024, got ${o.size}`);
     this.options = o;
     this.speckle = speckleTable(o.looks);
     this.seedHash = fmix32((o.seed % 4294967296) ^ fmix32(Math.floor(o.seed / 4294967296)));
@@ -369,11 +379,25 @@ export class SyntheticSarGenerator {
     const hvFactor = 10 ** (-target.hvBelowHH / 10);
     const quantiles = this.quantiles;
     rng.fillU16(quantiles);
-    composeBands(this, box, quantiles, band1, band2, [seaHHdB, seaHH, seaHVcross, noiseHV, seaHVdB, swellHVShare, swellAmp, hvFactor]);
+    composeBands(this, box, quantiles, band1, band2, [
+      seaHHdB,
+      seaHH,
+      seaHVcross,
+      noiseHV,
+      seaHVdB,
+      swellHVShare,
+      swellAmp,
+      hvFactor,
+    ]);
     const hexId = fmix32((index + this.seedHash) >>> 0)
       .toString(16)
       .padStart(8, '0');
-    const record: StatoilRecord = { id: hexId, band_1: band1, band_2: band2, inc_angle: angleMissing ? null : incidenceDeg };
+    const record: StatoilRecord = {
+      id: hexId,
+      band_1: band1,
+      band_2: band2,
+      inc_angle: angleMissing ? null : incidenceDeg,
+    };
     if (!o.test) record.is_iceberg = isIceberg ? 1 : 0;
     return { record, truth: { isIceberg, incidenceDeg, angleMissing, mimicry, seaHHdB, target } };
   }
@@ -498,7 +522,16 @@ function composeBands(
   band2: Float32Array,
   params: number[],
 ): void {
-  const [seaHHdB, seaHH, seaHVcross, noiseHV, seaHVdB, swellHVShare, swellAmp, hvFactor] = params as [number, number, number, number, number, number, number, number];
+  const [seaHHdB, seaHH, seaHVcross, noiseHV, seaHVdB, swellHVShare, swellAmp, hvFactor] = params as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const size = g.options.size;
   const { cosX, sinX, cosY, sinY, blob: blobs, points: pointsArr, shade } = g;
   const { db: gDb, lin: gLin } = g.speckle;
@@ -529,7 +562,8 @@ function composeBands(
         const sea = (1 + e * (1 + e * (0.5 + e / 6))) * shadeI;
         const hh = 10 * Math.log10((seaHH * sea + seaHH * blob) * gLin[quantiles[2 * i]!]! + seaHH * pts);
         const hvSea = seaHVcross * sea + noiseHV;
-        const hv = 10 * Math.log10((hvSea + seaHH * blob * hvFactor) * gLin[quantiles[2 * i + 1]!]! + seaHH * pts * hvFactor);
+        const hv =
+          10 * Math.log10((hvSea + seaHH * blob * hvFactor) * gLin[quantiles[2 * i + 1]!]! + seaHH * pts * hvFactor);
         band1[i] = Math.round(hh * 1e4) * 1e-4;
         band2[i] = Math.round(hv * 1e4) * 1e-4;
       } else seaPixel(i, swell);

@@ -18,21 +18,39 @@ function clip(s: string, n: number): string {
 }
 
 /** A fixed-width table for terminals and `text/plain`. */
-export function renderReportText(report: ValidationReport, opts: { maxRejected?: number; width?: number } = {}): string {
+export function renderReportText(
+  report: ValidationReport,
+  opts: { maxRejected?: number; width?: number } = {},
+): string {
   const maxRejected = opts.maxRejected ?? 10;
   const width = opts.width ?? 60;
   const head = [
     `validation ${report.ruleSet} (policy ${report.policy}): ${OUTCOME_TEXT[report.outcome]}`,
     `${report.rows} rows, ${report.accepted} accepted, ${report.rejected.length} rejected`,
   ];
-  const rows = report.rules.map((r) => [r.passed ? 'ok' : 'FAIL', r.rule, r.level, String(r.failing), clip(r.message, width), clip(exampleText(r), width)]);
+  const rows = report.rules.map((r) => [
+    r.passed ? 'ok' : 'FAIL',
+    r.rule,
+    r.level,
+    String(r.failing),
+    clip(r.message, width),
+    clip(exampleText(r), width),
+  ]);
   const header = ['', 'rule', 'level', 'failing', 'result', 'examples'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [...head, '', line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   if (report.rejected.length > 0) {
-    out.push('', `rejected rows (kept aside${report.rejected.length > maxRejected ? `, first ${maxRejected} of ${report.rejected.length}` : ''}):`);
-    for (const r of report.rejected.slice(0, maxRejected)) out.push(`  #${r.row}${r.id === null ? '' : ` ${r.id}`}: ${r.reasons.join('; ')}`);
+    out.push(
+      '',
+      `rejected rows (kept aside${report.rejected.length > maxRejected ? `, first ${maxRejected} of ${report.rejected.length}` : ''}):`,
+    );
+    for (const r of report.rejected.slice(0, maxRejected))
+      out.push(`  #${r.row}${r.id === null ? '' : ` ${r.id}`}: ${r.reasons.join('; ')}`);
   }
   return out.join('\n') + '\n';
 }
@@ -63,7 +81,10 @@ export function renderReportHtml(report: ValidationReport, opts: { maxRejected?:
           report.rejected.length > maxRejected ? `, first ${maxRejected} shown` : ''
         }</summary><table class="floe-validation-rejected"><thead><tr><th>row</th><th>id</th><th>reasons</th></tr></thead><tbody>${report.rejected
           .slice(0, maxRejected)
-          .map((r) => `<tr><td>${r.row}</td><td>${r.id === null ? '' : `<code>${e(r.id)}</code>`}</td><td>${r.reasons.map(e).join('<br>')}</td></tr>`)
+          .map(
+            (r) =>
+              `<tr><td>${r.row}</td><td>${r.id === null ? '' : `<code>${e(r.id)}</code>`}</td><td>${r.reasons.map(e).join('<br>')}</td></tr>`,
+          )
           .join('')}</tbody></table></details>`;
   return `<div class="floe-validation-report">
 <p><b>Validation</b> <code>${e(report.ruleSet)}</code> (policy <code>${e(report.policy)}</code>): <b>${e(OUTCOME_TEXT[report.outcome])}</b> — ${report.rows} rows, ${report.accepted} accepted, ${report.rejected.length} rejected</p>
@@ -76,5 +97,9 @@ ${rejected}</div>`;
 
 /** A display bundle for tslab (`display(bundle)`): the report as JSON, HTML and plain text. */
 export function validationReportBundle(report: ValidationReport): Record<string, unknown> {
-  return { [VALIDATION_REPORT_MIME]: report, 'text/html': renderReportHtml(report), 'text/plain': renderReportText(report) };
+  return {
+    [VALIDATION_REPORT_MIME]: report,
+    'text/html': renderReportHtml(report),
+    'text/plain': renderReportText(report),
+  };
 }

@@ -51,7 +51,10 @@ export class RuleDefinitionError extends Error {
 
 function featureOf(schema: FeatureSchema, name: string, rule: string): Feature {
   const f = schema.find((s) => s.name === name);
-  if (!f) throw new RuleDefinitionError(`rule ${rule}: feature '${name}' is not in the schema (${schema.map((s) => s.name).join(', ')})`);
+  if (!f)
+    throw new RuleDefinitionError(
+      `rule ${rule}: feature '${name}' is not in the schema (${schema.map((s) => s.name).join(', ')})`,
+    );
   return f;
 }
 
@@ -89,13 +92,17 @@ export function conformanceError(f: Feature, v: FeatureValue | undefined): strin
         ? null
         : `${f.name} must be an int32, found ${describe(v)}`;
     case 'int64':
-      return typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v)) ? null : `${f.name} must be an int64, found ${describe(v)}`;
+      return typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v))
+        ? null
+        : `${f.name} must be an int64, found ${describe(v)}`;
     case 'bool':
       return typeof v === 'boolean' ? null : `${f.name} must be a boolean, found ${describe(v)}`;
     case 'string':
       return typeof v === 'string' ? null : `${f.name} must be a string, found ${describe(v)}`;
     case 'timestamp':
-      return v instanceof Date && !Number.isNaN(v.getTime()) ? null : `${f.name} must be a valid Date, found ${describe(v)}`;
+      return v instanceof Date && !Number.isNaN(v.getTime())
+        ? null
+        : `${f.name} must be a valid Date, found ${describe(v)}`;
   }
 }
 
@@ -166,7 +173,8 @@ class RangeRule implements RowRule {
     private readonly max: number | undefined,
   ) {
     if (min === undefined && max === undefined) throw new RuleDefinitionError(`rule ${name}: give min, max or both`);
-    if (min !== undefined && max !== undefined && !(min <= max)) throw new RuleDefinitionError(`rule ${name}: min ${min} > max ${max}`);
+    if (min !== undefined && max !== undefined && !(min <= max))
+      throw new RuleDefinitionError(`rule ${name}: min ${min} > max ${max}`);
   }
   begin(schema: FeatureSchema): void {
     featureOf(schema, this.feature, this.name);
@@ -188,12 +196,20 @@ class RangeRule implements RowRule {
           bad++;
         }
       }
-      return bad === 0 ? null : `${this.feature}: ${bad} of ${a.length} values outside ${bounds}, first ${this.feature}[${first}] = ${a[first]}`;
+      return bad === 0
+        ? null
+        : `${this.feature}: ${bad} of ${a.length} values outside ${bounds}, first ${this.feature}[${first}] = ${a[first]}`;
     }
     return null; // nulls and other types are the shape rule's business
   }
   toJSON(): RuleJson {
-    return { type: 'range', name: this.name, feature: this.feature, ...(this.min !== undefined ? { min: this.min } : {}), ...(this.max !== undefined ? { max: this.max } : {}) };
+    return {
+      type: 'range',
+      name: this.name,
+      feature: this.feature,
+      ...(this.min !== undefined ? { min: this.min } : {}),
+      ...(this.max !== undefined ? { max: this.max } : {}),
+    };
   }
 }
 
@@ -231,7 +247,8 @@ class MissingRateRule implements DatasetRule {
     private readonly feature: string,
     private readonly max: number,
   ) {
-    if (!(max >= 0 && max <= 1)) throw new RuleDefinitionError(`rule ${name}: max must be a fraction in [0, 1], got ${max}`);
+    if (!(max >= 0 && max <= 1))
+      throw new RuleDefinitionError(`rule ${name}: max must be a fraction in [0, 1], got ${max}`);
   }
   check(rows: readonly FeatureRow[], schema: FeatureSchema): DatasetCheck {
     featureOf(schema, this.feature, this.name);
@@ -284,13 +301,20 @@ class ClassBalanceRule implements DatasetRule {
     }
     const problems: string[] = [];
     for (const c of this.classes ?? []) if (!counts.has(String(c))) problems.push(`class ${String(c)} absent`);
-    const shares = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => ({ k, f: n / labelled, n }));
+    const shares = [...counts.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, n]) => ({ k, f: n / labelled, n }));
     for (const { k, f } of shares) {
-      if (this.minFraction !== undefined && f < this.minFraction) problems.push(`class ${k} is ${pct(f)} < ${pct(this.minFraction)}`);
-      if (this.maxFraction !== undefined && f > this.maxFraction) problems.push(`class ${k} is ${pct(f)} > ${pct(this.maxFraction)}`);
+      if (this.minFraction !== undefined && f < this.minFraction)
+        problems.push(`class ${k} is ${pct(f)} < ${pct(this.minFraction)}`);
+      if (this.maxFraction !== undefined && f > this.maxFraction)
+        problems.push(`class ${k} is ${pct(f)} > ${pct(this.maxFraction)}`);
     }
     const dist = shares.map(({ k, f, n }) => `${k}: ${n} (${pct(f)})`).join(', ');
-    return { passed: problems.length === 0, message: `${this.feature} ${dist}${problems.length ? ` — ${problems.join('; ')}` : ''}` };
+    return {
+      passed: problems.length === 0,
+      message: `${this.feature} ${dist}${problems.length ? ` — ${problems.join('; ')}` : ''}`,
+    };
   }
   toJSON(): RuleJson {
     return {
@@ -326,7 +350,12 @@ class CustomRowRule implements RowRule {
     return r;
   }
   toJSON(): RuleJson {
-    return { type: 'custom', name: this.name, level: 'row', ...(this.description ? { description: this.description } : {}) };
+    return {
+      type: 'custom',
+      name: this.name,
+      level: 'row',
+      ...(this.description ? { description: this.description } : {}),
+    };
   }
 }
 
@@ -344,26 +373,36 @@ class CustomDatasetRule implements DatasetRule {
     return r;
   }
   toJSON(): RuleJson {
-    return { type: 'custom', name: this.name, level: 'dataset', ...(this.description ? { description: this.description } : {}) };
+    return {
+      type: 'custom',
+      name: this.name,
+      level: 'dataset',
+      ...(this.description ? { description: this.description } : {}),
+    };
   }
 }
 
 /** Builders for the built-in rules (names default to something readable and unique enough). */
 export const rules = {
-  shape: (opts: { features?: string[]; name?: string } = {}): Rule => new ShapeRule(opts.name ?? (opts.features ? `shape(${opts.features.join(',')})` : 'shape'), opts.features),
-  finite: (opts: { features?: string[]; name?: string } = {}): Rule => new FiniteRule(opts.name ?? (opts.features ? `finite(${opts.features.join(',')})` : 'finite'), opts.features),
+  shape: (opts: { features?: string[]; name?: string } = {}): Rule =>
+    new ShapeRule(opts.name ?? (opts.features ? `shape(${opts.features.join(',')})` : 'shape'), opts.features),
+  finite: (opts: { features?: string[]; name?: string } = {}): Rule =>
+    new FiniteRule(opts.name ?? (opts.features ? `finite(${opts.features.join(',')})` : 'finite'), opts.features),
   range: (feature: string, bounds: { min?: number; max?: number }, name?: string): Rule =>
     new RangeRule(name ?? `range(${feature})`, feature, bounds.min, bounds.max),
-  missingRate: (feature: string, max: number, name?: string): Rule => new MissingRateRule(name ?? `missingRate(${feature})`, feature, max),
+  missingRate: (feature: string, max: number, name?: string): Rule =>
+    new MissingRateRule(name ?? `missingRate(${feature})`, feature, max),
   unique: (feature: string, name?: string): Rule => new UniqueRule(name ?? `unique(${feature})`, feature),
   classBalance: (
     feature: string,
     opts: { minFraction?: number; maxFraction?: number; classes?: (number | string | boolean)[] },
     name?: string,
-  ): Rule => new ClassBalanceRule(name ?? `classBalance(${feature})`, feature, opts.minFraction, opts.maxFraction, opts.classes),
+  ): Rule =>
+    new ClassBalanceRule(name ?? `classBalance(${feature})`, feature, opts.minFraction, opts.maxFraction, opts.classes),
   /** A row rule in code: return null/true to pass, a message/false to fail. Register it to store it. */
   customRow: (name: string, fn: CustomRowCheck, description?: string): Rule => new CustomRowRule(name, fn, description),
-  customDataset: (name: string, fn: CustomDatasetCheck, description?: string): Rule => new CustomDatasetRule(name, fn, description),
+  customDataset: (name: string, fn: CustomDatasetCheck, description?: string): Rule =>
+    new CustomDatasetRule(name, fn, description),
 };
 
 /**
@@ -373,7 +412,8 @@ export const rules = {
 const customRegistry = new Map<string, Rule>();
 
 export function registerCustomRule(rule: Rule): void {
-  if (rule.type !== 'custom') throw new RuleDefinitionError(`only custom rules are registered, ${rule.name} is ${rule.type}`);
+  if (rule.type !== 'custom')
+    throw new RuleDefinitionError(`only custom rules are registered, ${rule.name} is ${rule.type}`);
   customRegistry.set(rule.name, rule);
 }
 
@@ -392,7 +432,8 @@ export class RuleSet {
     if (!name) throw new RuleDefinitionError('a rule set needs a name');
     const seen = new Set<string>();
     for (const r of rules) {
-      if (seen.has(r.name)) throw new RuleDefinitionError(`rule set ${name}: two rules named '${r.name}' (give one a name)`);
+      if (seen.has(r.name))
+        throw new RuleDefinitionError(`rule set ${name}: two rules named '${r.name}' (give one a name)`);
       seen.add(r.name);
     }
     this.rules = rules;
@@ -403,7 +444,13 @@ export class RuleSet {
   }
 
   toJSON(): RuleSetJson {
-    return { version: 1, name: this.name, policy: this.policy, ...(this.idFeature ? { idFeature: this.idFeature } : {}), rules: this.rules.map((r) => r.toJSON()) };
+    return {
+      version: 1,
+      name: this.name,
+      policy: this.policy,
+      ...(this.idFeature ? { idFeature: this.idFeature } : {}),
+      rules: this.rules.map((r) => r.toJSON()),
+    };
   }
 
   /**
@@ -430,7 +477,11 @@ export class RuleSet {
         case 'unique':
           return rules.unique(r.feature, r.name);
         case 'classBalance':
-          return rules.classBalance(r.feature, { minFraction: r.minFraction, maxFraction: r.maxFraction, classes: r.classes }, r.name);
+          return rules.classBalance(
+            r.feature,
+            { minFraction: r.minFraction, maxFraction: r.maxFraction, classes: r.classes },
+            r.name,
+          );
         case 'custom': {
           const impl = custom[r.name] ?? customRegistry.get(r.name);
           if (!impl) {
@@ -438,7 +489,10 @@ export class RuleSet {
               `rule set ${j.name}: custom rule '${r.name}' is not registered (registerCustomRule(rules.custom${r.level === 'row' ? 'Row' : 'Dataset'}('${r.name}', fn)) before loading it)`,
             );
           }
-          if (impl.level !== r.level) throw new RuleDefinitionError(`rule set ${j.name}: custom rule '${r.name}' is stored as ${r.level}-level but registered as ${impl.level}-level`);
+          if (impl.level !== r.level)
+            throw new RuleDefinitionError(
+              `rule set ${j.name}: custom rule '${r.name}' is stored as ${r.level}-level but registered as ${impl.level}-level`,
+            );
           return impl;
         }
       }

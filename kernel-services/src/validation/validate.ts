@@ -36,7 +36,16 @@ export function validate(rows: readonly FeatureRow[], schema: FeatureSchema, rul
 
   const results = new Map<string, RuleResult>();
   for (const r of ruleSet.rules) {
-    results.set(r.name, { rule: r.name, type: r.type, level: r.level, passed: true, checked: 0, failing: 0, message: '', examples: [] });
+    results.set(r.name, {
+      rule: r.name,
+      type: r.type,
+      level: r.level,
+      passed: true,
+      checked: 0,
+      failing: 0,
+      message: '',
+      examples: [],
+    });
   }
   const rejected: RejectedRow[] = [];
   for (let i = 0; i < rows.length; i++) {
@@ -54,7 +63,8 @@ export function validate(rows: readonly FeatureRow[], schema: FeatureSchema, rul
       res.checked++;
       if (failure !== null) {
         res.failing++;
-        if (res.examples.length < EXAMPLES_PER_RULE) res.examples.push({ row: i, id: idOf(row, idFeature), message: failure });
+        if (res.examples.length < EXAMPLES_PER_RULE)
+          res.examples.push({ row: i, id: idOf(row, idFeature), message: failure });
         (reasons ??= []).push(`${rule.name}: ${failure}`);
       }
     }
@@ -72,7 +82,9 @@ export function validate(rows: readonly FeatureRow[], schema: FeatureSchema, rul
       const c = rule.check(rows, schema);
       res.passed = c.passed;
       res.message = c.message;
-      res.examples = (c.exampleRows ?? []).slice(0, EXAMPLES_PER_RULE).map((e) => ({ row: e.row, id: idOf(rows[e.row] ?? {}, idFeature), message: e.message }));
+      res.examples = (c.exampleRows ?? [])
+        .slice(0, EXAMPLES_PER_RULE)
+        .map((e) => ({ row: e.row, id: idOf(rows[e.row] ?? {}, idFeature), message: e.message }));
     } catch (err) {
       res.passed = false;
       res.message = `${rule.name} threw: ${messageOf(err)}`;
@@ -113,7 +125,11 @@ export interface CommitValidation {
   summary: string;
 }
 
-export function validateForCommit(rows: readonly FeatureRow[], schema: FeatureSchema, ruleSet: RuleSet | unknown): CommitValidation {
+export function validateForCommit(
+  rows: readonly FeatureRow[],
+  schema: FeatureSchema,
+  ruleSet: RuleSet | unknown,
+): CommitValidation {
   const rs = ruleSet instanceof RuleSet ? ruleSet : RuleSet.fromJSON(ruleSet);
   const report = validate(rows, schema, rs);
   return {

@@ -28,7 +28,12 @@ function row(id: string, over: Partial<FeatureRow> = {}): FeatureRow {
   return { id, band_1: Float32Array.of(-20, -21, -19.5, 3), inc_angle: 38.5, is_iceberg: 1, ...over };
 }
 
-const good = (): FeatureRow[] => [row('a'), row('b', { is_iceberg: 0 }), row('c', { inc_angle: null }), row('d', { is_iceberg: 0 })];
+const good = (): FeatureRow[] => [
+  row('a'),
+  row('b', { is_iceberg: 0 }),
+  row('c', { inc_angle: null }),
+  row('d', { is_iceberg: 0 }),
+];
 
 function ruleResult(report: ValidationReport, name: string) {
   const r = report.rules.find((x) => x.rule === name);
@@ -50,12 +55,19 @@ describe('validate: built-in rules', () => {
     const rows = [...good(), row('short', { band_1: Float32Array.of(1, 2, 3) })];
     const report = validate(rows, schema, new RuleSet('s', [rules.shape()]));
     expect(report.outcome).toBe('accepted_with_failures');
-    expect(report.rejected).toEqual([{ row: 4, id: 'short', reasons: ['shape: band_1 has 3 values, expected 4 (shape [2, 2])'] }]);
+    expect(report.rejected).toEqual([
+      { row: 4, id: 'short', reasons: ['shape: band_1 has 3 values, expected 4 (shape [2, 2])'] },
+    ]);
     expect(report.accepted).toBe(4);
   });
 
   it('shape: null in a non-nullable feature, a missing feature and a wrong dtype each fail', () => {
-    const rows: FeatureRow[] = [row('n', { band_1: null }), { id: 'm', band_1: Float32Array.of(1, 2, 3, 4), inc_angle: 1 }, row('t', { is_iceberg: 0.5 }), row('s', { id: 7 })];
+    const rows: FeatureRow[] = [
+      row('n', { band_1: null }),
+      { id: 'm', band_1: Float32Array.of(1, 2, 3, 4), inc_angle: 1 },
+      row('t', { is_iceberg: 0.5 }),
+      row('s', { id: 7 }),
+    ];
     const report = validate(rows, schema, new RuleSet('s', [rules.shape()]));
     expect(report.rejected.map((r) => r.reasons[0])).toEqual([
       'shape: band_1 is null but the feature is not nullable',
@@ -66,7 +78,11 @@ describe('validate: built-in rules', () => {
   });
 
   it('finite: NaN and Infinity in tensors and scalars reject their rows', () => {
-    const rows = [row('ok'), row('nan', { band_1: Float32Array.of(1, NaN, 3, 4) }), row('inf', { inc_angle: Infinity })];
+    const rows = [
+      row('ok'),
+      row('nan', { band_1: Float32Array.of(1, NaN, 3, 4) }),
+      row('inf', { inc_angle: Infinity }),
+    ];
     const report = validate(rows, schema, new RuleSet('f', [rules.finite()]));
     expect(report.rejected).toEqual([
       { row: 1, id: 'nan', reasons: ['finite: band_1[1] is NaN'] },
@@ -78,13 +94,17 @@ describe('validate: built-in rules', () => {
   it('range: dB values outside the band range reject the row with a count and the first offender', () => {
     const rows = [row('ok'), row('linear', { band_1: Float32Array.of(0.01, 120, 500, 3) })];
     const report = validate(rows, schema, new RuleSet('r', [rules.range('band_1', { min: -60, max: 45 })]));
-    expect(report.rejected[0]!.reasons).toEqual(['range(band_1): band_1: 2 of 4 values outside [-60, 45], first band_1[1] = 120']);
+    expect(report.rejected[0]!.reasons).toEqual([
+      'range(band_1): band_1: 2 of 4 values outside [-60, 45], first band_1[1] = 120',
+    ]);
   });
 
   it('range: scalar bounds ignore nulls', () => {
     const rows = [row('null', { inc_angle: null }), row('low', { inc_angle: 10 })];
     const report = validate(rows, schema, new RuleSet('r', [rules.range('inc_angle', { min: 20, max: 50 })]));
-    expect(report.rejected).toEqual([{ row: 1, id: 'low', reasons: ['range(inc_angle): inc_angle = 10 outside [20, 50]'] }]);
+    expect(report.rejected).toEqual([
+      { row: 1, id: 'low', reasons: ['range(inc_angle): inc_angle = 10 outside [20, 50]'] },
+    ]);
   });
 
   it('unique: a repeated id rejects the later row and says which row had it first', () => {
@@ -146,7 +166,10 @@ describe('validate: built-in rules', () => {
   it('a row failing several rules lists every reason', () => {
     const rs = new RuleSet('all', [rules.finite(), rules.range('band_1', { max: 10 })]);
     const report = validate([row('x', { band_1: Float32Array.of(NaN, 50, 1, 1) })], schema, rs);
-    expect(report.rejected[0]!.reasons).toEqual(['finite: band_1[0] is NaN', 'range(band_1): band_1: 2 of 4 values outside [-∞, 10], first band_1[0] = NaN']);
+    expect(report.rejected[0]!.reasons).toEqual([
+      'finite: band_1[0] is NaN',
+      'range(band_1): band_1: 2 of 4 values outside [-∞, 10], first band_1[0] = NaN',
+    ]);
   });
 
   it('keeps at most 5 examples per rule but lists every rejected row', () => {
@@ -158,8 +181,12 @@ describe('validate: built-in rules', () => {
   });
 
   it('a rule naming a feature that is not in the schema is a definition error', () => {
-    expect(() => validate(good(), schema, new RuleSet('x', [rules.range('band_9', { min: 0 })]))).toThrow(RuleDefinitionError);
-    expect(() => validate(good(), schema, new RuleSet('x', [rules.range('band_9', { min: 0 })]))).toThrow(/feature 'band_9' is not in the schema/);
+    expect(() => validate(good(), schema, new RuleSet('x', [rules.range('band_9', { min: 0 })]))).toThrow(
+      RuleDefinitionError,
+    );
+    expect(() => validate(good(), schema, new RuleSet('x', [rules.range('band_9', { min: 0 })]))).toThrow(
+      /feature 'band_9' is not in the schema/,
+    );
   });
 
   it('rejects bad rule definitions', () => {
@@ -173,7 +200,7 @@ describe('validate: built-in rules', () => {
 describe('policies', () => {
   const bad = (): FeatureRow[] => [...good(), row('nan', { band_1: Float32Array.of(NaN, 1, 1, 1) })];
 
-  it("always: rows failing row rules are rejected, the rest accepted", () => {
+  it('always: rows failing row rules are rejected, the rest accepted', () => {
     const out = validateForCommit(bad(), schema, new RuleSet('p', [rules.finite()], 'always'));
     expect(out.rejectCommit).toBe(false);
     expect(out.report.outcome).toBe('accepted_with_failures');
@@ -224,11 +251,15 @@ describe('serialisation', () => {
 
   it('refuses a custom rule registered at a different level', () => {
     const json = { name: 'c', rules: [{ type: 'custom', name: 'lvl', level: 'dataset' }] };
-    expect(() => RuleSet.fromJSON(json, { lvl: rules.customRow('lvl', () => null) })).toThrow(/stored as dataset-level but registered as row-level/);
+    expect(() => RuleSet.fromJSON(json, { lvl: rules.customRow('lvl', () => null) })).toThrow(
+      /stored as dataset-level but registered as row-level/,
+    );
   });
 
   it('refuses malformed stored rule sets with the offending path', () => {
-    expect(() => RuleSet.fromJSON({ name: 'x', rules: [{ type: 'range' }] })).toThrow(/not a rule set: rules\.0\.feature/);
+    expect(() => RuleSet.fromJSON({ name: 'x', rules: [{ type: 'range' }] })).toThrow(
+      /not a rule set: rules\.0\.feature/,
+    );
     expect(() => RuleSet.fromJSON({ name: 'x', rules: [{ type: 'nope' }] })).toThrow(/not a rule set: rules\.0/);
     expect(() => RuleSet.fromJSON({ name: 'x', policy: 'sometimes', rules: [] })).toThrow(/policy/);
   });
@@ -248,7 +279,9 @@ describe('rendering', () => {
 
   it('renders a text table with every rule and the rejected rows', () => {
     const text = renderReportText(report);
-    expect(text).toMatch(/^validation render & co \(policy always\): accepted with failures\n3 rows, 1 accepted, 2 rejected/);
+    expect(text).toMatch(
+      /^validation render & co \(policy always\): accepted with failures\n3 rows, 1 accepted, 2 rejected/,
+    );
     expect(text).toMatch(/FAIL\s+finite\s+row\s+1\s+1 of 3 rows fail/);
     expect(text).toMatch(/ok\s+missingRate\(inc_angle\)\s+dataset\s+0/);
     expect(text).toContain('#2 ok: unique(id): id "ok" repeats row 1');
