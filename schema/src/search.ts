@@ -126,7 +126,9 @@ export const SearchBundle = z.object({
   }),
   space: SearchSpaceSpec,
   trials: z.array(TrialSummary),
-  best: z.object({ trial: z.number().int(), metric: z.number(), params: z.record(z.string(), ParamValueSchema) }).nullable(),
+  best: z
+    .object({ trial: z.number().int(), metric: z.number(), params: z.record(z.string(), ParamValueSchema) })
+    .nullable(),
   parallelCoordinates: ParallelCoordinatesSpec,
 });
 export type SearchBundle = z.infer<typeof SearchBundle>;

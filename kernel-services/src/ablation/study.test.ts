@@ -50,7 +50,9 @@ describe('ablation studies', () => {
       'layer:conv2:conv2',
       'layer_group:dense_head:dense1+dropout',
     ]);
-    expect(() => ablationPlan({ ...study, features: [], layers: [], layerGroups: {} })).toThrow(/name at least one feature/);
+    expect(() => ablationPlan({ ...study, features: [], layers: [], layerGroups: {} })).toThrow(
+      /name at least one feature/,
+    );
     expect(() => ablationPlan({ ...study, layers: ['HH'] })).toThrow(/'HH' is listed twice/);
   });
 
@@ -67,7 +69,11 @@ describe('ablation studies', () => {
     expect(String(bundle['text/html'])).toContain('dense_head');
     // Parent run for the study, one child run per trial.
     const tracker = new ExperimentTracker(store);
-    const { run_id: parentId } = await store.db.selectFrom('search').select('run_id').where('id', '=', result.searchId).executeTakeFirstOrThrow();
+    const { run_id: parentId } = await store.db
+      .selectFrom('search')
+      .select('run_id')
+      .where('id', '=', result.searchId)
+      .executeTakeFirstOrThrow();
     const parent = await tracker.getRun(parentId!);
     expect(parent.status).toBe('finished');
     const children = await tracker.listRuns({ parentRunId: parent.id });
@@ -79,7 +85,10 @@ describe('ablation studies', () => {
     const result = await runSearch(
       {
         name: 'display <script>',
-        space: { lr: { type: 'double', min: 1e-3, max: 1e-2, scale: 'log' }, act: { type: 'categorical', values: ['a<b', 'c'] } },
+        space: {
+          lr: { type: 'double', min: 1e-3, max: 1e-2, scale: 'log' },
+          act: { type: 'categorical', values: ['a<b', 'c'] },
+        },
         optimizer: 'random',
         numTrials: 6,
         metric: 'val_accuracy',

@@ -52,10 +52,12 @@ export function ablationPlan(config: AblationStudyConfig): AblationComponent[] {
   for (const f of config.features ?? []) add({ component: f, kind: 'feature', removed: [f] });
   for (const l of config.layers ?? []) add({ component: l, kind: 'layer', removed: [l] });
   for (const [name, layers] of Object.entries(config.layerGroups ?? {})) {
-    if (!Array.isArray(layers) || layers.length === 0) throw new AblationConfigError(`${where}: layer group '${name}' has no layers`);
+    if (!Array.isArray(layers) || layers.length === 0)
+      throw new AblationConfigError(`${where}: layer group '${name}' has no layers`);
     add({ component: name, kind: 'layer_group', removed: [...layers] });
   }
-  if (plan.length === 1) throw new AblationConfigError(`${where}: name at least one feature, layer or layer group to remove`);
+  if (plan.length === 1)
+    throw new AblationConfigError(`${where}: name at least one feature, layer or layer group to remove`);
   return plan;
 }
 
@@ -92,6 +94,10 @@ export function ablationSearchConfig(config: AblationStudyConfig): SearchConfig 
 }
 
 /** Runs a study to the end on the given executor. */
-export async function runAblation(store: ProjectStore, config: AblationStudyConfig, opts: DriverOptions): Promise<SearchResult> {
+export async function runAblation(
+  store: ProjectStore,
+  config: AblationStudyConfig,
+  opts: DriverOptions,
+): Promise<SearchResult> {
   return SearchDriver.run(store, ablationSearchConfig(config), opts);
 }

@@ -32,13 +32,22 @@ export interface SearchBenchOptions {
 }
 
 export function parseSearchBenchArgs(args: string[]): SearchBenchOptions {
-  const o: SearchBenchOptions = { trials: 240, workers: [4, 8, 16], scale: 0.5, minTrials: 10, realTrials: 8, realWorkers: 2, seed: 42 };
+  const o: SearchBenchOptions = {
+    trials: 240,
+    workers: [4, 8, 16],
+    scale: 0.5,
+    minTrials: 10,
+    realTrials: 8,
+    realWorkers: 2,
+    seed: 42,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = args[i + 1];
     const num = (): number => {
       const n = Number(v);
-      if (v === undefined || !Number.isFinite(n) || n < 0) throw new RangeError(`bench search: ${a} needs a non-negative number, got ${v}`);
+      if (v === undefined || !Number.isFinite(n) || n < 0)
+        throw new RangeError(`bench search: ${a} needs a non-negative number, got ${v}`);
       i++;
       return n;
     };
@@ -50,9 +59,13 @@ export function parseSearchBenchArgs(args: string[]): SearchBenchOptions {
     else if (a === '--seed') o.seed = num();
     else if (a === '--workers') {
       o.workers = (v ?? '').split(',').map(Number);
-      if (!o.workers.length || o.workers.some((w) => !Number.isInteger(w) || w < 1)) throw new RangeError(`bench search: --workers takes e.g. 4,8,16, got ${v}`);
+      if (!o.workers.length || o.workers.some((w) => !Number.isInteger(w) || w < 1))
+        throw new RangeError(`bench search: --workers takes e.g. 4,8,16, got ${v}`);
       i++;
-    } else throw new RangeError(`bench search: unknown option '${a}' (--trials N --workers 4,8,16 --scale X --min-trials N --real-trials N --real-workers N --seed N)`);
+    } else
+      throw new RangeError(
+        `bench search: unknown option '${a}' (--trials N --workers 4,8,16 --scale X --min-trials N --real-trials N --real-workers N --seed N)`,
+      );
   }
   return o;
 }
@@ -93,9 +106,22 @@ function figures(workers: number, a: SearchResult, s: SearchResult): PairFigures
   };
 }
 
-async function pair(store: ProjectStore, executor: LocalProcessExecutor, base: SearchConfig, minTrials: number): Promise<[SearchResult, SearchResult]> {
-  const a = await SearchDriver.run(store, { ...base, name: `${base.name}-async`, mode: 'async', earlyStopping: { rule: 'median', minTrials } }, { executor });
-  const s = await SearchDriver.run(store, { ...base, name: `${base.name}-sync`, mode: 'sync', earlyStopping: null }, { executor });
+async function pair(
+  store: ProjectStore,
+  executor: LocalProcessExecutor,
+  base: SearchConfig,
+  minTrials: number,
+): Promise<[SearchResult, SearchResult]> {
+  const a = await SearchDriver.run(
+    store,
+    { ...base, name: `${base.name}-async`, mode: 'async', earlyStopping: { rule: 'median', minTrials } },
+    { executor },
+  );
+  const s = await SearchDriver.run(
+    store,
+    { ...base, name: `${base.name}-sync`, mode: 'sync', earlyStopping: null },
+    { executor },
+  );
   return [a, s];
 }
 
@@ -123,7 +149,11 @@ export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> =>
       try {
         await executor.start();
         // Warm-up: every worker loads the trial module once before anything is timed.
-        await SearchDriver.run(store, { ...replayConfig, name: 'bench-warmup', numTrials: w, fixedParams: { epochs: 1 } }, { executor });
+        await SearchDriver.run(
+          store,
+          { ...replayConfig, name: 'bench-warmup', numTrials: w, fixedParams: { epochs: 1 } },
+          { executor },
+        );
         const [a, s] = await pair(store, executor, replayConfig, o.minTrials);
         const f = figures(w, a, s);
         replay.push(f);
@@ -152,10 +182,26 @@ export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> =>
           seed: o.seed,
           fixedParams: { samples: 240, size: 32, epochs: 6, dataSeed: 7 },
         };
-        await SearchDriver.run(store, { ...realConfig, name: 'bench-real-warmup', numTrials: o.realWorkers, fixedParams: { ...realConfig.fixedParams, epochs: 1 } }, { executor });
-        const [a, s] = await pair(store, executor, realConfig, Math.min(o.minTrials, Math.max(1, Math.floor(o.realTrials / 4))));
+        await SearchDriver.run(
+          store,
+          {
+            ...realConfig,
+            name: 'bench-real-warmup',
+            numTrials: o.realWorkers,
+            fixedParams: { ...realConfig.fixedParams, epochs: 1 },
+          },
+          { executor },
+        );
+        const [a, s] = await pair(
+          store,
+          executor,
+          realConfig,
+          Math.min(o.minTrials, Math.max(1, Math.floor(o.realTrials / 4))),
+        );
         real = figures(o.realWorkers, a, s);
-        log(`  async ${real.asyncSeconds}s (best ${real.asyncBest?.toFixed(4)}, ${real.stoppedEarly} stopped early) | sync ${real.syncSeconds}s (best ${real.syncBest?.toFixed(4)}) | ratio ${real.ratio}`);
+        log(
+          `  async ${real.asyncSeconds}s (best ${real.asyncBest?.toFixed(4)}, ${real.stoppedEarly} stopped early) | sync ${real.syncSeconds}s (best ${real.syncBest?.toFixed(4)}) | ratio ${real.ratio}`,
+        );
       } catch (err) {
         realUnavailable = `real-training part failed: ${(err as Error).message}`;
         log(realUnavailable);
@@ -172,7 +218,9 @@ export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> =>
   const scaling = replay.map((f) => ({
     workers: f.workers,
     // Speed-up over the smallest pool per added worker: (T_base · W_base) / (T_W · W).
-    efficiency: base ? Math.round(((base.asyncSeconds * base.workers) / (f.asyncSeconds * f.workers)) * 1000) / 1000 : null,
+    efficiency: base
+      ? Math.round(((base.asyncSeconds * base.workers) / (f.asyncSeconds * f.workers)) * 1000) / 1000
+      : null,
     asyncUtilisation: f.asyncUtilisation,
   }));
   const ratio = replay.length ? Math.max(...replay.map((f) => f.ratio)) : null;
@@ -180,7 +228,8 @@ export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> =>
     bench: 'search',
     ratio,
     ...BENCH_GOALS.search,
-    reference: 'synchronous mode (batches of `workers` trials, no early stopping) on the same trials, seeds and worker pool, measured in this run',
+    reference:
+      'synchronous mode (batches of `workers` trials, no early stopping) on the same trials, seeds and worker pool, measured in this run',
     ratioIs: 'worst async/sync wall-clock ratio over the replay worker counts',
     replay,
     scaling,

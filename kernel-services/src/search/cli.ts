@@ -48,7 +48,8 @@ function readConfig<T extends { trial: { module: string; export: string } }>(fil
 function workersOf(options: Opts): number | undefined {
   if (options.workers === undefined) return undefined;
   const n = Number(options.workers);
-  if (!Number.isInteger(n) || n < 1) throw new SearchUsageError(`--workers must be a positive integer, got ${options.workers}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new SearchUsageError(`--workers must be a positive integer, got ${options.workers}`);
   return n;
 }
 
@@ -67,11 +68,18 @@ function summarise(r: SearchResult): string {
 
 function progress(out: (l: string) => void) {
   return (e: import('./driver').SearchEvent): void => {
-    if (e.type === 'trial-ended') out(`trial ${e.number}: ${e.status}${e.metric !== null ? ` ${e.metric.toFixed(4)}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
+    if (e.type === 'trial-ended')
+      out(
+        `trial ${e.number}: ${e.status}${e.metric !== null ? ` ${e.metric.toFixed(4)}` : ''}${e.reason ? ` (${e.reason})` : ''}`,
+      );
   };
 }
 
-export async function searchCommand(argv: string[], out: (l: string) => void, parseArgs: (a: string[]) => { positionals: string[]; options: Opts }): Promise<number> {
+export async function searchCommand(
+  argv: string[],
+  out: (l: string) => void,
+  parseArgs: (a: string[]) => { positionals: string[]; options: Opts },
+): Promise<number> {
   const { positionals, options } = parseArgs(argv);
   const [sub, id] = positionals;
   const lib = await import('./index');
@@ -87,7 +95,11 @@ export async function searchCommand(argv: string[], out: (l: string) => void, pa
       return r.status === 'failed' ? 1 : 0;
     }
     case 'resume': {
-      const r = await lib.resumeSearch(searchIdOf(id), { redis, force: options.force === true, onUpdate: progress(out) });
+      const r = await lib.resumeSearch(searchIdOf(id), {
+        redis,
+        force: options.force === true,
+        onUpdate: progress(out),
+      });
       out(summarise(r));
       return r.status === 'failed' ? 1 : 0;
     }
@@ -122,28 +134,42 @@ function searchIdOf(id: string | undefined): number {
   return n;
 }
 
-export async function ablateCommand(argv: string[], out: (l: string) => void, parseArgs: (a: string[]) => { positionals: string[]; options: Opts }): Promise<number> {
+export async function ablateCommand(
+  argv: string[],
+  out: (l: string) => void,
+  parseArgs: (a: string[]) => { positionals: string[]; options: Opts },
+): Promise<number> {
   const { options } = parseArgs(argv);
   const config = readConfig<AblationStudyConfig>(options.config);
   const workers = workersOf(options);
   if (workers) config.workers = workers;
   const lib = await import('./index');
-  const r = await lib.runAblation(config, { redis: typeof options.redis === 'string' ? options.redis : undefined, onUpdate: progress(out) });
+  const r = await lib.runAblation(config, {
+    redis: typeof options.redis === 'string' ? options.redis : undefined,
+    onUpdate: progress(out),
+  });
   const base = r.trials.find((t) => t.params.component === 'base');
   for (const t of r.trials) {
     const delta = t.metric !== null && base?.metric != null ? t.metric - base.metric : null;
-    out(`${String(t.params.component).padEnd(16)} ${t.status.padEnd(10)} ${t.metric?.toFixed(4) ?? '-'}  Δ ${delta === null ? '-' : (delta >= 0 ? '+' : '') + delta.toFixed(4)}`);
+    out(
+      `${String(t.params.component).padEnd(16)} ${t.status.padEnd(10)} ${t.metric?.toFixed(4) ?? '-'}  Δ ${delta === null ? '-' : (delta >= 0 ? '+' : '') + delta.toFixed(4)}`,
+    );
   }
   out(summarise(r));
   return r.status === 'failed' ? 1 : 0;
 }
 
-export async function workerCommand(argv: string[], out: (l: string) => void, parseArgs: (a: string[]) => { positionals: string[]; options: Opts }): Promise<number> {
+export async function workerCommand(
+  argv: string[],
+  out: (l: string) => void,
+  parseArgs: (a: string[]) => { positionals: string[]; options: Opts },
+): Promise<number> {
   const { options } = parseArgs(argv);
   if (typeof options.redis !== 'string') throw new SearchUsageError('worker: --redis redis://host:port is required');
   if (typeof options.home === 'string') process.env.FLOE_HOME = path.resolve(options.home);
   const concurrency = options.concurrency === undefined ? 1 : Number(options.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new SearchUsageError(`--concurrency must be a positive integer, got ${options.concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new SearchUsageError(`--concurrency must be a positive integer, got ${options.concurrency}`);
   const { startRedisWorker } = await import('./executors/redis');
   const worker = await startRedisWorker({
     url: options.redis,

@@ -52,17 +52,27 @@ export function checkSearchConfig(config: SearchConfig, where = 'search config')
   if (typeof config !== 'object' || config === null) fail('expected an object');
   if (typeof config.name !== 'string' || !config.name.trim()) fail("'name' must be a non-empty string");
   SearchSpace.from(config.space, `${where}: 'space'`);
-  if (!Number.isInteger(config.numTrials) || config.numTrials < 1) fail(`'numTrials' must be a positive integer, got ${config.numTrials}`);
-  if (config.direction !== 'max' && config.direction !== 'min') fail(`'direction' must be 'max' or 'min', got ${JSON.stringify(config.direction)}`);
+  if (!Number.isInteger(config.numTrials) || config.numTrials < 1)
+    fail(`'numTrials' must be a positive integer, got ${config.numTrials}`);
+  if (config.direction !== 'max' && config.direction !== 'min')
+    fail(`'direction' must be 'max' or 'min', got ${JSON.stringify(config.direction)}`);
   if (typeof config.metric !== 'string' || !config.metric) fail("'metric' must name the metric, e.g. 'val_accuracy'");
-  if (config.mode !== undefined && config.mode !== 'async' && config.mode !== 'sync') fail(`'mode' must be 'async' or 'sync', got ${JSON.stringify(config.mode)}`);
-  if (config.workers !== undefined && (!Number.isInteger(config.workers) || config.workers < 1)) fail(`'workers' must be a positive integer, got ${config.workers}`);
-  if (config.maxRetries !== undefined && (!Number.isInteger(config.maxRetries) || config.maxRetries < 0)) fail(`'maxRetries' must be a non-negative integer`);
-  if (config.earlyStopping && config.earlyStopping.rule !== 'median') fail(`'earlyStopping.rule' must be 'median', got ${JSON.stringify(config.earlyStopping.rule)}`);
+  if (config.mode !== undefined && config.mode !== 'async' && config.mode !== 'sync')
+    fail(`'mode' must be 'async' or 'sync', got ${JSON.stringify(config.mode)}`);
+  if (config.workers !== undefined && (!Number.isInteger(config.workers) || config.workers < 1))
+    fail(`'workers' must be a positive integer, got ${config.workers}`);
+  if (config.maxRetries !== undefined && (!Number.isInteger(config.maxRetries) || config.maxRetries < 0))
+    fail(`'maxRetries' must be a non-negative integer`);
+  if (config.earlyStopping && config.earlyStopping.rule !== 'median')
+    fail(`'earlyStopping.rule' must be 'median', got ${JSON.stringify(config.earlyStopping.rule)}`);
   const opt = config.optimizer;
   const name = typeof opt === 'string' ? opt : opt?.name;
-  if (!['random', 'grid', 'tpe', 'asha', 'list'].includes(name as string)) fail(`'optimizer' must be random, grid, tpe, asha or list, got ${JSON.stringify(name)}`);
-  if (name === 'list' && (!Array.isArray((opt as { configs?: unknown }).configs) || (opt as { configs: unknown[] }).configs.length === 0)) {
+  if (!['random', 'grid', 'tpe', 'asha', 'list'].includes(name as string))
+    fail(`'optimizer' must be random, grid, tpe, asha or list, got ${JSON.stringify(name)}`);
+  if (
+    name === 'list' &&
+    (!Array.isArray((opt as { configs?: unknown }).configs) || (opt as { configs: unknown[] }).configs.length === 0)
+  ) {
     fail("a 'list' optimizer needs a non-empty 'configs' array");
   }
   let trial: TrialFunctionRef;

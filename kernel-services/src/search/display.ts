@@ -22,7 +22,10 @@ import { isBetter } from './types';
 export type MimeBundle = Record<string, unknown>;
 
 export function escapeHtml(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 function summary(t: TrialRecord): TrialSummary {
@@ -65,10 +68,18 @@ export function parallelCoordinates(search: SearchRecord, trials: TrialRecord[])
   });
   const done = trials.filter((t) => t.metric !== null);
   const metrics = done.map((t) => t.metric!);
-  axes.push({ name: search.config.metric, kind: 'linear', domain: metrics.length ? [Math.min(...metrics), Math.max(...metrics)] : [0, 1] });
+  axes.push({
+    name: search.config.metric,
+    kind: 'linear',
+    domain: metrics.length ? [Math.min(...metrics), Math.max(...metrics)] : [0, 1],
+  });
   return {
     axes,
-    lines: done.map((t) => ({ trial: t.number, values: [...space.names.map((n) => t.params[n] ?? ''), t.metric!], stopped: t.status === 'stopped' })),
+    lines: done.map((t) => ({
+      trial: t.number,
+      values: [...space.names.map((n) => t.params[n] ?? ''), t.metric!],
+      stopped: t.status === 'stopped',
+    })),
   };
 }
 
@@ -99,10 +110,15 @@ export async function searchBundle(store: ProjectStore, searchId: number): Promi
     best: best ? { trial: best.number, metric: best.metric!, params: best.params } : null,
     parallelCoordinates: parallelCoordinates(search, trials),
   });
-  return { [SEARCH_MIME]: payload, 'text/html': searchHtml(payload), 'text/plain': `search ${search.id} '${search.name}': ${search.status}, ${trials.length} trials` };
+  return {
+    [SEARCH_MIME]: payload,
+    'text/html': searchHtml(payload),
+    'text/plain': `search ${search.id} '${search.name}': ${search.status}, ${trials.length} trials`,
+  };
 }
 
-const fmt = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));
+const fmt = (v: unknown): string =>
+  typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v);
 
 export function searchHtml(b: SearchBundle): string {
   const s = b.search;
@@ -113,7 +129,9 @@ export function searchHtml(b: SearchBundle): string {
       (t) =>
         `<tr${b.best?.trial === t.number ? ' style="font-weight:bold"' : ''}><td>${t.number}</td><td>${escapeHtml(t.status)}</td>${names
           .map((n) => `<td>${escapeHtml(fmt(t.params[n] ?? ''))}</td>`)
-          .join('')}<td>${t.metric === null ? '' : escapeHtml(fmt(t.metric))}</td><td>${t.steps}</td><td>${escapeHtml(t.stopReason ?? t.error?.split('\n')[0] ?? '')}</td></tr>`,
+          .join(
+            '',
+          )}<td>${t.metric === null ? '' : escapeHtml(fmt(t.metric))}</td><td>${t.steps}</td><td>${escapeHtml(t.stopReason ?? t.error?.split('\n')[0] ?? '')}</td></tr>`,
     )
     .join('');
   const best = b.best
@@ -139,7 +157,9 @@ function curvesSvg(b: SearchBundle): string {
       const pts = t.curve.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
       const stopped = t.status === 'stopped';
       const end = t.curve.length - 1;
-      const mark = stopped ? `<text x="${x(end).toFixed(1)}" y="${y(t.curve[end]!).toFixed(1)}" font-size="10" text-anchor="middle" dominant-baseline="middle">×</text>` : '';
+      const mark = stopped
+        ? `<text x="${x(end).toFixed(1)}" y="${y(t.curve[end]!).toFixed(1)}" font-size="10" text-anchor="middle" dominant-baseline="middle">×</text>`
+        : '';
       return `<polyline points="${pts}" fill="none" stroke="currentColor" stroke-opacity="${stopped ? 0.35 : 0.8}" ${stopped ? 'stroke-dasharray="3,2"' : ''}><title>trial ${t.number}${stopped ? ` (${escapeHtml(t.stopReason ?? 'stopped')})` : ''}</title></polyline>${mark}`;
     })
     .join('');
@@ -162,10 +182,16 @@ function parallelSvg(pc: ParallelCoordinatesSpec): string {
   };
   const xs = pc.axes.map((_, i) => 30 + i * 80);
   const axes = pc.axes
-    .map((a, i) => `<line x1="${xs[i]}" y1="20" x2="${xs[i]}" y2="${H - 20}" stroke="currentColor" stroke-opacity="0.5"/><text x="${xs[i]}" y="${H - 5}" font-size="10" text-anchor="middle">${escapeHtml(a.name)}</text>`)
+    .map(
+      (a, i) =>
+        `<line x1="${xs[i]}" y1="20" x2="${xs[i]}" y2="${H - 20}" stroke="currentColor" stroke-opacity="0.5"/><text x="${xs[i]}" y="${H - 5}" font-size="10" text-anchor="middle">${escapeHtml(a.name)}</text>`,
+    )
     .join('');
   const lines = pc.lines
-    .map((l) => `<polyline points="${l.values.map((v, i) => `${xs[i]},${pos(pc.axes[i]!, v).toFixed(1)}`).join(' ')}" fill="none" stroke="currentColor" stroke-opacity="${l.stopped ? 0.2 : 0.6}"><title>trial ${l.trial}</title></polyline>`)
+    .map(
+      (l) =>
+        `<polyline points="${l.values.map((v, i) => `${xs[i]},${pos(pc.axes[i]!, v).toFixed(1)}`).join(' ')}" fill="none" stroke="currentColor" stroke-opacity="${l.stopped ? 0.2 : 0.6}"><title>trial ${l.trial}</title></polyline>`,
+    )
     .join('');
   return `<svg width="${W}" height="${H}" role="img" aria-label="parallel coordinates">${axes}${lines}</svg>`;
 }
@@ -179,7 +205,11 @@ export async function ablationBundle(store: ProjectStore, searchId: number): Pro
   const base = trials.find((t) => t.params.component === 'base');
   const baseMetric = base && base.status === 'completed' ? base.metric : null;
   const rows: AblationRow[] = trials.map((t) => {
-    const c = plan.find((p) => p.component === t.params.component) ?? { component: String(t.params.component), kind: 'base' as const, removed: [] };
+    const c = plan.find((p) => p.component === t.params.component) ?? {
+      component: String(t.params.component),
+      kind: 'base' as const,
+      removed: [],
+    };
     return {
       trial: t.number,
       component: c.component,
@@ -193,16 +223,29 @@ export async function ablationBundle(store: ProjectStore, searchId: number): Pro
   });
   const payload = AblationBundle.parse({
     version_major: 1,
-    study: { id: search.id, name: search.name, status: search.status, metric: search.config.metric, direction: search.config.direction, baseMetric },
+    study: {
+      id: search.id,
+      name: search.name,
+      status: search.status,
+      metric: search.config.metric,
+      direction: search.config.direction,
+      baseMetric,
+    },
     rows,
     chart: {
       kind: 'bar',
       x: 'component',
       y: 'delta',
-      bars: rows.filter((r) => r.kind !== 'base' && r.delta !== null).map((r) => ({ component: r.component, kind: r.kind, delta: r.delta! })),
+      bars: rows
+        .filter((r) => r.kind !== 'base' && r.delta !== null)
+        .map((r) => ({ component: r.component, kind: r.kind, delta: r.delta! })),
     },
   });
-  return { [ABLATION_MIME]: payload, 'text/html': ablationHtml(payload), 'text/plain': `ablation ${search.id} '${search.name}': ${search.status}` };
+  return {
+    [ABLATION_MIME]: payload,
+    'text/html': ablationHtml(payload),
+    'text/plain': `ablation ${search.id} '${search.name}': ${search.status}`,
+  };
 }
 
 export function ablationHtml(b: AblationBundle): string {

@@ -58,9 +58,13 @@ describe('search driver (in-process executor)', () => {
   });
 
   it('stops trials below the median with the median rule and records why', async () => {
-    const result = await SearchDriver.run(store, config({ numTrials: 24, earlyStopping: { rule: 'median', minTrials: 3, interval: 2 } }), {
-      executor: new InProcessExecutor(4),
-    });
+    const result = await SearchDriver.run(
+      store,
+      config({ numTrials: 24, earlyStopping: { rule: 'median', minTrials: 3, interval: 2 } }),
+      {
+        executor: new InProcessExecutor(4),
+      },
+    );
     const stopped = result.trials.filter((t) => t.status === 'stopped');
     expect(stopped.length).toBeGreaterThan(3);
     for (const t of stopped) {
@@ -94,7 +98,10 @@ describe('search driver (in-process executor)', () => {
   it('runs ASHA with promotions and grows budgets', async () => {
     const result = await SearchDriver.run(
       store,
-      config({ numTrials: 26, optimizer: { name: 'asha', minResource: 2, maxResource: 18, reductionFactor: 3, resourceName: 'epochs' } }),
+      config({
+        numTrials: 26,
+        optimizer: { name: 'asha', minResource: 2, maxResource: 18, reductionFactor: 3, resourceName: 'epochs' },
+      }),
       { executor: new InProcessExecutor(3) },
     );
     const promoted = result.trials.filter((t) => t.promotedFrom !== null);
@@ -109,11 +116,17 @@ describe('search driver (in-process executor)', () => {
   });
 
   it('runs TPE and grid searches to completion', async () => {
-    const tpe = await SearchDriver.run(store, config({ optimizer: 'tpe', numTrials: 16 }), { executor: new InProcessExecutor(4) });
+    const tpe = await SearchDriver.run(store, config({ optimizer: 'tpe', numTrials: 16 }), {
+      executor: new InProcessExecutor(4),
+    });
     expect(tpe.trials.filter((t) => t.status === 'completed')).toHaveLength(16);
     const grid = await SearchDriver.run(
       store,
-      config({ space: { filters: { type: 'discrete', values: [8, 16] }, kernel: { type: 'discrete', values: [3, 5] } }, optimizer: 'grid', numTrials: 100 }),
+      config({
+        space: { filters: { type: 'discrete', values: [8, 16] }, kernel: { type: 'discrete', values: [3, 5] } },
+        optimizer: 'grid',
+        numTrials: 100,
+      }),
       { executor: new InProcessExecutor(2) },
     );
     expect(grid.trials.map((t) => t.params)).toEqual([
@@ -152,7 +165,10 @@ describe('search driver (in-process executor)', () => {
   });
 
   it('ends cleanly on a stop request from another process (the store flag)', async () => {
-    const driver = await SearchDriver.create(store, config({ numTrials: 40 }), { executor: new InProcessExecutor(2), pollMs: 50 });
+    const driver = await SearchDriver.create(store, config({ numTrials: 40 }), {
+      executor: new InProcessExecutor(2),
+      pollMs: 50,
+    });
     const repo = new SearchRepository(store);
     setTimeout(() => void repo.requestStop(driver.searchId), 300);
     const result = await driver.run();
@@ -165,10 +181,16 @@ describe('search driver (in-process executor)', () => {
   });
 
   it('validates its config with errors naming the field', async () => {
-    await expect(SearchDriver.run(store, config({ numTrials: 0 }), { executor: new InProcessExecutor(1) })).rejects.toThrow(/'numTrials' must be a positive integer/);
-    await expect(SearchDriver.run(store, config({ direction: 'up' as never }), { executor: new InProcessExecutor(1) })).rejects.toThrow(/'direction'/);
     await expect(
-      SearchDriver.run(store, config({ space: { lr: { type: 'double', min: 0, max: 1, scale: 'log' } } }), { executor: new InProcessExecutor(1) }),
+      SearchDriver.run(store, config({ numTrials: 0 }), { executor: new InProcessExecutor(1) }),
+    ).rejects.toThrow(/'numTrials' must be a positive integer/);
+    await expect(
+      SearchDriver.run(store, config({ direction: 'up' as never }), { executor: new InProcessExecutor(1) }),
+    ).rejects.toThrow(/'direction'/);
+    await expect(
+      SearchDriver.run(store, config({ space: { lr: { type: 'double', min: 0, max: 1, scale: 'log' } } }), {
+        executor: new InProcessExecutor(1),
+      }),
     ).rejects.toThrow(/'space': parameter 'lr'/);
   });
 });

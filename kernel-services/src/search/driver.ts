@@ -23,8 +23,15 @@ import { isBetter, type Optimizer, type Suggestion, type TrialView } from './typ
 /** Hooks into the experiment tracker (parent run for the search, a child run per trial). */
 export interface SearchRecorder {
   searchStarted(search: { id: number; config: SearchConfig; runId: number | null }): Promise<number | null>;
-  trialEnded(search: { id: number; config: SearchConfig; runId: number | null }, trial: TrialRecord): Promise<number | null>;
-  searchEnded(search: { id: number; config: SearchConfig; runId: number | null }, status: string, best: TrialRecord | null): Promise<void>;
+  trialEnded(
+    search: { id: number; config: SearchConfig; runId: number | null },
+    trial: TrialRecord,
+  ): Promise<number | null>;
+  searchEnded(
+    search: { id: number; config: SearchConfig; runId: number | null },
+    status: string,
+    best: TrialRecord | null,
+  ): Promise<void>;
 }
 
 export interface DriverOptions {
@@ -95,7 +102,8 @@ export class SearchDriver {
   private exhausted = false;
   private busyMs = 0;
   private finishOrder: number[] = [];
-  private metricBuffer: { trial: LiveTrial; attempt: number; idx: number; step: number; value: number; at: string }[] = [];
+  private metricBuffer: { trial: LiveTrial; attempt: number; idx: number; step: number; value: number; at: string }[] =
+    [];
   private writes: Promise<void> = Promise.resolve();
   private writeError: Error | undefined;
   private resolveDone!: () => void;
@@ -130,7 +138,11 @@ export class SearchDriver {
    * into the optimizer, unfinished ones are requeued as new attempts, and the search goes on.
    * Refuses while another live driver holds it, unless `force`.
    */
-  static async resume(store: ProjectStore, searchId: number, opts: DriverOptions & { force?: boolean }): Promise<SearchDriver> {
+  static async resume(
+    store: ProjectStore,
+    searchId: number,
+    opts: DriverOptions & { force?: boolean },
+  ): Promise<SearchDriver> {
     const repo = new SearchRepository(store);
     const search = await repo.getSearch(searchId);
     if (search.status === 'completed' || search.status === 'stopped' || search.status === 'failed') {
@@ -138,7 +150,9 @@ export class SearchDriver {
     }
     const claim = await repo.claimDriver(searchId, DRIVER_STALE_MS, opts.force);
     if (!claim.ok) {
-      throw new Error(`search ${searchId} is still driven by ${claim.driver} (alive at ${claim.lastSeen}); attach to it or pass force`);
+      throw new Error(
+        `search ${searchId} is still driven by ${claim.driver} (alive at ${claim.lastSeen}); attach to it or pass force`,
+      );
     }
     const driver = new SearchDriver(store, searchId, opts);
     driver.config = search.config;
@@ -208,9 +222,14 @@ export class SearchDriver {
     let best: TrialRecord | null = null;
     for (const t of finishedOk) if (!best || isBetter(t.metric!, best.metric!, this.config.direction)) best = t;
     const anyOk = trials.some((t) => t.status === 'completed' || t.status === 'stopped');
-    const status: SearchResult['status'] = this.stopping ? 'stopped' : anyOk || trials.length === 0 ? 'completed' : 'failed';
+    const status: SearchResult['status'] = this.stopping
+      ? 'stopped'
+      : anyOk || trials.length === 0
+        ? 'completed'
+        : 'failed';
     await this.repo.setStatus(this.searchId, status, status === 'failed' ? 'every trial failed' : null);
-    if (this.opts.recorder) await this.opts.recorder.searchEnded({ id: this.searchId, config: this.config, runId: this.runId }, status, best);
+    if (this.opts.recorder)
+      await this.opts.recorder.searchEnded({ id: this.searchId, config: this.config, runId: this.runId }, status, best);
     this.opts.onUpdate?.({ type: 'search-ended', status });
     return {
       searchId: this.searchId,
@@ -229,7 +248,9 @@ export class SearchDriver {
     await this.repo.clearStop(this.searchId);
     const records = await this.repo.listTrials(this.searchId);
     const ended = records
-      .filter((r) => r.status === 'completed' || r.status === 'stopped' || r.status === 'error' || r.status === 'cancelled')
+      .filter(
+        (r) => r.status === 'completed' || r.status === 'stopped' || r.status === 'error' || r.status === 'cancelled',
+      )
       .sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? '') || a.number - b.number);
     for (const r of records) {
       const t: LiveTrial = {
@@ -262,7 +283,10 @@ export class SearchDriver {
       }
     }
     this.finishOrder = ended.map((r) => r.number);
-    await this.store.audit('search.resume', `search:${this.searchId}`, { requeued: this.retryQueue.length, ended: ended.length });
+    await this.store.audit('search.resume', `search:${this.searchId}`, {
+      requeued: this.retryQueue.length,
+      ended: ended.length,
+    });
   }
 
   // ---- scheduling ------------------------------------------------------------------------------
@@ -316,7 +340,14 @@ export class SearchDriver {
     for (const s of suggestions) {
       const number = ++this.created;
       const seed = Prng.keyed(this.config.seed ?? 0, STREAM.trialSeed, number).int(0, 2 ** 31 - 1);
-      const rec = { number, params: { ...this.config.fixedParams, ...s.params }, budget: s.budget ?? null, rung: s.rung ?? null, promotedFrom: s.promotedFrom ?? null, seed };
+      const rec = {
+        number,
+        params: { ...this.config.fixedParams, ...s.params },
+        budget: s.budget ?? null,
+        rung: s.rung ?? null,
+        promotedFrom: s.promotedFrom ?? null,
+        seed,
+      };
       // The row is written through the ordered write queue: dispatch never waits for the store, and
       // every later write of this trial runs after it (closures read t.id when they run).
       const t: LiveTrial = {
@@ -340,7 +371,13 @@ export class SearchDriver {
       });
       if (this.stopping) {
         t.status = 'cancelled';
-        this.persist(() => this.repo.updateTrial(t.id, { status: 'cancelled', stop_reason: 'search stopped', finished_at: storedTime() }));
+        this.persist(() =>
+          this.repo.updateTrial(t.id, {
+            status: 'cancelled',
+            stop_reason: 'search stopped',
+            finished_at: storedTime(),
+          }),
+        );
         continue;
       }
       this.submit(t);
@@ -356,7 +393,16 @@ export class SearchDriver {
     t.lastHeartbeat = Date.now();
     this.inFlight.add(t.number);
     const attempt = t.attempt;
-    this.persist(() => this.repo.updateTrial(t.id, { attempt, status: 'pending', steps: 0, best_metric: null, metric: null, stop_reason: null }));
+    this.persist(() =>
+      this.repo.updateTrial(t.id, {
+        attempt,
+        status: 'pending',
+        steps: 0,
+        best_metric: null,
+        metric: null,
+        stop_reason: null,
+      }),
+    );
     const a: TrialAssignment = {
       searchId: this.searchId,
       trialId: t.number,
@@ -372,7 +418,8 @@ export class SearchDriver {
 
   private checkDone(): void {
     if (this.filling || this.inFlight.size > 0) return;
-    if (this.stopping || ((this.remainingToCreate === 0 || this.exhausted) && this.retryQueue.length === 0)) this.resolveDone();
+    if (this.stopping || ((this.remainingToCreate === 0 || this.exhausted) && this.retryQueue.length === 0))
+      this.resolveDone();
   }
 
   // ---- executor events -------------------------------------------------------------------------
@@ -410,7 +457,9 @@ export class SearchDriver {
     if (this.metricBuffer.length >= 256) this.flushMetrics();
     this.opts.onUpdate?.({ type: 'metric', number: t.number, step, value });
     if (this.rule && !t.stopSent && !this.stopping) {
-      const finished = [...this.trials.values()].filter((x) => (x.status === 'completed' || x.status === 'stopped') && x.history.length > 0);
+      const finished = [...this.trials.values()].filter(
+        (x) => (x.status === 'completed' || x.status === 'stopped') && x.history.length > 0,
+      );
       const decision = this.rule.check(t, finished, this.config.direction);
       if (decision) this.sendStop(t, decision.reason);
     }
@@ -449,7 +498,8 @@ export class SearchDriver {
       this.optimizer.observe(this.view(t));
       this.ended(t, reason);
     } else {
-      const error = outcome.kind === 'failed' ? outcome.error : `trial ${t.number} returned no metric and reported none`;
+      const error =
+        outcome.kind === 'failed' ? outcome.error : `trial ${t.number} returned no metric and reported none`;
       t.failures++;
       const retry = !this.stopping && t.failures <= (this.config.maxRetries ?? 1);
       t.status = retry ? 'pending' : 'error';
@@ -501,7 +551,12 @@ export class SearchDriver {
         this.opts.executor.stop({ trialId: t.number, attempt: t.attempt }, 'no heartbeat');
         this.onEnded(
           { trialId: t.number, attempt: t.attempt },
-          { kind: 'failed', error: `no heartbeat from ${t.worker ?? 'its worker'} for ${timeout} ms: worker lost`, crashed: true, busyMs: 0 },
+          {
+            kind: 'failed',
+            error: `no heartbeat from ${t.worker ?? 'its worker'} for ${timeout} ms: worker lost`,
+            crashed: true,
+            busyMs: 0,
+          },
         );
       }
     }

@@ -44,7 +44,9 @@ async function withContext<T>(
   body: (store: ProjectStore, executor: TrialExecutor, recorder: SearchRecorder | undefined) => Promise<T>,
 ): Promise<T> {
   const ownStore = !opts.store || !('db' in opts.store);
-  const store = ownStore ? await openProjectStore((opts.store as StoreOptions | undefined) ?? {}) : (opts.store as ProjectStore);
+  const store = ownStore
+    ? await openProjectStore((opts.store as StoreOptions | undefined) ?? {})
+    : (opts.store as ProjectStore);
   const workers = config.workers ?? opts.local?.workers ?? 2;
   let executor = opts.executor;
   let ownExecutor = false;
@@ -71,17 +73,29 @@ async function withContext<T>(
 
 /** Runs a search to the end and returns its trials and best trial. */
 export function runSearch(config: SearchConfig, opts: SearchRunOptions = {}): Promise<SearchResult> {
-  return withContext(config, opts, (store, executor, recorder) => SearchDriver.run(store, config, { executor, recorder, onUpdate: opts.onUpdate }));
+  return withContext(config, opts, (store, executor, recorder) =>
+    SearchDriver.run(store, config, { executor, recorder, onUpdate: opts.onUpdate }),
+  );
 }
 
 /** Resumes a search whose driver is gone (e.g. after a kernel restart) and runs it to the end. */
-export async function resumeSearch(searchId: number, opts: SearchRunOptions & { force?: boolean } = {}): Promise<SearchResult> {
+export async function resumeSearch(
+  searchId: number,
+  opts: SearchRunOptions & { force?: boolean } = {},
+): Promise<SearchResult> {
   const ownStore = !opts.store || !('db' in opts.store);
-  const probe = ownStore ? await openProjectStore((opts.store as StoreOptions | undefined) ?? {}) : (opts.store as ProjectStore);
+  const probe = ownStore
+    ? await openProjectStore((opts.store as StoreOptions | undefined) ?? {})
+    : (opts.store as ProjectStore);
   try {
     const { config } = await new SearchRepository(probe).getSearch(searchId);
     return await withContext(config, { ...opts, store: probe }, async (store, executor, recorder) => {
-      const driver = await SearchDriver.resume(store, searchId, { executor, recorder, onUpdate: opts.onUpdate, force: opts.force });
+      const driver = await SearchDriver.resume(store, searchId, {
+        executor,
+        recorder,
+        onUpdate: opts.onUpdate,
+        force: opts.force,
+      });
       return driver.run();
     });
   } finally {
@@ -92,7 +106,9 @@ export async function resumeSearch(searchId: number, opts: SearchRunOptions & { 
 /** Asks a running search (driven by any process) to stop cleanly. */
 export async function stopSearch(searchId: number, opts: { store?: ProjectStore | StoreOptions } = {}): Promise<void> {
   const ownStore = !opts.store || !('db' in opts.store);
-  const store = ownStore ? await openProjectStore((opts.store as StoreOptions | undefined) ?? {}) : (opts.store as ProjectStore);
+  const store = ownStore
+    ? await openProjectStore((opts.store as StoreOptions | undefined) ?? {})
+    : (opts.store as ProjectStore);
   try {
     await new SearchRepository(store).requestStop(searchId);
   } finally {
@@ -103,7 +119,9 @@ export async function stopSearch(searchId: number, opts: { store?: ProjectStore 
 /** Runs a leave-one-component-out ablation study (one base trial plus one per component). */
 export function runAblation(config: AblationStudyConfig, opts: SearchRunOptions = {}): Promise<SearchResult> {
   const search = ablationSearchConfig(config);
-  return withContext(search, opts, (store, executor, recorder) => SearchDriver.run(store, search, { executor, recorder, onUpdate: opts.onUpdate }));
+  return withContext(search, opts, (store, executor, recorder) =>
+    SearchDriver.run(store, search, { executor, recorder, onUpdate: opts.onUpdate }),
+  );
 }
 
 export { SearchDriver, type SearchResult, type SearchEvent, type SearchRecorder } from './driver';

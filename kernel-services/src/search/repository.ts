@@ -136,18 +136,32 @@ export class SearchRepository {
    * Makes this process the search's driver unless another driver said it was alive within `staleMs`.
    * Returns the previous driver when it refuses.
    */
-  async claimDriver(id: number, staleMs: number, force = false): Promise<{ ok: true } | { ok: false; driver: string; lastSeen: string }> {
+  async claimDriver(
+    id: number,
+    staleMs: number,
+    force = false,
+  ): Promise<{ ok: true } | { ok: false; driver: string; lastSeen: string }> {
     return this.store.writeTransaction(async (trx) => {
-      const r = await trx.selectFrom('search').select(['driver', 'driver_heartbeat_at', 'status']).where('id', '=', id).executeTakeFirst();
+      const r = await trx
+        .selectFrom('search')
+        .select(['driver', 'driver_heartbeat_at', 'status'])
+        .where('id', '=', id)
+        .executeTakeFirst();
       if (!r) throw new SearchNotFoundError(`no search with id ${id}`);
       const me = driverIdentity();
       const fresh =
-        r.driver_heartbeat_at !== null && Date.now() - new Date(r.driver_heartbeat_at).getTime() < staleMs && !deadLocalProcess(r.driver);
+        r.driver_heartbeat_at !== null &&
+        Date.now() - new Date(r.driver_heartbeat_at).getTime() < staleMs &&
+        !deadLocalProcess(r.driver);
       if (!force && r.driver && r.driver !== me && fresh && (r.status === 'running' || r.status === 'stopping')) {
         return { ok: false as const, driver: r.driver, lastSeen: r.driver_heartbeat_at! };
       }
       const now = storedTime();
-      await trx.updateTable('search').set({ driver: me, driver_heartbeat_at: now, updated_at: now }).where('id', '=', id).execute();
+      await trx
+        .updateTable('search')
+        .set({ driver: me, driver_heartbeat_at: now, updated_at: now })
+        .where('id', '=', id)
+        .execute();
       return { ok: true as const };
     });
   }
@@ -176,18 +190,33 @@ export class SearchRepository {
   /** Asks the search to stop; its driver ends it cleanly (running trials are told to stop). */
   async requestStop(id: number): Promise<void> {
     await this.getSearch(id);
-    await this.db.updateTable('search').set({ stop_requested: 1, updated_at: storedTime() }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('search')
+      .set({ stop_requested: 1, updated_at: storedTime() })
+      .where('id', '=', id)
+      .execute();
     await this.store.audit('search.stop', `search:${id}`);
   }
 
   /** Clears a stop request (a resumed search should run again). */
   async clearStop(id: number): Promise<void> {
-    await this.db.updateTable('search').set({ stop_requested: 0, status: 'running', finished_at: null }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('search')
+      .set({ stop_requested: 0, status: 'running', finished_at: null })
+      .where('id', '=', id)
+      .execute();
   }
 
   async createTrial(
     searchId: number,
-    t: { number: number; params: TrialParams; budget: number | null; rung: number | null; promotedFrom: number | null; seed: number },
+    t: {
+      number: number;
+      params: TrialParams;
+      budget: number | null;
+      rung: number | null;
+      promotedFrom: number | null;
+      seed: number;
+    },
   ): Promise<number> {
     const row = await this.db
       .insertInto('search_trial')
@@ -239,12 +268,23 @@ export class SearchRepository {
     await this.db.updateTable('search_trial').set(set).where('id', '=', trialId).execute();
   }
 
-  async appendMetrics(rows: { trialId: number; attempt: number; idx: number; step: number; value: number; at: string }[]): Promise<void> {
+  async appendMetrics(
+    rows: { trialId: number; attempt: number; idx: number; step: number; value: number; at: string }[],
+  ): Promise<void> {
     for (let i = 0; i < rows.length; i += 400) {
       const chunk = rows.slice(i, i + 400);
       await this.db
         .insertInto('search_metric')
-        .values(chunk.map((r) => ({ trial_id: r.trialId, attempt: r.attempt, idx: r.idx, step: r.step, value: r.value, at: r.at })))
+        .values(
+          chunk.map((r) => ({
+            trial_id: r.trialId,
+            attempt: r.attempt,
+            idx: r.idx,
+            step: r.step,
+            value: r.value,
+            at: r.at,
+          })),
+        )
         .onConflict((oc) => oc.columns(['trial_id', 'attempt', 'idx']).doNothing())
         .execute();
     }
@@ -252,7 +292,12 @@ export class SearchRepository {
 
   /** Every trial of a search, in number order, each with the curve of its current attempt. */
   async listTrials(searchId: number): Promise<TrialRecord[]> {
-    const rows = await this.db.selectFrom('search_trial').selectAll().where('search_id', '=', searchId).orderBy('number').execute();
+    const rows = await this.db
+      .selectFrom('search_trial')
+      .selectAll()
+      .where('search_id', '=', searchId)
+      .orderBy('number')
+      .execute();
     const metrics = rows.length
       ? await this.db
           .selectFrom('search_metric')

@@ -57,11 +57,19 @@ describe('SearchSpace', () => {
     expect(() => SearchSpace.from({ lr: { type: 'double', min: 0, max: 1, scale: 'log' } })).toThrow(
       /parameter 'lr': a log scale needs min > 0/,
     );
-    expect(() => SearchSpace.from({ lr: { type: 'double', min: 1, max: 1 } })).toThrow(/parameter 'lr': min \(1\) must be below max/);
-    expect(() => SearchSpace.from({ k: { type: 'integer', min: 1.5, max: 3 } as never })).toThrow(/parameter 'k': field 'min'/);
+    expect(() => SearchSpace.from({ lr: { type: 'double', min: 1, max: 1 } })).toThrow(
+      /parameter 'lr': min \(1\) must be below max/,
+    );
+    expect(() => SearchSpace.from({ k: { type: 'integer', min: 1.5, max: 3 } as never })).toThrow(
+      /parameter 'k': field 'min'/,
+    );
     expect(() => SearchSpace.from({ k: { type: 'nope' } as never })).toThrow(SearchSpaceError);
-    expect(() => SearchSpace.from({ c: { type: 'categorical', values: ['a', 'a'] } })).toThrow(/values must be distinct/);
-    expect(() => SearchSpace.from({ 'bad name': { type: 'discrete', values: [1] } })).toThrow(/parameter name 'bad name'/);
+    expect(() => SearchSpace.from({ c: { type: 'categorical', values: ['a', 'a'] } })).toThrow(
+      /values must be distinct/,
+    );
+    expect(() => SearchSpace.from({ 'bad name': { type: 'discrete', values: [1] } })).toThrow(
+      /parameter name 'bad name'/,
+    );
     expect(() => SearchSpace.from({})).toThrow(/has no parameters/);
     expect(() => SearchSpace.from({ x: { type: 'double', min: 0, max: 1 } }).grid()).toThrow(/needs 'gridPoints'/);
     expect(() => space.check({ ...space.sample(new Prng(1)), kernel: 9 })).toThrow(/'kernel' = 9 is outside/);

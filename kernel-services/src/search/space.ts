@@ -4,13 +4,7 @@
  * and enumerated for grid search. Each parameter also maps to and from the unit interval, which is
  * what TPE models.
  */
-import {
-  ParamSpec,
-  SearchSpaceSpec,
-  type ParamSpecInput,
-  type ParamValue,
-  type TrialParams,
-} from '@floe/schema';
+import { ParamSpec, SearchSpaceSpec, type ParamSpecInput, type ParamValue, type TrialParams } from '@floe/schema';
 import type { Prng } from './prng';
 
 export class SearchSpaceError extends Error {
@@ -33,13 +27,16 @@ export class SearchSpace {
   static from(input: SearchSpace | Record<string, ParamSpecInput>, where = 'search space'): SearchSpace {
     if (input instanceof SearchSpace) return input;
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      throw new SearchSpaceError(`${where}: expected an object of parameters, got ${Array.isArray(input) ? 'an array' : typeof input}`);
+      throw new SearchSpaceError(
+        `${where}: expected an object of parameters, got ${Array.isArray(input) ? 'an array' : typeof input}`,
+      );
     }
     if (Object.keys(input).length === 0) throw new SearchSpaceError(`${where}: has no parameters`);
     const spec: SearchSpaceSpec = {};
     for (const [name, raw] of Object.entries(input)) {
       const parsedName = SearchSpaceSpec.keyType.safeParse(name);
-      if (!parsedName.success) throw new SearchSpaceError(`${where}: parameter name '${name}': ${parsedName.error.issues[0]!.message}`);
+      if (!parsedName.success)
+        throw new SearchSpaceError(`${where}: parameter name '${name}': ${parsedName.error.issues[0]!.message}`);
       const parsed = ParamSpec.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
@@ -117,7 +114,8 @@ export class SearchSpace {
   /** Number of choices of a categorical/discrete parameter. */
   choices(name: string): readonly ParamValue[] {
     const p = this.param(name);
-    if (p.type !== 'categorical' && p.type !== 'discrete') throw new SearchSpaceError(`parameter '${name}' has no fixed choices`);
+    if (p.type !== 'categorical' && p.type !== 'discrete')
+      throw new SearchSpaceError(`parameter '${name}' has no fixed choices`);
     return p.values;
   }
 
@@ -130,7 +128,8 @@ export class SearchSpace {
         return [...p.values];
       case 'integer': {
         const n = p.max - p.min + 1;
-        if (n > MAX_GRID_SIZE) throw new SearchSpaceError(`grid: integer parameter '${name}' has ${n} values; narrow it`);
+        if (n > MAX_GRID_SIZE)
+          throw new SearchSpaceError(`grid: integer parameter '${name}' has ${n} values; narrow it`);
         return Array.from({ length: n }, (_, i) => p.min + i);
       }
       case 'double': {
@@ -146,7 +145,8 @@ export class SearchSpace {
   grid(): TrialParams[] {
     const axes = this.names.map((n) => this.gridValues(n));
     const size = axes.reduce((a, v) => a * v.length, 1);
-    if (size > MAX_GRID_SIZE) throw new SearchSpaceError(`grid: ${size} points is more than ${MAX_GRID_SIZE}; narrow the space`);
+    if (size > MAX_GRID_SIZE)
+      throw new SearchSpaceError(`grid: ${size} points is more than ${MAX_GRID_SIZE}; narrow the space`);
     const out: TrialParams[] = [];
     const index = new Array<number>(axes.length).fill(0);
     for (let k = 0; k < size; k++) {
@@ -174,7 +174,8 @@ export class SearchSpace {
           : p.type === 'integer'
             ? Number.isInteger(v) && (v as number) >= p.min && (v as number) <= p.max
             : p.values.some((x) => x === v);
-      if (!ok) throw new SearchSpaceError(`${where}: parameter '${name}' = ${JSON.stringify(v)} is outside its definition`);
+      if (!ok)
+        throw new SearchSpaceError(`${where}: parameter '${name}' = ${JSON.stringify(v)} is outside its definition`);
     }
   }
 

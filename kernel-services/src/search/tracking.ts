@@ -30,14 +30,24 @@ export class TrackerSearchRecorder implements SearchRecorder {
     const run = await this.tracker.startRun({
       experiment: this.experimentOf(c),
       name: `${c.kind ?? 'search'}-${search.id}`,
-      params: { optimizer: c.optimizer, numTrials: c.numTrials, mode: c.mode ?? 'async', earlyStopping: c.earlyStopping ?? null, space: c.space, seed: c.seed ?? 0 },
+      params: {
+        optimizer: c.optimizer,
+        numTrials: c.numTrials,
+        mode: c.mode ?? 'async',
+        earlyStopping: c.earlyStopping ?? null,
+        space: c.space,
+        seed: c.seed ?? 0,
+      },
       tags: { kind: c.kind ?? 'search', search_id: String(search.id), metric: c.metric, direction: c.direction },
     });
     this.parents.set(search.id, run);
     return run.id;
   }
 
-  async trialEnded(search: { id: number; config: SearchConfig; runId: number | null }, trial: TrialRecord): Promise<number | null> {
+  async trialEnded(
+    search: { id: number; config: SearchConfig; runId: number | null },
+    trial: TrialRecord,
+  ): Promise<number | null> {
     const c = search.config;
     const run = await this.tracker.startRun({
       experiment: this.experimentOf(c),
@@ -56,12 +66,17 @@ export class TrackerSearchRecorder implements SearchRecorder {
     for (let i = 0; i < trial.curve.length; i++) await run.log('epoch', i + 1, { [c.metric]: trial.curve[i]! });
     if (trial.metric !== null) await run.log('final', 0, { [c.metric]: trial.metric });
     if (trial.status === 'error') await run.fail(trial.error ?? 'trial failed');
-    else if (trial.status === 'stopped' || trial.status === 'cancelled') await run.interrupt(trial.stopReason ?? 'stopped');
+    else if (trial.status === 'stopped' || trial.status === 'cancelled')
+      await run.interrupt(trial.stopReason ?? 'stopped');
     else await run.finish();
     return run.id;
   }
 
-  async searchEnded(search: { id: number; config: SearchConfig; runId: number | null }, status: string, best: TrialRecord | null): Promise<void> {
+  async searchEnded(
+    search: { id: number; config: SearchConfig; runId: number | null },
+    status: string,
+    best: TrialRecord | null,
+  ): Promise<void> {
     const run = this.parents.get(search.id);
     const c = search.config;
     if (run) {

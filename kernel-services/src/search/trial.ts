@@ -33,7 +33,10 @@ export interface TrialReporter {
   readonly trial: { searchId: number; number: number; attempt: number; seed: number; budget: number | null };
 }
 
-export type TrialFunction<P extends TrialParams = TrialParams> = (params: P, reporter: TrialReporter) => Promise<number | void> | number | void;
+export type TrialFunction<P extends TrialParams = TrialParams> = (
+  params: P,
+  reporter: TrialReporter,
+) => Promise<number | void> | number | void;
 
 /** Where a worker finds the trial function: an absolute module path (or package name) and an export. */
 export interface TrialFunctionRef {
@@ -55,8 +58,16 @@ export class TrialFunctionError extends Error {
 
 /** Checks a ref and makes a relative module path absolute (against `base`, default the cwd). */
 export function resolveTrialRef(ref: TrialFunctionRef, base = process.cwd()): TrialFunctionRef {
-  if (!ref || typeof ref.module !== 'string' || ref.module === '' || typeof ref.export !== 'string' || ref.export === '') {
-    throw new TrialFunctionError(`trial function: give { module: '<path or package>', export: '<name>' }, got ${JSON.stringify(ref)}`);
+  if (
+    !ref ||
+    typeof ref.module !== 'string' ||
+    ref.module === '' ||
+    typeof ref.export !== 'string' ||
+    ref.export === ''
+  ) {
+    throw new TrialFunctionError(
+      `trial function: give { module: '<path or package>', export: '<name>' }, got ${JSON.stringify(ref)}`,
+    );
   }
   const relative = ref.module.startsWith('./') || ref.module.startsWith('../');
   return { module: relative ? path.resolve(base, ref.module) : ref.module, export: ref.export };
@@ -123,9 +134,12 @@ export function startTrial(
   const reporter: TrialReporter = {
     report(step, value) {
       if (typeof value !== 'number' || !Number.isFinite(value)) {
-        throw new TrialFunctionError(`trial ${info.number}: report(${step}, ${String(value)}): the metric must be a finite number`);
+        throw new TrialFunctionError(
+          `trial ${info.number}: report(${step}, ${String(value)}): the metric must be a finite number`,
+        );
       }
-      if (!(step > lastStep)) throw new TrialFunctionError(`trial ${info.number}: report steps must increase (${step} after ${lastStep})`);
+      if (!(step > lastStep))
+        throw new TrialFunctionError(`trial ${info.number}: report steps must increase (${step} after ${lastStep})`);
       lastStep = step;
       steps++;
       last = value;
@@ -145,13 +159,32 @@ export function startTrial(
       const busyMs = performance.now() - t0;
       if (stopReason !== null) return { kind: 'finished', metric: last, stopped: true, stopReason, steps, busyMs };
       if (returned !== undefined && (typeof returned !== 'number' || !Number.isFinite(returned))) {
-        return { kind: 'failed', error: `trial ${info.number} returned ${String(returned)}, not a finite number`, crashed: false, busyMs };
+        return {
+          kind: 'failed',
+          error: `trial ${info.number} returned ${String(returned)}, not a finite number`,
+          crashed: false,
+          busyMs,
+        };
       }
-      return { kind: 'finished', metric: typeof returned === 'number' ? returned : last, stopped: false, stopReason: null, steps, busyMs };
+      return {
+        kind: 'finished',
+        metric: typeof returned === 'number' ? returned : last,
+        stopped: false,
+        stopReason: null,
+        steps,
+        busyMs,
+      };
     } catch (err) {
       const busyMs = performance.now() - t0;
       if (err instanceof TrialStopped || (stopReason !== null && controller.signal.aborted && isAbort(err))) {
-        return { kind: 'finished', metric: last, stopped: true, stopReason: stopReason ?? (err as TrialStopped).reason, steps, busyMs };
+        return {
+          kind: 'finished',
+          metric: last,
+          stopped: true,
+          stopReason: stopReason ?? (err as TrialStopped).reason,
+          steps,
+          busyMs,
+        };
       }
       const e = err as Error;
       return { kind: 'failed', error: e?.stack ?? String(err), crashed: false, busyMs };
@@ -168,5 +201,7 @@ export function startTrial(
 }
 
 function isAbort(err: unknown): boolean {
-  return err instanceof TrialStopped || (err instanceof Error && (err.name === 'AbortError' || err.name === 'TrialStopped'));
+  return (
+    err instanceof TrialStopped || (err instanceof Error && (err.name === 'AbortError' || err.name === 'TrialStopped'))
+  );
 }

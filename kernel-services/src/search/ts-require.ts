@@ -14,7 +14,9 @@ function typescriptPath(): string {
   try {
     return require.resolve('typescript');
   } catch {
-    throw new Error("loading a .ts trial module needs the 'typescript' package; install it or compile the module to .js");
+    throw new Error(
+      "loading a .ts trial module needs the 'typescript' package; install it or compile the module to .js",
+    );
   }
 }
 
@@ -24,7 +26,9 @@ export function registerTypeScript(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require(typescriptPath()) as typeof import('typescript');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Module = require('node:module') as { _extensions: Record<string, (m: { _compile(code: string, file: string): void }, file: string) => void> };
+  const Module = require('node:module') as {
+    _extensions: Record<string, (m: { _compile(code: string, file: string): void }, file: string) => void>;
+  };
   if (Module._extensions['.ts']) return; // a loader (ts-node, tsx) is already there
   Module._extensions['.ts'] = (module, filename) => {
     const source = fs.readFileSync(filename, 'utf8');
@@ -78,7 +82,10 @@ if (!Module._extensions['.ts']) {
   };
 }
 `;
-  const file = path.join(os.tmpdir(), `floe-ts-preload-${createHash('sha256').update(code).digest('hex').slice(0, 12)}.js`);
+  const file = path.join(
+    os.tmpdir(),
+    `floe-ts-preload-${createHash('sha256').update(code).digest('hex').slice(0, 12)}.js`,
+  );
   if (!fs.existsSync(file)) {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, code);

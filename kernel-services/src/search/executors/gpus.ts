@@ -7,11 +7,18 @@ import { execFileSync } from 'node:child_process';
 export function visibleGpus(env: NodeJS.ProcessEnv = process.env): string[] {
   const set = env.CUDA_VISIBLE_DEVICES;
   if (set !== undefined) {
-    const ids = set.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== '-1');
+    const ids = set
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '' && s !== '-1');
     return ids;
   }
   try {
-    const out = execFileSync('nvidia-smi', ['-L'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('nvidia-smi', ['-L'], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return out
       .split('\n')
       .map((line) => /^GPU (\d+):/.exec(line)?.[1])

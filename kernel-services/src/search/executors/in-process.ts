@@ -18,7 +18,8 @@ export class InProcessExecutor implements TrialExecutor {
     /** A function to use instead of loading `assignment.trial` (e.g. one defined in a notebook cell). */
     private readonly fn?: TrialFunction,
   ) {
-    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`in-process executor: workers must be a positive integer, got ${workers}`);
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new RangeError(`in-process executor: workers must be a positive integer, got ${workers}`);
   }
 
   async attach(listener: ExecutorListener): Promise<void> {
@@ -38,7 +39,14 @@ export class InProcessExecutor implements TrialExecutor {
     const i = this.queue.findIndex((a) => a.trialId === key.trialId && a.attempt === key.attempt);
     if (i >= 0) {
       this.queue.splice(i, 1);
-      this.listener?.ended(key, { kind: 'finished', metric: null, stopped: true, stopReason: reason, steps: 0, busyMs: 0 });
+      this.listener?.ended(key, {
+        kind: 'finished',
+        metric: null,
+        stopped: true,
+        stopReason: reason,
+        steps: 0,
+        busyMs: 0,
+      });
       return;
     }
     this.running.get(`${key.trialId}:${key.attempt}`)?.stop(reason);
@@ -59,9 +67,14 @@ export class InProcessExecutor implements TrialExecutor {
         continue;
       }
       listener?.started(key, `in-process:${slot}`);
-      const run = startTrial(fn, a.params, { searchId: a.searchId, number: a.number, attempt: a.attempt, seed: a.seed, budget: a.budget }, {
-        metric: (step, value) => listener?.metric(key, step, value),
-      });
+      const run = startTrial(
+        fn,
+        a.params,
+        { searchId: a.searchId, number: a.number, attempt: a.attempt, seed: a.seed, budget: a.budget },
+        {
+          metric: (step, value) => listener?.metric(key, step, value),
+        },
+      );
       this.running.set(`${a.trialId}:${a.attempt}`, run);
       void run.outcome.then((outcome) => {
         this.running.delete(`${a.trialId}:${a.attempt}`);

@@ -44,7 +44,9 @@ describe('local process-pool executor', () => {
   });
 
   it('runs trials in worker processes, one trial per worker at a time', async () => {
-    const result = await SearchDriver.run(store, config({ earlyStopping: { rule: 'median', minTrials: 2 } }), { executor: pool });
+    const result = await SearchDriver.run(store, config({ earlyStopping: { rule: 'median', minTrials: 2 } }), {
+      executor: pool,
+    });
     expect(result.status).toBe('completed');
     expect(result.trials).toHaveLength(8);
     const workers = new Set(result.trials.map((t) => t.worker));
@@ -60,7 +62,10 @@ describe('local process-pool executor', () => {
       store,
       config({
         space: { crash: { type: 'categorical', values: ['none', 'exit', 'kill', 'always'] } },
-        optimizer: { name: 'list', configs: [{ crash: 'exit' }, { crash: 'kill' }, { crash: 'always' }, { crash: 'none' }] },
+        optimizer: {
+          name: 'list',
+          configs: [{ crash: 'exit' }, { crash: 'kill' }, { crash: 'always' }, { crash: 'none' }],
+        },
         numTrials: 4,
         trial: { module: replayModule, export: 'crashOnceTrial' },
       }),
@@ -80,11 +85,19 @@ describe('local process-pool executor', () => {
   });
 
   it('kills a worker that stops sending heartbeats and fails its attempt', async () => {
-    const slowPool = new LocalProcessExecutor({ workers: 1, gpus: [], heartbeatTimeoutMs: 300, heartbeatIntervalMs: 10_000 });
+    const slowPool = new LocalProcessExecutor({
+      workers: 1,
+      gpus: [],
+      heartbeatTimeoutMs: 300,
+      heartbeatIntervalMs: 10_000,
+    });
     try {
       const trialFile = path.join(dir, 'silent.js');
       // Blocks its event loop: no report, no heartbeat.
-      fs.writeFileSync(trialFile, "exports.silent = async () => { const end = Date.now() + 5000; while (Date.now() < end); return 1; };\n");
+      fs.writeFileSync(
+        trialFile,
+        'exports.silent = async () => { const end = Date.now() + 5000; while (Date.now() < end); return 1; };\n',
+      );
       const result = await SearchDriver.run(
         store,
         config({ numTrials: 1, maxRetries: 0, trial: { module: trialFile, export: 'silent' } }),
@@ -98,14 +111,22 @@ describe('local process-pool executor', () => {
   });
 
   it('reports a trial module that cannot be loaded as a clear error', async () => {
-    const result = await SearchDriver.run(store, config({ numTrials: 1, maxRetries: 0, trial: { module: replayModule, export: 'nope' } }), { executor: pool });
+    const result = await SearchDriver.run(
+      store,
+      config({ numTrials: 1, maxRetries: 0, trial: { module: replayModule, export: 'nope' } }),
+      { executor: pool },
+    );
     expect(result.trials[0]!.error).toMatch(/has no exported function 'nope' \(functions: .*replayTrial/);
     expect(result.status).toBe('failed');
   });
 
   it('resumes a search whose driver was killed: requeues unfinished trials and completes', async () => {
     const { file, execArgv } = childEntry(path.join(__dirname, '..', 'fixtures'), 'driver-child', __filename);
-    const child = fork(file, [dir, '10'], { execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, FLOE_REPLAY_SCALE: '0.5' } });
+    const child = fork(file, [dir, '10'], {
+      execArgv,
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      env: { ...process.env, FLOE_REPLAY_SCALE: '0.5' },
+    });
     const searchId = await new Promise<number>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => {
         const m = /search (\d+)/.exec(d.toString());
@@ -117,7 +138,8 @@ describe('local process-pool executor', () => {
     // Wait until some trials ended and others are running, then kill the driver.
     for (;;) {
       const trials = await repo.listTrials(searchId);
-      if (trials.filter((t) => t.status === 'completed').length >= 2 && trials.some((t) => t.status === 'running')) break;
+      if (trials.filter((t) => t.status === 'completed').length >= 2 && trials.some((t) => t.status === 'running'))
+        break;
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill('SIGKILL');

@@ -39,7 +39,8 @@ interface Worker {
 export class LocalProcessExecutor implements TrialExecutor {
   readonly kind = 'local';
   readonly workers: number;
-  private readonly opts: Required<Omit<LocalExecutorOptions, 'env' | 'cwd'>> & Pick<LocalExecutorOptions, 'env' | 'cwd'>;
+  private readonly opts: Required<Omit<LocalExecutorOptions, 'env' | 'cwd'>> &
+    Pick<LocalExecutorOptions, 'env' | 'cwd'>;
   private readonly pool: Worker[] = [];
   private readonly queue: TrialAssignment[] = [];
   private listener: ExecutorListener | undefined;
@@ -76,7 +77,10 @@ export class LocalProcessExecutor implements TrialExecutor {
   /** Starts the workers and waits until each is ready. */
   start(): Promise<void> {
     this.started ??= Promise.all(Array.from({ length: this.workers }, (_, i) => this.spawn(i))).then(() => {
-      this.watchdog = setInterval(() => this.checkHeartbeats(), Math.max(50, Math.floor(this.opts.heartbeatTimeoutMs / 4)));
+      this.watchdog = setInterval(
+        () => this.checkHeartbeats(),
+        Math.max(50, Math.floor(this.opts.heartbeatTimeoutMs / 4)),
+      );
       this.watchdog.unref();
     });
     return this.started;
@@ -101,7 +105,14 @@ export class LocalProcessExecutor implements TrialExecutor {
     const i = this.queue.findIndex((a) => a.trialId === key.trialId && a.attempt === key.attempt);
     if (i >= 0) {
       this.queue.splice(i, 1);
-      this.listener?.ended(key, { kind: 'finished', metric: null, stopped: true, stopReason: reason, steps: 0, busyMs: 0 });
+      this.listener?.ended(key, {
+        kind: 'finished',
+        metric: null,
+        stopped: true,
+        stopReason: reason,
+        steps: 0,
+        busyMs: 0,
+      });
       return;
     }
     const w = this.pool.find((x) => x.current?.trialId === key.trialId && x.current.attempt === key.attempt);
@@ -137,7 +148,8 @@ export class LocalProcessExecutor implements TrialExecutor {
       FLOE_WORKER_INDEX: String(index),
     };
     if (gpu !== undefined) env.CUDA_VISIBLE_DEVICES = gpu;
-    else if (this.opts.gpus.length === 0 && process.env.CUDA_VISIBLE_DEVICES === undefined) delete env.CUDA_VISIBLE_DEVICES;
+    else if (this.opts.gpus.length === 0 && process.env.CUDA_VISIBLE_DEVICES === undefined)
+      delete env.CUDA_VISIBLE_DEVICES;
     const child = fork(file, [], { execArgv, env, cwd: this.opts.cwd, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const worker: Worker = { index, child, ready: false, current: undefined, lastSeen: Date.now(), failedStarts };
     this.pool[index] = worker;
@@ -177,7 +189,12 @@ export class LocalProcessExecutor implements TrialExecutor {
     if (a) {
       this.listener?.ended(
         { trialId: a.trialId, attempt: a.attempt },
-        { kind: 'failed', error: `worker ${worker.index} (pid ${worker.child.pid}) ${why ?? 'crashed'}: ${how}`, crashed: true, busyMs: 0 },
+        {
+          kind: 'failed',
+          error: `worker ${worker.index} (pid ${worker.child.pid}) ${why ?? 'crashed'}: ${how}`,
+          crashed: true,
+          busyMs: 0,
+        },
       );
     }
     if (this.closing) return;

@@ -48,12 +48,21 @@ function main(): void {
     try {
       fn = loadTrialFunction(a.trial);
     } catch (err) {
-      send({ type: 'ended', ...key, outcome: { kind: 'failed', error: (err as Error).message, crashed: false, busyMs: 0 } });
+      send({
+        type: 'ended',
+        ...key,
+        outcome: { kind: 'failed', error: (err as Error).message, crashed: false, busyMs: 0 },
+      });
       return;
     }
-    const run = startTrial(fn, a.params, { searchId: a.searchId, number: a.number, attempt: a.attempt, seed: a.seed, budget: a.budget }, {
-      metric: (step, value) => send({ type: 'metric', ...key, step, value }),
-    });
+    const run = startTrial(
+      fn,
+      a.params,
+      { searchId: a.searchId, number: a.number, attempt: a.attempt, seed: a.seed, budget: a.budget },
+      {
+        metric: (step, value) => send({ type: 'metric', ...key, step, value }),
+      },
+    );
     current = { ...key, stop: run.stop };
     const alive = setInterval(() => send({ type: 'alive', ...key }), heartbeatMs);
     void run.outcome.then((outcome) => {

@@ -36,7 +36,11 @@ const replayModule = path.join(__dirname, '..', 'replay.ts');
 
 function startWorker(url: string, queue: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const { file, execArgv } = childEntry(__dirname, 'redis-worker-main', __filename);
-  const child = fork(file, [url, queue], { execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, ...env } });
+  const child = fork(file, [url, queue], {
+    execArgv,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -60,9 +64,13 @@ describe.skipIf(!hasRedis())('Redis executor with two `floe worker` processes', 
     store = await openProjectStore({ home: path.join(dir, 'project') });
     const port = await freePort();
     url = `redis://127.0.0.1:${port}`;
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       let out = '';
       redis.stdout!.on('data', (d: Buffer) => {
@@ -77,7 +85,11 @@ describe.skipIf(!hasRedis())('Redis executor with two `floe worker` processes', 
 
   afterAll(async () => {
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
-    await Promise.all(workers.map((w) => (w.exitCode === null && w.signalCode === null ? new Promise((r) => w.once('exit', r)) : undefined)));
+    await Promise.all(
+      workers.map((w) =>
+        w.exitCode === null && w.signalCode === null ? new Promise((r) => w.once('exit', r)) : undefined,
+      ),
+    );
     redis?.kill('SIGTERM');
     if (redis && redis.exitCode === null) await new Promise((r) => redis.once('exit', r));
     await store?.close();
@@ -98,14 +110,24 @@ describe.skipIf(!hasRedis())('Redis executor with two `floe worker` processes', 
   });
 
   it('parses Redis URLs and refuses others', () => {
-    expect(redisConnection('redis://u:p%40ss@10.0.0.2:6390/2')).toMatchObject({ host: '10.0.0.2', port: 6390, db: 2, username: 'u', password: 'p@ss' });
+    expect(redisConnection('redis://u:p%40ss@10.0.0.2:6390/2')).toMatchObject({
+      host: '10.0.0.2',
+      port: 6390,
+      db: 2,
+      username: 'u',
+      password: 'p@ss',
+    });
     expect(() => redisConnection('http://x')).toThrow(/not a Redis URL/);
   });
 
   it('runs a search on both workers with per-step metrics and early stopping', async () => {
     const executor = new RedisExecutor({ url, workers: 2, queue });
     try {
-      const result = await SearchDriver.run(store, config({ numTrials: 10, earlyStopping: { rule: 'median', minTrials: 2 } }), { executor });
+      const result = await SearchDriver.run(
+        store,
+        config({ numTrials: 10, earlyStopping: { rule: 'median', minTrials: 2 } }),
+        { executor },
+      );
       expect(result.status).toBe('completed');
       expect(result.trials).toHaveLength(10);
       const names = new Set(result.trials.map((t) => t.worker));

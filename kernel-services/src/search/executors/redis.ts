@@ -35,10 +35,18 @@ interface ControlMessage {
 
 export const eventsChannel = (searchId: number): string => `floe:search:${searchId}:events`;
 export const controlChannel = (searchId: number): string => `floe:search:${searchId}:control`;
-const jobId = (a: { searchId: number; trialId: number; attempt: number }): string => `s${a.searchId}-t${a.trialId}-a${a.attempt}`;
+const jobId = (a: { searchId: number; trialId: number; attempt: number }): string =>
+  `s${a.searchId}-t${a.trialId}-a${a.attempt}`;
 
 /** Connection options from `redis://[user:password@]host:port[/db]`. */
-export function redisConnection(url: string): { host: string; port: number; db?: number; username?: string; password?: string; maxRetriesPerRequest: null } {
+export function redisConnection(url: string): {
+  host: string;
+  port: number;
+  db?: number;
+  username?: string;
+  password?: string;
+  maxRetriesPerRequest: null;
+} {
   let u: URL;
   try {
     u = new URL(url);
@@ -47,7 +55,8 @@ export function redisConnection(url: string): { host: string; port: number; db?:
   }
   if (u.protocol !== 'redis:') throw new RangeError(`not a Redis URL: '${url}' (expected redis://host:port)`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
-  if (db !== undefined && !Number.isInteger(db)) throw new RangeError(`Redis URL '${url}': the database must be a number`);
+  if (db !== undefined && !Number.isInteger(db))
+    throw new RangeError(`Redis URL '${url}': the database must be a number`);
   return {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 6379,
@@ -77,7 +86,8 @@ export class RedisExecutor implements TrialExecutor {
   private subscribed: Promise<void> = Promise.resolve();
 
   constructor(opts: RedisExecutorOptions) {
-    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new RangeError(`redis executor: workers must be a positive integer, got ${opts.workers}`);
+    if (!Number.isInteger(opts.workers) || opts.workers < 1)
+      throw new RangeError(`redis executor: workers must be a positive integer, got ${opts.workers}`);
     this.workers = opts.workers;
     this.queue = new Queue(opts.queue ?? DEFAULT_QUEUE, { connection: redisConnection(opts.url) });
   }
@@ -116,7 +126,15 @@ export class RedisExecutor implements TrialExecutor {
       await this.subscribed;
       await this.queue.add('trial', a, { jobId: jobId(a), attempts: 1, removeOnComplete: true, removeOnFail: true });
     } catch (err) {
-      this.listener?.ended({ trialId: a.trialId, attempt: a.attempt }, { kind: 'failed', error: `cannot queue the trial in Redis: ${(err as Error).message}`, crashed: true, busyMs: 0 });
+      this.listener?.ended(
+        { trialId: a.trialId, attempt: a.attempt },
+        {
+          kind: 'failed',
+          error: `cannot queue the trial in Redis: ${(err as Error).message}`,
+          crashed: true,
+          busyMs: 0,
+        },
+      );
     }
   }
 
@@ -128,7 +146,14 @@ export class RedisExecutor implements TrialExecutor {
       if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
         try {
           await job.remove();
-          this.listener?.ended(key, { kind: 'finished', metric: null, stopped: true, stopReason: reason, steps: 0, busyMs: 0 });
+          this.listener?.ended(key, {
+            kind: 'finished',
+            metric: null,
+            stopped: true,
+            stopReason: reason,
+            steps: 0,
+            busyMs: 0,
+          });
           return;
         } catch {
           // a worker took it in the meantime: tell it to stop
@@ -213,9 +238,14 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<{ clos
       let outcome: TrialOutcome;
       try {
         const fn = loadTrialFunction(a.trial);
-        const run = startTrial(fn, a.params, { searchId: a.searchId, number: a.number, attempt: a.attempt, seed: a.seed, budget: a.budget }, {
-          metric: (step, value) => publish(a.searchId, { type: 'metric', ...key, step, value }),
-        });
+        const run = startTrial(
+          fn,
+          a.params,
+          { searchId: a.searchId, number: a.number, attempt: a.attempt, seed: a.seed, budget: a.budget },
+          {
+            metric: (step, value) => publish(a.searchId, { type: 'metric', ...key, step, value }),
+          },
+        );
         running.set(`${a.trialId}:${a.attempt}`, run.stop);
         const alive = setInterval(() => publish(a.searchId, { type: 'alive', ...key }), heartbeatMs);
         try {
@@ -228,7 +258,9 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<{ clos
         outcome = { kind: 'failed', error: (err as Error).message, crashed: false, busyMs: 0 };
       }
       publish(a.searchId, { type: 'ended', ...key, outcome });
-      log(`trial ${a.number} (search ${a.searchId}) ended: ${outcome.kind}${outcome.kind === 'finished' && outcome.stopped ? ' (stopped)' : ''}`);
+      log(
+        `trial ${a.number} (search ${a.searchId}) ended: ${outcome.kind}${outcome.kind === 'finished' && outcome.stopped ? ' (stopped)' : ''}`,
+      );
       return outcome.kind;
     },
     {

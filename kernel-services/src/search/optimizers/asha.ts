@@ -42,7 +42,9 @@ export class Asha implements Optimizer {
     if (!(this.eta >= 2)) throw new RangeError(`ASHA: reductionFactor must be at least 2, got ${this.eta}`);
     if (!(opts.minResource > 0)) throw new RangeError(`ASHA: minResource must be positive, got ${opts.minResource}`);
     if (!(opts.maxResource >= opts.minResource)) {
-      throw new RangeError(`ASHA: maxResource (${opts.maxResource}) must be at least minResource (${opts.minResource})`);
+      throw new RangeError(
+        `ASHA: maxResource (${opts.maxResource}) must be at least minResource (${opts.minResource})`,
+      );
     }
     const s = opts.minEarlyStoppingRate ?? 0;
     const levels = Math.floor(Math.log(opts.maxResource / opts.minResource) / Math.log(this.eta) + 1e-9);
@@ -76,7 +78,10 @@ export class Asha implements Optimizer {
         continue;
       }
       const budget = this.budget(0);
-      const params = { ...RandomSearch.configFor(this.space, this.seed, ctx.nextNumber + i), [this.resourceName]: budget };
+      const params = {
+        ...RandomSearch.configFor(this.space, this.seed, ctx.nextNumber + i),
+        [this.resourceName]: budget,
+      };
       out.push({ params, budget, rung: 0 });
     }
     return out;

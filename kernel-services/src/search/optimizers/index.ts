@@ -20,7 +20,12 @@ export function optimizerName(spec: OptimizerSpec): string {
   return typeof spec === 'string' ? spec : spec.name;
 }
 
-export function createOptimizer(spec: OptimizerSpec, space: SearchSpace, seed: number, direction: Direction): Optimizer {
+export function createOptimizer(
+  spec: OptimizerSpec,
+  space: SearchSpace,
+  seed: number,
+  direction: Direction,
+): Optimizer {
   const s = typeof spec === 'string' ? { name: spec } : spec;
   switch (s.name) {
     case 'random':

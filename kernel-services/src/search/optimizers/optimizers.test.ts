@@ -13,7 +13,17 @@ const space = SearchSpace.from({
 let counter = 0;
 function view(number: number, params: TrialParams, metric: number | null, extra: Partial<TrialView> = {}): TrialView {
   counter++;
-  return { number, params, budget: null, rung: null, promotedFrom: null, status: metric === null ? 'running' : 'completed', metric, history: [], ...extra };
+  return {
+    number,
+    params,
+    budget: null,
+    rung: null,
+    promotedFrom: null,
+    status: metric === null ? 'running' : 'completed',
+    metric,
+    history: [],
+    ...extra,
+  };
 }
 
 /** Runs an optimizer sequentially on an objective, one suggestion at a time. */
@@ -40,24 +50,41 @@ describe('random search', () => {
 
 describe('grid search', () => {
   it('walks the grid in order and then is exhausted', () => {
-    const g = new GridSearch(SearchSpace.from({ k: { type: 'integer', min: 1, max: 3 }, c: { type: 'categorical', values: [true, false] } }));
+    const g = new GridSearch(
+      SearchSpace.from({ k: { type: 'integer', min: 1, max: 3 }, c: { type: 'categorical', values: [true, false] } }),
+    );
     expect(g.capacity).toBe(6);
     const first = g.suggest(4, { nextNumber: 1, running: [], finished: [] }).map((s) => s.params);
-    expect(first).toEqual([{ k: 1, c: true }, { k: 1, c: false }, { k: 2, c: true }, { k: 2, c: false }]);
+    expect(first).toEqual([
+      { k: 1, c: true },
+      { k: 1, c: false },
+      { k: 2, c: true },
+      { k: 2, c: false },
+    ]);
     expect(g.suggest(4, { nextNumber: 5, running: [], finished: [] })).toHaveLength(2);
     expect(g.suggest(4, { nextNumber: 7, running: [], finished: [] })).toHaveLength(0);
   });
 });
 
 describe('ASHA', () => {
-  const asha = () => new Asha(space, 3, 'max', { minResource: 1, maxResource: 9, reductionFactor: 3, resourceName: 'epochs' });
+  const asha = () =>
+    new Asha(space, 3, 'max', { minResource: 1, maxResource: 9, reductionFactor: 3, resourceName: 'epochs' });
 
   it('has rungs with budgets r·η^k', () => {
     const a = asha();
     expect(a.topRung).toBe(2);
     expect([0, 1, 2].map((k) => a.budget(k))).toEqual([1, 3, 9]);
-    expect(() => new Asha(space, 1, 'max', { minResource: 1, maxResource: 9, reductionFactor: 1 })).toThrow(/reductionFactor/);
-    expect(() => new Asha(SearchSpace.from({ epochs: { type: 'integer', min: 1, max: 2 } }), 1, 'max', { minResource: 1, maxResource: 3, resourceName: 'epochs' })).toThrow(/already has a parameter 'epochs'/);
+    expect(() => new Asha(space, 1, 'max', { minResource: 1, maxResource: 9, reductionFactor: 1 })).toThrow(
+      /reductionFactor/,
+    );
+    expect(
+      () =>
+        new Asha(SearchSpace.from({ epochs: { type: 'integer', min: 1, max: 2 } }), 1, 'max', {
+          minResource: 1,
+          maxResource: 3,
+          resourceName: 'epochs',
+        }),
+    ).toThrow(/already has a parameter 'epochs'/);
   });
 
   it('promotes the best of a rung as soon as the rung holds η results, before starting new configs', () => {
@@ -75,14 +102,22 @@ describe('ASHA', () => {
     expect(p).toMatchObject({ rung: 1, budget: 3, promotedFrom: 2, params: { ...finished[1]!.params, epochs: 3 } });
     // Each configuration is promoted once, the rest of the call starts new configs.
     expect(next!.rung).toBe(0);
-    const again = a.suggest(1, { nextNumber: 7, running: [view(5, p!.params, null, { promotedFrom: 2, rung: 1 })], finished });
+    const again = a.suggest(1, {
+      nextNumber: 7,
+      running: [view(5, p!.params, null, { promotedFrom: 2, rung: 1 })],
+      finished,
+    });
     expect(again[0]!.promotedFrom).toBeUndefined();
   });
 
   it('prefers promotions from higher rungs', () => {
     const a = asha();
-    const rung0 = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6].map((m, i) => view(i + 1, { x: m, y: 0, c: 'a', epochs: 1 }, m, { rung: 0 }));
-    const rung1 = [0.7, 0.8, 0.9].map((m, i) => view(7 + i, { x: m, y: 0, c: 'a', epochs: 3 }, m, { rung: 1, promotedFrom: 5 + (i % 2) }));
+    const rung0 = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6].map((m, i) =>
+      view(i + 1, { x: m, y: 0, c: 'a', epochs: 1 }, m, { rung: 0 }),
+    );
+    const rung1 = [0.7, 0.8, 0.9].map((m, i) =>
+      view(7 + i, { x: m, y: 0, c: 'a', epochs: 3 }, m, { rung: 1, promotedFrom: 5 + (i % 2) }),
+    );
     for (const t of [...rung0, ...rung1]) a.observe(t);
     const [s] = a.suggest(1, { nextNumber: 10, running: [], finished: [...rung0, ...rung1] });
     expect(s).toMatchObject({ rung: 2, promotedFrom: 9, budget: 9 });
@@ -90,15 +125,20 @@ describe('ASHA', () => {
 });
 
 describe('TPE', () => {
-  const objective = (p: TrialParams) => -(((p.x as number) - 0.8) ** 2) - ((p.y as number) - 0.2) ** 2 + (p.c === 'b' ? 0.05 : 0);
+  const objective = (p: TrialParams) =>
+    -(((p.x as number) - 0.8) ** 2) - ((p.y as number) - 0.2) ** 2 + (p.c === 'b' ? 0.05 : 0);
 
   it('is reproducible with a fixed seed and concentrates on good regions, unlike random search', () => {
     const runs = (seed: number) => optimize(new Tpe(space, seed, 'max'), objective, 60);
     expect(runs(11).map((t) => t.params)).toEqual(runs(11).map((t) => t.params));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     for (const seed of [1, 2, 3, 4, 5]) {
-      const tpe = optimize(new Tpe(space, seed, 'max'), objective, 60).slice(30).map((t) => t.metric!);
-      const rnd = optimize(new RandomSearch(space, seed), objective, 60).slice(30).map((t) => t.metric!);
+      const tpe = optimize(new Tpe(space, seed, 'max'), objective, 60)
+        .slice(30)
+        .map((t) => t.metric!);
+      const rnd = optimize(new RandomSearch(space, seed), objective, 60)
+        .slice(30)
+        .map((t) => t.metric!);
       // Random trials average about -0.3 on this objective; model-guided ones sit near the optimum.
       expect(mean(tpe)).toBeGreaterThan(-0.02);
       expect(mean(rnd)).toBeLessThan(-0.2);

@@ -20,7 +20,9 @@ export class RandomSearch implements Optimizer {
   }
 
   suggest(n: number, ctx: SuggestContext): Suggestion[] {
-    return Array.from({ length: n }, (_, i) => ({ params: RandomSearch.configFor(this.space, this.seed, ctx.nextNumber + i) }));
+    return Array.from({ length: n }, (_, i) => ({
+      params: RandomSearch.configFor(this.space, this.seed, ctx.nextNumber + i),
+    }));
   }
 
   observe(): void {

@@ -154,7 +154,10 @@ class ParzenDensity implements Density {
 class CategoricalDensity implements Density {
   private readonly weights: number[];
 
-  constructor(points: readonly number[], private readonly k: number) {
+  constructor(
+    points: readonly number[],
+    private readonly k: number,
+  ) {
     const counts = new Array<number>(k).fill(1);
     for (const u of points) counts[Math.min(k - 1, Math.floor(u * k))]!++;
     const total = counts.reduce((a, b) => a + b, 0);
@@ -179,6 +182,8 @@ class CategoricalDensity implements Density {
 function normalCdf(x: number): number {
   const z = Math.abs(x) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * z);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
   return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }

@@ -22,7 +22,12 @@ export const ICEBERG_FEATURES = ['HH', 'HV', 'derived', 'angle'] as const;
 export const ICEBERG_LAYERS = ['conv2', 'dense1', 'dropout'] as const;
 
 export function listParam(v: unknown): string[] {
-  return typeof v === 'string' && v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  return typeof v === 'string' && v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 }
 
 interface Data {
@@ -85,7 +90,14 @@ function channelIndices(features: readonly string[]): number[] {
   return idx;
 }
 
-function buildModel(params: TrialParams, channels: number, size: number, withAngle: boolean, removed: readonly string[], seed: number): LayersModel {
+function buildModel(
+  params: TrialParams,
+  channels: number,
+  size: number,
+  withAngle: boolean,
+  removed: readonly string[],
+  seed: number,
+): LayersModel {
   const tf = loadTf();
   const filters = Number(params.filters ?? 16);
   const kernel = Number(params.kernel ?? 5);
@@ -93,10 +105,20 @@ function buildModel(params: TrialParams, channels: number, size: number, withAng
   const dense = Number(params.denseUnits ?? 64);
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
   const image = tf.input({ shape: [size, size, channels], name: 'image' });
-  let x = tf.layers.conv2d({ filters, kernelSize: kernel, activation: 'relu', name: 'conv1', kernelInitializer: init(1) }).apply(image) as SymbolicTensor;
+  let x = tf.layers
+    .conv2d({ filters, kernelSize: kernel, activation: 'relu', name: 'conv1', kernelInitializer: init(1) })
+    .apply(image) as SymbolicTensor;
   x = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }).apply(x) as SymbolicTensor;
   if (!removed.includes('conv2')) {
-    x = tf.layers.conv2d({ filters: filters * 2, kernelSize: kernel, activation: 'relu', name: 'conv2', kernelInitializer: init(2) }).apply(x) as SymbolicTensor;
+    x = tf.layers
+      .conv2d({
+        filters: filters * 2,
+        kernelSize: kernel,
+        activation: 'relu',
+        name: 'conv2',
+        kernelInitializer: init(2),
+      })
+      .apply(x) as SymbolicTensor;
     x = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }).apply(x) as SymbolicTensor;
   }
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as SymbolicTensor;
@@ -107,10 +129,15 @@ function buildModel(params: TrialParams, channels: number, size: number, withAng
     x = tf.layers.concatenate({ name: 'with_angle' }).apply([x, angle]) as SymbolicTensor;
   }
   if (!removed.includes('dense1')) {
-    x = tf.layers.dense({ units: dense, activation: 'relu', name: 'dense1', kernelInitializer: init(3) }).apply(x) as SymbolicTensor;
+    x = tf.layers
+      .dense({ units: dense, activation: 'relu', name: 'dense1', kernelInitializer: init(3) })
+      .apply(x) as SymbolicTensor;
   }
-  if (!removed.includes('dropout') && dropout > 0) x = tf.layers.dropout({ rate: dropout, name: 'dropout', seed }).apply(x) as SymbolicTensor;
-  const out = tf.layers.dense({ units: 1, activation: 'sigmoid', name: 'output', kernelInitializer: init(4) }).apply(x) as SymbolicTensor;
+  if (!removed.includes('dropout') && dropout > 0)
+    x = tf.layers.dropout({ rate: dropout, name: 'dropout', seed }).apply(x) as SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: 1, activation: 'sigmoid', name: 'output', kernelInitializer: init(4) })
+    .apply(x) as SymbolicTensor;
   return tf.model({ inputs, outputs: out, name: 'iceberg_lenet' });
 }
 
@@ -124,7 +151,8 @@ export async function icebergLenetTrial(params: TrialParams, reporter: TrialRepo
   const removedLayers = listParam(params.removedLayers);
   const features = ICEBERG_FEATURES.filter((f) => !removedFeatures.includes(f));
   const channels = channelIndices(features);
-  if (channels.length === 0) throw new RangeError('iceberg trial: at least one image feature (HH, HV, derived) must remain');
+  if (channels.length === 0)
+    throw new RangeError('iceberg trial: at least one image feature (HH, HV, derived) must remain');
   const withAngle = features.includes('angle');
   const { train, val } = loadData(samples, size, Number(params.dataSeed ?? 7));
   const pick = (d: Data) => {
@@ -133,8 +161,19 @@ export async function icebergLenetTrial(params: TrialParams, reporter: TrialRepo
   };
   const xTrain = pick(train);
   const xVal = pick(val);
-  const model = buildModel(params, channels.length, size, withAngle, removedLayers, Number(params.modelSeed ?? reporter.trial.seed) % 100_000);
-  model.compile({ optimizer: tf.train.adam(Number(params.lr ?? 1e-3)), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+  const model = buildModel(
+    params,
+    channels.length,
+    size,
+    withAngle,
+    removedLayers,
+    Number(params.modelSeed ?? reporter.trial.seed) % 100_000,
+  );
+  model.compile({
+    optimizer: tf.train.adam(Number(params.lr ?? 1e-3)),
+    loss: 'binaryCrossentropy',
+    metrics: ['accuracy'],
+  });
   let last = 0;
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
