@@ -278,7 +278,10 @@ export class ServedModels {
       let why = '';
       if (m?.state === 'END' && m.error) why = `: version ${m.version} failed to load: ${m.error}`;
       else if (m) why = `: version ${m.version} is ${m.state}`;
-      else if (sel.kind === 'latest') why = ': no version is available';
+      else if (sel.kind === 'latest') {
+        const failed = [...model.versions.values()].filter((v) => v.state === 'END' && v.error);
+        why = failed.length ? failed.map((v) => `: version ${v.version} failed to load: ${v.error}`).join('') : ': no version is available';
+      }
       throw notFound(`Servable not found for request: ${describeRequest(name, sel)}${why}`);
     }
     m.servable.acquire();

@@ -237,10 +237,9 @@ export class ModelServer {
       if (e instanceof BodyTooLarge && !e.drained) headers.connection = 'close';
       this.send(res, e.status, { error: e.message }, headers);
       if (e instanceof BodyTooLarge && !e.drained) res.once('finish', () => req.socket.destroy());
-      this.requests.inc({ model, version, api, code: String(e.status) });
-      return;
+    } finally {
+      this.requests.inc({ model, version, api, code: String(res.statusCode) });
     }
-    this.requests.inc({ model, version, api, code: '200' });
   }
 
   private allow(req: http.IncomingMessage, methods: string[]): void {
