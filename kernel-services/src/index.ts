@@ -56,3 +56,6 @@ export * from './ingest';
 export * from './validation';
 // Hyperparameter search (random, grid, ASHA, TPE; median early stopping; local and Redis workers) and ablation studies.
 export * from './search';
+// Model serving (TensorFlow Serving REST API, batching, hot swap, request log) and drift monitoring.
+export * from './serving';
+export * from './monitoring';

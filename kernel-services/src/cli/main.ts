@@ -20,6 +20,8 @@ commands:
   search run|resume|stop|list|show   hyperparameter search ('floe search help')
   ablate --config FILE.json leave-one-component-out ablation study
   worker --redis URL        a trial worker for searches queued in Redis
+  serve [MODEL...] [options]  serve registered models over TensorFlow Serving's REST API ('floe serve --help')
+  monitor MODEL [options]   drift report of served requests against the training statistics ('floe monitor --help')
   bench <name> [options]    run a benchmark: ${BENCH_NAMES.join(', ')}; ends with one JSON line
   help                      this text
 `;
@@ -134,6 +136,13 @@ export async function main(argv: string[]): Promise<number> {
           if (err instanceof cli.SearchUsageError) return fail(err.message);
           throw err;
         }
+      }
+      case 'serve':
+      case 'monitor': {
+        const { positionals, options } = parseArgs(rest);
+        const out = (l: string): void => void process.stdout.write(`${l}\n`);
+        if (command === 'serve') return await (await import('../serving/cli')).serveCommand(positionals, options, out);
+        return await (await import('../monitoring/cli')).monitorCommand(positionals, options, out);
       }
       case 'bench': {
         const [name, ...args] = rest;

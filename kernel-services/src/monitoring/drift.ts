@@ -56,6 +56,20 @@ export function ks(reference: HistogramCounts, served: HistogramCounts): number 
   return d;
 }
 
+/**
+ * Adjacent bins merged `factor` at a time. Angles are one value per instance, so a window holds
+ * hundreds, not millions: on 20 bins sampling noise alone would give a PSI near (bins − 1)·(1/n + 1/m).
+ */
+export function coarsen(h: HistogramCounts, factor: number): HistogramCounts {
+  if (factor <= 1) return h;
+  const counts: number[] = [];
+  for (let i = 0; i < h.counts.length; i += factor) counts.push(h.counts.slice(i, i + factor).reduce((a, b) => a + b, 0));
+  return { ...h, counts };
+}
+
+/** Bins merged into this many for the per-instance angle's PSI and KS. */
+const ANGLE_BINS = 5;
+
 const round = (v: number | null, digits = 6): number | null => (v === null || !Number.isFinite(v) ? null : Number(v.toFixed(digits)));
 
 export function evaluateWindow(
@@ -108,7 +122,8 @@ export function evaluateWindow(
     const std = mean !== null ? Math.sqrt(values.reduce((a, b) => a + (b - mean) * (b - mean), 0) / values.length) : null;
     const ref = reference?.angle ?? null;
     const servedHistogram = ref?.histogram ? histogramOfValues(values, ref.histogram) : null;
-    const p = ref?.histogram && servedHistogram && values.length ? psi(ref.histogram, servedHistogram) : null;
+    const factor = ref?.histogram ? Math.ceil(ref.histogram.counts.length / ANGLE_BINS) : 1;
+    const p = ref?.histogram && servedHistogram && values.length ? psi(coarsen(ref.histogram, factor), coarsen(servedHistogram, factor)) : null;
     const k = ref?.histogram && servedHistogram && values.length ? ks(ref.histogram, servedHistogram) : null;
     const missingRate = total ? missing / total : null;
     const missingDelta = missingRate !== null && ref?.missingRate != null ? missingRate - ref.missingRate : null;
