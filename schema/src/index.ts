@@ -6,3 +6,4 @@ export * from './mime';
 export * from './search';
 export * from './validation';
 export * from './serving';
+export * from './hub';
