@@ -7,6 +7,7 @@ const runners: Partial<Record<BenchName, () => Promise<BenchRunner>>> = {
   train: async () => (await import('./train')).benchTrain,
   search: async () => (await import('./search')).benchSearch,
   featurestore: async () => (await import('./featurestore')).benchFeaturestore,
+  serve: async () => (await import('./serve')).benchServe,
 };
 
 export async function runBench(name: BenchName, args: string[], log: (line: string) => void): Promise<BenchLine> {

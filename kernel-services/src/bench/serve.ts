@@ -1,0 +1,273 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { generateSynthetic } from '../ingest/synthetic';
+import { ModelRegistry } from '../registry/registry';
+import { childEntry } from '../search/ts-require';
+import { Servable } from '../serving/servable';
+import { servingSignature } from '../serving/signature';
+import { openProjectStore } from '../store';
+import { recordsTrainingData } from '../training/data';
+import { DEFAULT_LENET } from '../training/models';
+import { train } from '../training/train';
+import type { BenchLine } from './contract';
+import { BENCH_GOALS } from './contract';
+import type { BenchRunner } from './index';
+
+/**
+ * `floe bench serve`: the LeNet-style model (75×75×2, registered in a throw-away project) served by
+ * `floe serve` in a child process, loaded by a closed-loop generator on loopback at several
+ * concurrencies (each client sends one single-instance TF Serving request, waits for the answer,
+ * sends the next), with dynamic batching on and off. The reference is the same version's in-process
+ * batched `predict` (the server's own execution path: tensor from the raw values, standardisation,
+ * network, read-back) at batch sizes 1, 8, 32, 128, measured in the same run.
+ *
+ * ratio = served instances/s (batching on, concurrency 32, JSON instances) ÷ in-process instances/s
+ * at batch 32. Request bodies are built once before timing; the request log is on, as by default.
+ */
+
+export interface ServeBenchOptions {
+  concurrencies: number[];
+  /** Requests per concurrency level (at least 4 per client). */
+  requests: number;
+  /** Longest a level runs before it stops by itself, seconds. */
+  seconds: number;
+  /** In-process timing per batch size, seconds. */
+  predictSeconds: number;
+  maxBatchSize: number;
+  maxWaitUs: number;
+  /** Skip the batching-off pass. */
+  skipUnbatched: boolean;
+}
+
+export function parseServeBenchArgs(args: string[]): ServeBenchOptions {
+  const o: ServeBenchOptions = { concurrencies: [1, 8, 32, 128], requests: 600, seconds: 30, predictSeconds: 3, maxBatchSize: 32, maxWaitUs: 0, skipUnbatched: false };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--')) throw new RangeError(`bench serve: unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const key = arg.slice(2, eq > 0 ? eq : undefined);
+    if (key === 'skip-unbatched') {
+      o.skipUnbatched = true;
+      continue;
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new RangeError(`bench serve: --${key} needs a value`);
+    const num = (min: number): number => {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < min) throw new RangeError(`bench serve: --${key} must be a number >= ${min}, got '${value}'`);
+      return n;
+    };
+    if (key === 'concurrency') {
+      o.concurrencies = value.split(',').map((v) => Number(v));
+      if (o.concurrencies.some((c) => !Number.isInteger(c) || c < 1)) throw new RangeError(`bench serve: --concurrency takes positive integers like 1,8,32,128, got '${value}'`);
+    } else if (key === 'requests') o.requests = Math.round(num(1));
+    else if (key === 'seconds') o.seconds = num(0.1);
+    else if (key === 'predict-seconds') o.predictSeconds = num(0.1);
+    else if (key === 'max-batch-size') o.maxBatchSize = Math.round(num(1));
+    else if (key === 'max-wait-us') o.maxWaitUs = Math.round(num(0));
+    else throw new RangeError(`bench serve: unknown option --${key}`);
+  }
+  return o;
+}
+
+interface LevelResult {
+  concurrency: number;
+  requests: number;
+  failed: number;
+  seconds: number;
+  throughput: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+}
+
+const round = (x: number, d = 2): number => Number(x.toFixed(d));
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+async function startServer(home: string, model: string, batching: { enabled: boolean; maxBatchSize: number; maxWaitUs: number }, log: (l: string) => void): Promise<{ url: string; child: ChildProcess }> {
+  const { file, execArgv } = childEntry(path.join(__dirname, '..', 'serving'), 'bench-server', __filename);
+  const child = spawn(process.execPath, [...execArgv, file, JSON.stringify({ home, models: [model], batching })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr!.on('data', (d: Buffer) => log(`  [server] ${d.toString().trimEnd()}`));
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => {
+      try {
+        resolve((JSON.parse(line) as { url: string }).url);
+      } catch {
+        reject(new Error(`bench serve: the server printed '${line}'`));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`bench serve: the server exited with ${code} before listening`)));
+  });
+  return { url, child };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+/** Closed loop: `concurrency` clients, `total` requests in all or until `seconds` pass. */
+async function loadLevel(url: string, bodies: Buffer[], concurrency: number, total: number, seconds: number): Promise<LevelResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const post = (body: Buffer): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total && performance.now() < deadline) {
+        const i = next++;
+        const t = performance.now();
+        const status = await post(bodies[i % bodies.length]!).catch(() => 0);
+        latencies.push(performance.now() - t);
+        if (status !== 200) failed++;
+      }
+    }),
+  );
+  const wall = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const ok = latencies.length - failed;
+  return {
+    concurrency,
+    requests: latencies.length,
+    failed,
+    seconds: round(wall, 3),
+    throughput: round(ok / wall),
+    p50_ms: round(quantile(latencies, 0.5)),
+    p95_ms: round(quantile(latencies, 0.95)),
+    p99_ms: round(quantile(latencies, 0.99)),
+  };
+}
+
+export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => {
+  const o = parseServeBenchArgs(args);
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-bench-serve-'));
+  const spec = DEFAULT_LENET;
+  const [side, , channels] = spec.inputShape;
+  const name = 'lenet-bench';
+  try {
+    const cpu = os.cpus()[0]?.model ?? 'unknown';
+    log(`floe bench serve: LeNet-style CNN ${spec.inputShape.join('x')} on ${os.cpus().length} × ${cpu}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const records = generateSynthetic({ seed: 11, count: 48, size: side });
+    const store = await openProjectStore({ home });
+    const inProcess: { batch: number; throughput: number; ms_per_batch: number }[] = [];
+    try {
+      log('registering a LeNet trained for one epoch on 48 synthetic patches (weights do not change the timing)');
+      const r = await train({ model: 'lenet', data: recordsTrainingData(records), epochs: 1, batchSize: 16, store, display: false, snapshot: false, experiment: 'bench-serve' });
+      r.model.dispose();
+      await new ModelRegistry(store).register({ runId: r.runId!, name });
+
+      // The reference: the same version's execution path in this process, batch by batch.
+      const { model, version } = await new ModelRegistry(store).load(name);
+      const servable = new Servable(model, version, servingSignature(model, version), null);
+      const per = side * side * channels;
+      for (const batch of [1, 8, 32, 128]) {
+        const values = new Float32Array(batch * per);
+        for (let i = 0; i < batch; i++) {
+          const rec = records[i % records.length]!;
+          for (let k = 0; k < side * side; k++) {
+            values[(i * side * side + k) * 2] = rec.band_1[k]!;
+            values[(i * side * side + k) * 2 + 1] = rec.band_2[k]!;
+          }
+        }
+        servable.predict([values], batch);
+        let n = 0;
+        const t = performance.now();
+        while (n < 3 || performance.now() - t < o.predictSeconds * 1000) {
+          servable.predict([values], batch);
+          n++;
+        }
+        const ms = (performance.now() - t) / n;
+        inProcess.push({ batch, throughput: round((batch * 1000) / ms), ms_per_batch: round(ms) });
+        log(`in-process predict, batch ${batch}: ${round(ms)} ms per batch, ${round((batch * 1000) / ms)} instances/s`);
+      }
+      await servable.retire();
+    } finally {
+      await store.close();
+    }
+
+    // Request bodies: one instance each, built before timing.
+    const nested = (rec: (typeof records)[number]): number[][][] =>
+      Array.from({ length: side }, (_, y) => Array.from({ length: side }, (_, x) => [rec.band_1[y * side + x]!, rec.band_2[y * side + x]!]));
+    const jsonBodies = records.slice(0, 16).map((rec) => Buffer.from(JSON.stringify({ instances: [nested(rec)] })));
+    const b64Bodies = records.slice(0, 16).map((rec) => {
+      const v = new Float32Array(side * side * 2);
+      for (let k = 0; k < side * side; k++) {
+        v[k * 2] = rec.band_1[k]!;
+        v[k * 2 + 1] = rec.band_2[k]!;
+      }
+      return Buffer.from(JSON.stringify({ instances: [{ b64: Buffer.from(v.buffer).toString('base64') }] }));
+    });
+    log(`request bodies: ${Math.round(jsonBodies[0]!.length / 1024)} KiB as JSON lists, ${Math.round(b64Bodies[0]!.length / 1024)} KiB as b64 float32`);
+
+    const served: Record<string, LevelResult[]> = {};
+    const passes: [string, boolean][] = [['batching', true], ...(o.skipUnbatched ? [] : ([['no_batching', false]] as [string, boolean][]))];
+    for (const [label, enabled] of passes) {
+      const { url, child } = await startServer(home, name, { enabled, maxBatchSize: o.maxBatchSize, maxWaitUs: o.maxWaitUs }, log);
+      try {
+        const target = `${url}/v1/models/${name}:predict`;
+        await loadLevel(target, jsonBodies, 4, 16, o.seconds); // warm-up: connections, kernels, JIT
+        served[label] = [];
+        for (const c of o.concurrencies) {
+          const res = await loadLevel(target, jsonBodies, c, Math.max(o.requests, c * 4), o.seconds);
+          served[label].push(res);
+          log(`${label}, concurrency ${c}: ${res.throughput} req/s, p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms, p99 ${res.p99_ms} ms (${res.requests} requests, ${res.failed} failed, ${res.seconds} s)`);
+        }
+        if (enabled && o.concurrencies.includes(32)) {
+          const res = await loadLevel(target, b64Bodies, 32, Math.max(o.requests, 128), o.seconds);
+          served.batching_b64 = [res];
+          log(`batching, b64 float32 bodies, concurrency 32: ${res.throughput} req/s, p99 ${res.p99_ms} ms`);
+        }
+      } finally {
+        await stopServer(child);
+      }
+    }
+
+    const reference32 = inProcess.find((p) => p.batch === 32)!.throughput;
+    const at32 = served.batching?.find((l) => l.concurrency === 32);
+    const at1 = served.batching?.find((l) => l.concurrency === 1);
+    const ratio = at32 ? round(at32.throughput / reference32, 3) : null;
+    return {
+      bench: 'serve',
+      ratio,
+      ...BENCH_GOALS.serve,
+      ...(ratio === null ? { unavailable: 'concurrency 32 was not measured (see --concurrency)' } : {}),
+      model: `lenet ${spec.inputShape.join('x')}`,
+      reference: 'in-process batched predict (same version, same execution path), batch 32',
+      request_form: 'one instance per request, JSON lists (TF Serving row form)',
+      served_throughput_c32: at32?.throughput ?? null,
+      in_process_throughput_b32: reference32,
+      p99_ms_c1: at1?.p99_ms ?? null,
+      p99_goal_ms_c1: 5,
+      ratio_b64: served.batching_b64 ? round(served.batching_b64[0]!.throughput / reference32, 3) : null,
+      in_process: inProcess,
+      served,
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', loadavg: os.loadavg().map((l) => round(l, 1)) },
+    };
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+};
