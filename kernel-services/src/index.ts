@@ -56,6 +56,8 @@ export * from './ingest';
 export * from './validation';
 // Hyperparameter search (random, grid, ASHA, TPE; median early stopping; local and Redis workers) and ablation studies.
 export * from './search';
+// The iceberg tutorial: its data on demand for the notebooks, and the headless pipeline.
+export * from './pipeline';
 // Model serving (TensorFlow Serving REST API, batching, hot swap, request log) and drift monitoring.
 export * from './serving';
 export * from './monitoring';

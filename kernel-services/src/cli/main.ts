@@ -20,6 +20,8 @@ commands:
   search run|resume|stop|list|show   hyperparameter search ('floe search help')
   ablate --config FILE.json leave-one-component-out ablation study
   worker --redis URL        a trial worker for searches queued in Redis
+  pipeline [--size quick|full] [--workers N]
+                            the iceberg tutorial headless: validation, features, training, search, ablation
   serve [MODEL...] [options]  serve registered models over TensorFlow Serving's REST API ('floe serve --help')
   monitor MODEL [options]   drift report of served requests against the training statistics ('floe monitor --help')
   bench <name> [options]    run a benchmark: ${BENCH_NAMES.join(', ')}; ends with one JSON line
@@ -134,6 +136,15 @@ export async function main(argv: string[]): Promise<number> {
           return await cli.workerCommand(rest, out, parseArgs);
         } catch (err) {
           if (err instanceof cli.SearchUsageError) return fail(err.message);
+          throw err;
+        }
+      }
+      case 'pipeline': {
+        const cli = await import('../pipeline/cli');
+        try {
+          return await cli.pipelineCommand(parseArgs(rest), (l) => void process.stdout.write(`${l}\n`));
+        } catch (err) {
+          if (err instanceof cli.PipelineUsageError) return fail(`pipeline: ${err.message}`);
           throw err;
         }
       }
