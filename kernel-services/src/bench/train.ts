@@ -108,6 +108,8 @@ export interface TrainSideConfig {
 export interface SideResult {
   samplesPerSecond: number;
   seconds: number;
+  /** CPU time of all the process's threads over the timed steps (user + system). */
+  cpuSeconds: number;
   steps: number;
   batch: number;
   parameters: number;
@@ -247,6 +249,7 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+const cpuMsPerStep = (r: SideResult): number => (r.cpuSeconds / r.steps) * 1000;
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 export const benchTrain: BenchRunner = async (args, log) => {
@@ -295,7 +298,8 @@ export const benchTrain: BenchRunner = async (args, log) => {
           side === 'floe' ? await runFloe(floeConfig, o.threads, log) : await runKeras(kerasConfig, o.threads, log);
         (side === 'floe' ? floeRounds : kerasRounds).push(res);
         log(
-          `  ${side}: ${res.samplesPerSecond.toFixed(1)} samples/s (${res.seconds.toFixed(2)} s for ${res.steps} steps, mean loss ${res.loss.toFixed(4)})`,
+          `  ${side}: ${res.samplesPerSecond.toFixed(1)} samples/s (${res.seconds.toFixed(2)} s for ${res.steps} steps, ` +
+            `${((res.cpuSeconds / res.steps) * 1000).toFixed(1)} CPU ms/step, mean loss ${res.loss.toFixed(4)})`,
         );
       }
     }
@@ -338,6 +342,11 @@ export const benchTrain: BenchRunner = async (args, log) => {
       ratioOfMedians: round3(median(floeSps) / median(kerasSps)),
       floeRounds: floeSps.map(round1),
       kerasRounds: kerasSps.map(round1),
+      // Work per step (CPU time of all threads, least over the rounds): far less disturbed than wall time
+      // by other load on a shared machine. cpuRatio = Keras CPU time / Floe CPU time (higher is better).
+      floeCpuMsPerStep: round1(Math.min(...floeRounds.map(cpuMsPerStep))),
+      kerasCpuMsPerStep: round1(Math.min(...kerasRounds.map(cpuMsPerStep))),
+      cpuRatio: round3(Math.min(...kerasRounds.map(cpuMsPerStep)) / Math.min(...floeRounds.map(cpuMsPerStep))),
       steps: o.steps,
       warmup: o.warmup,
       batch: o.batch,
@@ -400,6 +409,8 @@ export async function floeSide(configFile: string): Promise<SideResult> {
   let parameters = 0;
   let timedFrom = 0;
   let timedTo = 0;
+  // CPU time of the timed steps; an object because TypeScript cannot see the callbacks assign it.
+  const cpu: { from: NodeJS.CpuUsage; used: NodeJS.CpuUsage | null } = { from: process.cpuUsage(), used: null };
   let lossSum = 0;
   process.stderr.write(
     `floe: warm-up: ${config.warmup} steps; then ${config.steps} timed steps of batch ${config.batch}\n`,
@@ -422,13 +433,20 @@ export async function floeSide(configFile: string): Promise<SideResult> {
       callbacks: {
         onTrainBegin: (ctx) => {
           parameters = ctx.model.countParams();
-          if (config.warmup === 0) timedFrom = performance.now();
+          if (config.warmup === 0) {
+            timedFrom = performance.now();
+            cpu.from = process.cpuUsage();
+          }
         },
         onBatchEnd: (b) => {
-          if (b.step === config.warmup) timedFrom = performance.now();
+          if (b.step === config.warmup) {
+            timedFrom = performance.now();
+            cpu.from = process.cpuUsage();
+          }
           if (b.step > config.warmup) lossSum += b.loss;
           if (b.step === totalSteps) {
             timedTo = performance.now();
+            cpu.used = process.cpuUsage(cpu.from);
             // Ends training between batches: nothing after the timed steps runs.
             stop.abort('the benchmark has its steps');
           }
@@ -446,6 +464,7 @@ export async function floeSide(configFile: string): Promise<SideResult> {
   return {
     samplesPerSecond: (config.steps * config.batch) / seconds,
     seconds,
+    cpuSeconds: cpu.used ? (cpu.used.user + cpu.used.system) / 1e6 : NaN,
     steps: config.steps,
     batch: config.batch,
     threads: config.threads,

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TensorflowInfo } from '@floe/schema';
 import { floeRoot } from '../env/paths';
+import { installLeanKernels } from './native-kernels';
 
 /** The tfjs-node module type; the GPU package exports the same API. */
 export type Tf = typeof import('@tensorflow/tfjs-node');
@@ -53,6 +54,8 @@ export function loadTf(): Tf {
       `tfjs is on the '${tf.getBackend()}' backend, not the native 'tensorflow' one`,
     );
   }
+  // Same results, less work: see native-kernels.ts.
+  installLeanKernels(tf);
   loaded = tf;
   return tf;
 }
