@@ -5,7 +5,8 @@ import { formatPipelineSummary, runPipeline, type PipelineSummary } from './run'
 
 export const PIPELINE_USAGE = `usage: floe pipeline [--size quick|full] [--workers N] [--json] [--benchmarks FILE]
   Runs the iceberg tutorial headless on synthetic data in the project store (FLOE_HOME or ./floe-project):
-  validation, feature store, LeNet training and registry, asynchronous vs synchronous search, ablation.
+  validation, feature store, LeNet training and registry, serving latency and drift, asynchronous vs
+  synchronous search, ablation.
   --size       quick (400 patches, 4 epochs; a few minutes) or full (1,604 patches, 20 epochs; default)
   --workers N  trial worker processes for the search and the ablation (default 2)
   --json       print the summary as one JSON line after the text

@@ -21,3 +21,4 @@ export {
   type PipelineSummary,
   type FeatureSummary,
 } from './run';
+export { serveAndMonitor, patchInstance, servingPatches, type ServingSummary, type DriftCheck } from './serving';

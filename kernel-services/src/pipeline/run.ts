@@ -1,7 +1,8 @@
 /**
  * `floe pipeline`: the iceberg tutorial headless — synthetic data, validation, feature store,
  * LeNet training with tracking and registry, asynchronous hyperparameter search against the
- * synchronous mode on the same trials, and an ablation study — ending in one summary.
+ * synchronous mode on the same trials, an ablation study, serving latency and a drift check — ending
+ * in one summary.
  */
 import * as path from 'node:path';
 import type { ValidationReport } from '@floe/schema';
@@ -20,6 +21,7 @@ import { SearchDriver, type SearchResult } from '../search/driver';
 import type { SearchConfig } from '../search/config';
 import { LENET_SEARCH_SPACE } from '../search/replay';
 import { ablationSearchConfig, type AblationStudyConfig } from '../ablation/study';
+import { serveAndMonitor, type ServingSummary } from './serving';
 import { ensureIcebergData, tutorialNames, tutorialSize, type TutorialSize, type TutorialSizeName } from './iceberg';
 
 const ext = path.extname(__filename) === '.ts' ? '.ts' : '.js';
@@ -74,6 +76,8 @@ export interface PipelineSummary {
     stoppedEarly: number;
   };
   ablation: { component: string; kind: string; metric: number | null; delta: number | null }[];
+  /** Serving latency of the registered model and the drift checks (null when the model was not registered). */
+  serving: ServingSummary | null;
   seconds: Record<string, number>;
 }
 
@@ -204,6 +208,11 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
         }
       });
 
+      log(`== serving ${names.model}@production and drift monitoring`);
+      const serving = training.model
+        ? await timed(seconds, 'serving', () => serveAndMonitor(store, `${names.model}@production`, size.monitoring.requests, 3, log))
+        : null;
+
       log(`== search and ablation on ${workers} local worker processes`);
       const executor = new LocalProcessExecutor({ workers, gpus: [] });
       let search: PipelineSummary['search'];
@@ -259,6 +268,7 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
         training,
         search,
         ablation,
+        serving,
         seconds,
       };
     } finally {
@@ -289,6 +299,12 @@ export function formatPipelineSummary(s: PipelineSummary): string[] {
   out.push(`  asynchronous ${f(q.asyncSeconds, 1)} s vs synchronous ${f(q.syncSeconds, 1)} s: ${f(q.savedSeconds, 1)} s saved (${f(100 * q.savedFraction, 0)}%)`);
   out.push('ablation (val_accuracy, Δ against the base model):');
   for (const a of s.ablation) out.push(`  ${a.component.padEnd(8)} ${a.kind.padEnd(8)} ${f(a.metric)}  ${a.delta === null ? '' : `Δ ${a.delta >= 0 ? '+' : ''}${a.delta.toFixed(4)}`}`);
+  if (s.serving) {
+    const v = s.serving;
+    out.push(`serving ${v.model}: ${v.requests} single-patch POST :predict on loopback, latency mean ${f(v.latencyMs.mean, 1)} ms, p50 ${f(v.latencyMs.p50, 1)} ms, p95 ${f(v.latencyMs.p95, 1)} ms`);
+    out.push(`  drift check, patches like the training data: ${v.drift.unshifted.status}${v.drift.unshifted.alerts.length ? ` (${v.drift.unshifted.alerts.join(', ')})` : ''}`);
+    out.push(`  drift check, patches shifted by +${v.drift.shifted.offsetDb} dB: ${v.drift.shifted.status}${v.drift.shifted.alerts.length ? ` (${v.drift.shifted.alerts.join(', ')})` : ''}`);
+  }
   out.push(`step times (s): ${Object.entries(s.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   return out;
 }
