@@ -24,7 +24,17 @@ export {
   type TrainingDatasetSpec,
 } from './training-dataset';
 export { exportTrainingDataset, type ExportFormat, type ExportOptions, type ExportResult } from './export';
-export { TrainingDataLoader, type LoaderOptions, type RawBatch } from './loader';
+export { TrainingDataLoader, type LoaderOptions, type LoaderSource, type RawBatch } from './loader';
+export {
+  TrainingReadCache,
+  readCacheHeader,
+  READ_CACHE_FORMAT,
+  type ReadCacheHeader,
+  type ReadCacheOpenOptions,
+  type ReadCacheSelection,
+  type ReadCacheStatus,
+  type ReadCacheVerification,
+} from './training-read-cache';
 export { deriveFeatureGroup, DERIVED_FUNCTIONS, type DerivedFeatureDefinition, type DeriveOptions, type ElementwiseFunction } from './derived';
 export { HISTOGRAM_BINS, type CommitStatistics, type FeatureStatistics, type Histogram, type NumericSummary, type StatisticsSet } from './statistics';
 export { arrowSchema, rowsToArrow, arrowToRows, conformRows } from './arrow';

@@ -255,6 +255,26 @@ function checkHeader(fd: number, file: string, e: Expected): ReadCacheHeader | s
   return h;
 }
 
+/** The header of a cache file, its magic and header checksum checked (for tools and benchmarks). */
+export function readCacheHeader(file: string): ReadCacheHeader {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(12);
+    readFully(fd, head, 0, file);
+    if (!head.subarray(0, 8).equals(MAGIC)) throw new FeatureStoreError(`${file} is not a training-read cache file (bad magic)`);
+    const jsonBytes = head.readUInt32LE(8);
+    if (jsonBytes > 1 << 20) throw new FeatureStoreError(`training-read cache ${file}: header length ${jsonBytes} is not plausible`);
+    const rest = Buffer.alloc(jsonBytes + 32);
+    readFully(fd, rest, 12, file);
+    if (sha256Hex(rest.subarray(0, jsonBytes)) !== rest.subarray(jsonBytes).toString('hex')) {
+      throw new FeatureStoreError(`training-read cache ${file}: header checksum mismatch`);
+    }
+    return JSON.parse(rest.subarray(0, jsonBytes).toString('utf8')) as ReadCacheHeader;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function contentSha256(fd: number, file: string, from: number, to: number): string {
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(Math.min(8 << 20, Math.max(1, to - from)));
