@@ -134,7 +134,7 @@ piece it made and how it was made.`),
     code(`import * as floe from 'floe';
 
 const size = floe.tutorialSize();
-const data = await floe.ensureIcebergData({ size, log: console.log });
+const data = await floe.ensureIcebergData({ size: size, log: console.log });
 const names = floe.tutorialNames(size);
 console.log(names);`),
     md(`## The feature group and its commits
@@ -220,7 +220,7 @@ channels of the training dataset, with TensorFlow.js on the **native** TensorFlo
     code(`import * as floe from 'floe';
 
 const size = floe.tutorialSize();
-const data = await floe.ensureIcebergData({ size, log: console.log });
+const data = await floe.ensureIcebergData({ size: size, log: console.log });
 console.log(\`\${data.dataset.name}: \${JSON.stringify(data.dataset.info.splitCounts)}; \${size.epochs} epochs\`);`),
     code(`const hhhv = await floe.featureStoreTrainingData(data.dataset, { channels: ['band_1', 'band_2'] });
 const lenet = await floe.train({
@@ -301,9 +301,10 @@ const size = floe.tutorialSize();
 const store = await floe.openProjectStore();
 const executor = new floe.LocalProcessExecutor({ workers: 2, gpus: [] });
 await executor.start();
+// (Later cells write { store: store } rather than { store }: tslab does not carry shorthand properties across cells.)
 console.log(\`\${size.search.trials} trials per optimizer, \${size.search.epochs} epochs, \${size.search.samples} patches of \${size.search.patchSize} px\`);`),
     code(`const stamp = new Date().toISOString().slice(0, 19);
-const random = await floe.runSearch(floe.tutorialSearchConfig(size, 'random', \`random \${stamp}\`), { store, executor });
+const random = await floe.runSearch(floe.tutorialSearchConfig(size, 'random', \`random \${stamp}\`), { store: store, executor: executor });
 floe.showBundle((await floe.searchBundle(store, random.searchId)) as unknown as Parameters<typeof floe.showBundle>[0]);
 console.log(\`random: best trial \${random.best?.number} val_accuracy \${random.best?.metric?.toFixed(3)}, \${random.stoppedEarly} stopped early, \${(random.wallMs / 1000).toFixed(1)} s, utilisation \${random.utilisation.toFixed(2)}\`);`),
     md(`## ASHA
@@ -312,20 +313,23 @@ Budgets are epochs: rung 0 trains for 1 epoch, promotions train longer. ASHA doe
 rule is off.`),
     code(`const asha = await floe.runSearch(
   { ...floe.tutorialSearchConfig(size, { name: 'asha', minResource: 1, maxResource: size.search.epochs, reductionFactor: 3 }, \`asha \${stamp}\`), earlyStopping: null },
-  { store, executor },
+  { store: store, executor: executor },
 );
 floe.showBundle((await floe.searchBundle(store, asha.searchId)) as unknown as Parameters<typeof floe.showBundle>[0]);
 console.log(\`ASHA: best trial \${asha.best?.number} val_accuracy \${asha.best?.metric?.toFixed(3)} (budget \${asha.best?.budget}), \${(asha.wallMs / 1000).toFixed(1)} s\`);`),
     md(`## TPE`),
-    code(`const tpe = await floe.runSearch(floe.tutorialSearchConfig(size, 'tpe', \`tpe \${stamp}\`), { store, executor });
+    code(`const tpe = await floe.runSearch(floe.tutorialSearchConfig(size, 'tpe', \`tpe \${stamp}\`), { store: store, executor: executor });
 floe.showBundle((await floe.searchBundle(store, tpe.searchId)) as unknown as Parameters<typeof floe.showBundle>[0]);
 console.log(\`TPE: best trial \${tpe.best?.number} val_accuracy \${tpe.best?.metric?.toFixed(3)}, \${(tpe.wallMs / 1000).toFixed(1)} s\`);`),
     md(`## Asynchronous vs synchronous
 
 The same random trials once more in **synchronous** mode: batches of two trials, each batch waiting for its slowest,
 no early stopping — how a Spark stage per batch behaves. The difference in wall-clock is what asynchronous workers
-plus early stopping save (\`floe bench search\` measures this at scale).`),
-    code(`const sync = await floe.runSearch({ ...floe.tutorialSearchConfig(size, 'random', \`random sync \${stamp}\`), mode: 'sync', earlyStopping: null }, { store, executor });
+plus early stopping save. With a handful of short, similar trials (the quick size) it is small or even negative —
+the driver's bookkeeping costs more than it saves; it grows with many trials of uneven length, where synchronous
+batches wait for their slowest member and the median rule cuts hopeless trials (\`floe bench search\` measures it
+at 4–16 workers).`),
+    code(`const sync = await floe.runSearch({ ...floe.tutorialSearchConfig(size, 'random', \`random sync \${stamp}\`), mode: 'sync', earlyStopping: null }, { store: store, executor: executor });
 console.table({
   asynchronous: { seconds: (random.wallMs / 1000).toFixed(1), utilisation: random.utilisation.toFixed(2), stoppedEarly: random.stoppedEarly, best: random.best?.metric?.toFixed(3) },
   synchronous: { seconds: (sync.wallMs / 1000).toFixed(1), utilisation: sync.utilisation.toFixed(2), stoppedEarly: sync.stoppedEarly, best: sync.best?.metric?.toFixed(3) },
@@ -358,7 +362,7 @@ const store = await floe.openProjectStore();
 const executor = new floe.LocalProcessExecutor({ workers: 2, gpus: [] });
 const study = { ...floe.tutorialAblationConfig(size), name: \`iceberg ablation \${new Date().toISOString().slice(0, 19)}\` };
 console.log(floe.ablationPlan(study));`),
-    code(`const result = await floe.runAblation(study, { store, executor });
+    code(`const result = await floe.runAblation(study, { store: store, executor: executor });
 floe.showBundle((await floe.ablationBundle(store, result.searchId)) as unknown as Parameters<typeof floe.showBundle>[0]);
 const base = result.trials.find((t) => t.params.component === 'base')!;
 console.table(result.trials.map((t) => ({ component: t.params.component, kind: t.params.kind, val_accuracy: t.metric?.toFixed(3), delta: t.metric !== null && base.metric !== null ? (t.metric - base.metric).toFixed(3) : '' })));
@@ -367,10 +371,113 @@ await executor.close();
 await store.close();`),
     md(`How to read it: a large drop when a component is removed means the model leans on it. With the tutorial's
 small, short trials the differences are noisy — a single run is not proof; \`FLOE_SIZE=full\` trains longer on more
-patches. Removing HV typically hurts more than removing HH on this data, because the depolarisation (HH − HV) is
-where ships and icebergs differ most.
+patches. Physically, each polarisation alone loses the depolarisation (HH − HV), where ships and icebergs differ
+most, and the angle tells the network how dark the sea should be; whether the network can do without a component
+is exactly what the table measures.
 
 Next: **06 · registry, serving and monitoring**.`),
+  ],
+
+  '06-registry-serving-monitoring': [
+    md(`# 06 · Model registry, serving and monitoring
+
+A trained model becomes useful when others can find it, call it, and trust that it still works:
+- the **model registry** numbers versions per model name, keeps each version's metrics, signature (channels,
+  input shape, the standardisation training used) and **lineage** back to the run, the training dataset and the
+  feature group commit; **aliases** such as \`production\` move atomically from one version to another;
+- **serving** exposes registered versions over TensorFlow Serving's REST API (\`POST /v1/models/NAME:predict\`
+  with \`{"instances": [...]}\`), batching concurrent requests and logging them to the project store;
+- **monitoring** compares what the served model sees with the training statistics. SAR inputs drift for physical
+  reasons: a different beam mode or incidence-angle range (sea clutter falls with angle), a calibration change
+  (a constant dB offset), another season's sea state or wind. A model trained on one regime silently degrades
+  on another; the drift report flags it before the accuracy numbers can (there are no labels in production).`),
+    code(`import * as floe from 'floe';
+
+const size = floe.tutorialSize();
+const data = await floe.ensureIcebergData({ size: size, log: console.log });
+const names = floe.tutorialNames(size);
+const store = data.store;
+const registry = new floe.ModelRegistry(store);
+const tracker = new floe.ExperimentTracker(store);`),
+    md(`## Register a model
+
+The LeNet run of notebook 03 when it exists; otherwise this notebook trains one now (same settings).`),
+    code(`let runId = (await tracker.listRuns({ experiment: 'iceberg-tutorial', status: 'finished' })).find((r) => r.name === 'lenet-hh-hv')?.id;
+if (runId === undefined) {
+  const trainingData = await floe.featureStoreTrainingData(data.dataset, { channels: ['band_1', 'band_2'] });
+  const r = await floe.train({ model: 'lenet', data: trainingData, epochs: size.epochs, batchSize: size.batchSize, learningRate: size.learningRate, seed: 42, store: store, experiment: 'iceberg-tutorial', runName: 'lenet-hh-hv' });
+  r.model.dispose();
+  await trainingData.close();
+  runId = r.runId!;
+}
+const version = await registry.register({ runId: runId, name: names.model, aliases: ['production'], description: 'LeNet on HH and HV (tutorial)' });
+console.log(\`registered \${version.name}:\${version.version} aliases \${version.aliases.join(', ')}; metrics\`, version.metrics);
+const chain = await registry.lineage(\`\${names.model}@production\`);
+console.log(JSON.stringify({ run: { id: chain.run.id, name: chain.run.name, experiment: chain.run.experiment }, dataset: chain.trainingDataset, featureGroupCommit: chain.featureGroupCommit }, null, 1));`),
+    md(`## Serve it
+
+\`floe.serve\` (or \`floe serve\` from a shell) starts the REST server on loopback; port 0 picks a free port. The served
+function includes the training standardisation, so clients send what they have: bands in dB, channels last.`),
+    code(`const server = await floe.serve({ store: store, port: 0, models: [names.model], pollIntervalMs: 0, requestLog: { flushIntervalMs: 50 } });
+const base = \`\${server.url}/v1/models/\${names.model}\`;
+console.log(await (await fetch(base)).json());
+const meta = (await (await fetch(\`\${base}/metadata\`)).json()) as { metadata: { signature_def: { signature_def: Record<string, { inputs: unknown }> } } };
+console.log('inputs:', JSON.stringify(meta.metadata.signature_def.signature_def.serving_default!.inputs));`),
+    code(`const patches = floe.servingPatches(4, 101);
+const res = await fetch(\`\${base}/labels/production:predict\`, { method: 'POST', body: JSON.stringify({ instances: patches.map((p) => floe.patchInstance(p)) }) });
+const answer = (await res.json()) as { predictions: number[][] };
+console.table(patches.map((p, i) => ({ id: p.id, inc_angle: p.inc_angle, p_iceberg: answer.predictions[i]![0]!.toFixed(3) })));
+const bad = await fetch(\`\${base}:predict\`, { method: 'POST', body: JSON.stringify({ instances: [{ image: [[1, 2]] }] }) });
+console.log(\`a malformed request gets \${bad.status}:\`, await bad.json());
+if (res.status !== 200 || bad.status !== 400) throw new Error('unexpected status codes');`),
+    md(`## Latency
+
+One patch per request, one request at a time: JSON encoding, HTTP on loopback, the batcher and \`predict\`.
+(\`floe bench serve\` measures throughput under concurrency with batching.)`),
+    code(`const ms: number[] = [];
+for (const p of floe.servingPatches(Math.min(size.monitoring.requests, 40), 103)) {
+  const t0 = performance.now();
+  const r = await fetch(\`\${base}:predict\`, { method: 'POST', body: JSON.stringify({ instances: [floe.patchInstance(p)] }) });
+  await r.json();
+  ms.push(performance.now() - t0);
+}
+ms.sort((a, b) => a - b);
+console.log(\`\${ms.length} requests: p50 \${ms[Math.floor(ms.length / 2)]!.toFixed(1)} ms, p95 \${ms[Math.floor(ms.length * 0.95)]!.toFixed(1)} ms\`);`),
+    md(`## Drift
+
+Two streams: new patches like the training data, then patches whose backscatter is **3 dB brighter** — what a
+calibration change or a different incidence-angle regime does to σ⁰. Every request was logged with a summary of
+its inputs; \`monitorDrift\` compares the served distributions with the feature group statistics of the training
+commit (population stability index, Kolmogorov–Smirnov, mean shift in standard deviations, prediction rate).`),
+    code(`async function streamPatches(recs: ReturnType<typeof floe.servingPatches>) {
+  const since = new Date();
+  await new Promise((r) => setTimeout(r, 5));
+  for (const p of recs) await (await fetch(\`\${base}/labels/production:predict\`, { method: 'POST', body: JSON.stringify({ instances: [floe.patchInstance(p)] }) })).json();
+  await server.requestLog!.flush();
+  await new Promise((r) => setTimeout(r, 5));
+  return { since, until: new Date() };
+}
+const normalRange = await streamPatches(floe.servingPatches(size.monitoring.requests, 104));
+const normal = await floe.monitorDrift({ model: \`\${names.model}@production\`, store: store, ...normalRange });
+console.log(\`like the training data: \${normal.windows[0]!.status}\`);
+for (const a of normal.windows[0]!.alerts) console.log(\`  alert \${a.feature}.\${a.metric}: \${a.message}\`);
+if (normal.windows[0]!.alerts.some((a) => a.feature.startsWith('band_'))) throw new Error('no input drift expected on patches like the training data');`),
+    md(`The inputs of this stream match the training statistics. An alert on \`prediction\` alone would say something
+else: the share of patches the model calls icebergs differs from the training labels' — with the quick size's
+barely trained model that is expected; with a good model it is the first sign that the class mix of the sea has
+changed.`),
+    code(`const shiftedRange = await streamPatches(floe.servingPatches(size.monitoring.requests, 105, 3));
+const shifted = await floe.monitorDrift({ model: \`\${names.model}@production\`, store: store, ...shiftedRange });
+console.log(\`shifted by +3 dB: \${shifted.windows[0]!.status}\`);
+for (const a of shifted.windows[0]!.alerts) console.log(\`  alert \${a.feature}.\${a.metric}: \${a.message}\`);
+if (shifted.windows[0]!.status !== 'drift') throw new Error('the shifted stream should drift');
+await server.close();
+await data.close();`),
+    md(`Alerts are stored with the report (\`floe monitor MODEL\` prints them from a shell). The fix is not in the model
+alone: check the calibration, the beam mode and angle range of the new data, then retrain on a new commit of the
+feature group — lineage says exactly which data the current version saw.
+
+Next: **07 · SAR viewer and labeling**.`),
   ],
 };
 

@@ -51,9 +51,13 @@ export async function pipelineCommand(
     return 0;
   }
   const size = o.size === undefined ? 'full' : o.size;
-  if (size !== 'quick' && size !== 'full') throw new PipelineUsageError(`--size must be quick or full, got ${size === true ? 'nothing' : size}`);
+  if (size !== 'quick' && size !== 'full')
+    throw new PipelineUsageError(`--size must be quick or full, got ${size === true ? 'nothing' : size}`);
   const workers = o.workers === undefined ? 2 : Number(o.workers);
-  if (!Number.isInteger(workers) || workers < 1) throw new PipelineUsageError(`--workers must be a positive integer, got ${o.workers === true ? 'nothing' : o.workers}`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new PipelineUsageError(
+      `--workers must be a positive integer, got ${o.workers === true ? 'nothing' : o.workers}`,
+    );
   if (o.benchmarks === true) throw new PipelineUsageError('--benchmarks needs a file');
   const t0 = performance.now();
   const summary = await runPipeline({ size, workers, log: out });
@@ -61,7 +65,8 @@ export async function pipelineCommand(
   out('');
   for (const line of formatPipelineSummary(summary)) out(line);
   out(`total ${wall.toFixed(1)} s`);
-  const benchFile = typeof o.benchmarks === 'string' ? o.benchmarks : size === 'full' ? await defaultBenchmarks() : undefined;
+  const benchFile =
+    typeof o.benchmarks === 'string' ? o.benchmarks : size === 'full' ? await defaultBenchmarks() : undefined;
   if (benchFile) {
     writeBenchmarkSection(benchFile, summary, wall);
     out(`figures written to ${benchFile}`);

@@ -64,14 +64,20 @@ export const TUTORIAL_SIZES: Record<TutorialSizeName, TutorialSize> = {
 /** The size named by `name`, else `FLOE_SIZE`, else `full` (what a person running the tutorial wants). */
 export function tutorialSize(name: string | undefined = process.env.FLOE_SIZE): TutorialSize {
   const n = (name ?? 'full').trim() || 'full';
-  if (n !== 'quick' && n !== 'full') throw new RangeError(`tutorial size must be 'quick' or 'full', got '${n}' (FLOE_SIZE or --size)`);
+  if (n !== 'quick' && n !== 'full')
+    throw new RangeError(`tutorial size must be 'quick' or 'full', got '${n}' (FLOE_SIZE or --size)`);
   return TUTORIAL_SIZES[n];
 }
 
 /** Names of the tutorial's feature groups and dataset; the quick size keeps apart from the full one. */
 export function tutorialNames(size: TutorialSize): { group: string; derived: string; dataset: string; model: string } {
   const suffix = size.name === 'full' ? '' : `_${size.name}`;
-  return { group: `iceberg${suffix}`, derived: `iceberg_derived${suffix}`, dataset: `iceberg_train${suffix}`, model: `iceberg-lenet${suffix.replace('_', '-')}` };
+  return {
+    group: `iceberg${suffix}`,
+    derived: `iceberg_derived${suffix}`,
+    dataset: `iceberg_train${suffix}`,
+    model: `iceberg-lenet${suffix.replace('_', '-')}`,
+  };
 }
 
 export interface IcebergData {
@@ -105,7 +111,12 @@ export function syntheticFile(size: TutorialSize, seed = 1, home = storePath()):
 }
 
 /** Writes the seeded synthetic Statoil file unless it exists (written under a temporary name, then renamed). */
-export async function ensureSyntheticFile(size: TutorialSize, seed = 1, home = storePath(), log: (l: string) => void = () => {}): Promise<string> {
+export async function ensureSyntheticFile(
+  size: TutorialSize,
+  seed = 1,
+  home = storePath(),
+  log: (l: string) => void = () => {},
+): Promise<string> {
   const file = syntheticFile(size, seed, home);
   if (fs.existsSync(file)) return file;
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -113,7 +124,9 @@ export async function ensureSyntheticFile(size: TutorialSize, seed = 1, home = s
   const t0 = performance.now();
   const r = await writeSynthetic(partial, { seed, count: size.patches });
   fs.renameSync(partial, file);
-  log(`generated ${r.records} synthetic patches (${(r.bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${file}`);
+  log(
+    `generated ${r.records} synthetic patches (${(r.bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${file}`,
+  );
   return file;
 }
 
@@ -151,14 +164,17 @@ export async function ensureIcebergData(opts: EnsureOptions = {}): Promise<Icebe
         name: names.group,
         schema: ICEBERG_SCHEMA,
         primaryKey: 'id',
-        description: 'Synthetic Sentinel-1 patches in the Statoil/C-CORE format: HH and HV in dB, incidence angle, ship (0) or iceberg (1)',
+        description:
+          'Synthetic Sentinel-1 patches in the Statoil/C-CORE format: HH and HV in dB, incidence angle, ship (0) or iceberg (1)',
         ruleSet: icebergRules('always'),
       });
       log(`created feature group ${group.name} v${group.version}`);
     }
     if (!(await group.commit())) {
       const c = await group.insert(rowBatches(readStatoil(file), 256));
-      log(`commit ${c.number} of ${group.name}: ${c.rowsInserted} rows inserted, ${c.rowsRejected} kept aside by validation`);
+      log(
+        `commit ${c.number} of ${group.name}: ${c.rowsInserted} rows inserted, ${c.rowsRejected} kept aside by validation`,
+      );
     }
 
     let derived = await existingGroup(features, names.derived);
@@ -187,7 +203,11 @@ export async function ensureIcebergData(opts: EnsureOptions = {}): Promise<Icebe
         seed: 42,
         description: 'LeNet training data: stratified 70/15/15 splits',
       });
-      log(`training dataset ${dataset.name} v${dataset.version}: ${Object.entries(dataset.info.splitCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      log(
+        `training dataset ${dataset.name} v${dataset.version}: ${Object.entries(dataset.info.splitCounts)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
     }
     const ownStore = !opts.store;
     return {

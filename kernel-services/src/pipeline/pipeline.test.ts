@@ -20,15 +20,33 @@ describe('floe pipeline --size quick', () => {
   it('runs the whole tutorial headless and prints sane figures', async () => {
     const home = tempDir();
     // The embedded defaults, whatever the calling shell points FLOE_* at.
-    const env = { FLOE_HOME: home, FLOE_METADATA_URL: path.join(home, 'floe.db'), FLOE_BLOB_URL: path.join(home, 'blobs') };
-    const { done } = spawnTs(path.join(__dirname, 'fixtures', 'floe-cli.ts'), ['pipeline', '--size', 'quick', '--workers', '2', '--json'], { env });
+    const env = {
+      FLOE_HOME: home,
+      FLOE_METADATA_URL: path.join(home, 'floe.db'),
+      FLOE_BLOB_URL: path.join(home, 'blobs'),
+    };
+    const { done } = spawnTs(
+      path.join(__dirname, 'fixtures', 'floe-cli.ts'),
+      ['pipeline', '--size', 'quick', '--workers', '2', '--json'],
+      { env },
+    );
     const r = await done;
     if (r.code !== 0) throw new Error(`floe pipeline exited ${r.code}: ${r.stderr}\n${r.stdout.slice(-3000)}`);
     const lines = r.stdout.trimEnd().split('\n');
     const s = JSON.parse(lines[lines.length - 1]!) as PipelineSummary & { wallSeconds: number };
 
     // The printed summary carries every part of the story.
-    for (const part of ['floe pipeline summary', 'validation: passed', 'statistics', 'validation accuracy', 'best trial', 'asynchronous', 'ablation', 'latency', 'drift check']) {
+    for (const part of [
+      'floe pipeline summary',
+      'validation: passed',
+      'statistics',
+      'validation accuracy',
+      'best trial',
+      'asynchronous',
+      'ablation',
+      'latency',
+      'drift check',
+    ]) {
       expect(r.stdout).toContain(part);
     }
     const size = tutorialSize('quick');
@@ -88,22 +106,50 @@ describe('floe pipeline options and the benchmarks section', () => {
   it('rejects a bad size or worker count with a usage error', async () => {
     const parsed = (options: Record<string, string | true>) => ({ positionals: [], options });
     await expect(pipelineCommand(parsed({ size: 'huge' }), () => {})).rejects.toThrow(PipelineUsageError);
-    await expect(pipelineCommand(parsed({ size: 'quick', workers: '0' }), () => {})).rejects.toThrow(/--workers must be a positive integer, got 0/);
+    await expect(pipelineCommand(parsed({ size: 'quick', workers: '0' }), () => {})).rejects.toThrow(
+      /--workers must be a positive integer, got 0/,
+    );
     expect(() => tutorialSize('medium')).toThrow(/'quick' or 'full'/);
   });
 
   it('replaces its own section of benchmarks.md and keeps the others', () => {
     const file = path.join(tempDir(), 'benchmarks.md');
-    fs.writeFileSync(file, '# Benchmarks\n\n## train\n\nkeep me\n\n## pipeline (full)\n\nold figures\n\n## search\n\nkeep me too\n');
+    fs.writeFileSync(
+      file,
+      '# Benchmarks\n\n## train\n\nkeep me\n\n## pipeline (full)\n\nold figures\n\n## search\n\nkeep me too\n',
+    );
     const summary: PipelineSummary = {
       size: 'full',
       workers: 2,
-      validation: { outcome: 'passed', rows: 10, accepted: 10, rejected: 0, failedRules: [], report: {} as PipelineSummary['validation']['report'] },
+      validation: {
+        outcome: 'passed',
+        rows: 10,
+        accepted: 10,
+        rejected: 0,
+        failedRules: [],
+        report: {} as PipelineSummary['validation']['report'],
+      },
       featureGroup: { name: 'iceberg', version: 1, commit: 1, rows: 10 },
       statistics: [],
       splits: { train: 10 },
-      training: { runId: 1, epochs: 20, samplesPerSecond: 50, validationAccuracy: 0.875, validationLogLoss: 0.3, evaluation: null, model: null },
-      search: { trials: 16, best: null, asyncSeconds: 10, syncSeconds: 20, savedSeconds: 10, savedFraction: 0.5, stoppedEarly: 3 },
+      training: {
+        runId: 1,
+        epochs: 20,
+        samplesPerSecond: 50,
+        validationAccuracy: 0.875,
+        validationLogLoss: 0.3,
+        evaluation: null,
+        model: null,
+      },
+      search: {
+        trials: 16,
+        best: null,
+        asyncSeconds: 10,
+        syncSeconds: 20,
+        savedSeconds: 10,
+        savedFraction: 0.5,
+        stoppedEarly: 3,
+      },
       ablation: [],
       serving: null,
       seconds: {},

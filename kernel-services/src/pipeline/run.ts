@@ -52,7 +52,14 @@ export interface FeatureSummary {
 export interface PipelineSummary {
   size: TutorialSizeName;
   workers: number;
-  validation: { outcome: string; rows: number; accepted: number; rejected: number; failedRules: string[]; report: ValidationReport };
+  validation: {
+    outcome: string;
+    rows: number;
+    accepted: number;
+    rejected: number;
+    failedRules: string[];
+    report: ValidationReport;
+  };
   featureGroup: { name: string; version: number; commit: number; rows: number };
   statistics: FeatureSummary[];
   splits: Record<string, number>;
@@ -88,7 +95,11 @@ function finiteOrNull(x: number | undefined | null): number | null {
 }
 
 /** The search config the tutorial uses: LeNet's learning rate, dropout, filters and kernel on small patches. */
-export function tutorialSearchConfig(size: TutorialSize, optimizer: SearchConfig['optimizer'], name: string): SearchConfig {
+export function tutorialSearchConfig(
+  size: TutorialSize,
+  optimizer: SearchConfig['optimizer'],
+  name: string,
+): SearchConfig {
   return {
     name,
     space: { ...LENET_SEARCH_SPACE, filters: { type: 'discrete', values: [4, 8, 16] } },
@@ -112,7 +123,14 @@ export function tutorialAblationConfig(size: TutorialSize, name = 'iceberg-ablat
     features: ['HH', 'HV', 'angle'],
     layers: ['conv2', 'dense1'],
     trial: icebergTrialRef(),
-    baseParams: { samples: size.ablation.samples, size: size.ablation.patchSize, epochs: size.ablation.epochs, dataSeed: 7, lr: 0.002, filters: 8 },
+    baseParams: {
+      samples: size.ablation.samples,
+      size: size.ablation.patchSize,
+      epochs: size.ablation.epochs,
+      dataSeed: 7,
+      lr: 0.002,
+      filters: 8,
+    },
     seed: 3,
   };
 }
@@ -129,7 +147,8 @@ async function timed<T>(seconds: Record<string, number>, step: string, fn: () =>
 export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineSummary> {
   const size = tutorialSize(opts.size);
   const workers = opts.workers ?? 2;
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`pipeline: workers must be a positive integer, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new RangeError(`pipeline: workers must be a positive integer, got ${workers}`);
   const log = opts.log ?? (() => {});
   const store = opts.store ?? (await openProjectStore());
   const seconds: Record<string, number> = {};
@@ -178,16 +197,26 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
             runName: `pipeline-${size.name}`,
             display: false,
             handleSigint: false,
-            snapshot: { path: 'floe pipeline (command line)', content: `floe pipeline --size ${size.name} --workers ${workers}` },
+            snapshot: {
+              path: 'floe pipeline (command line)',
+              content: `floe pipeline --size ${size.name} --workers ${workers}`,
+            },
             callbacks: {
               onEpochEnd: (row) =>
-                log(`  epoch ${row.epoch}: loss ${row.loss?.toFixed(4)}  val_loss ${typeof row.val_loss === 'number' ? row.val_loss.toFixed(4) : '-'}  val_acc ${typeof row.val_accuracy === 'number' ? row.val_accuracy.toFixed(4) : '-'}`),
+                log(
+                  `  epoch ${row.epoch}: loss ${row.loss?.toFixed(4)}  val_loss ${typeof row.val_loss === 'number' ? row.val_loss.toFixed(4) : '-'}  val_acc ${typeof row.val_accuracy === 'number' ? row.val_accuracy.toFixed(4) : '-'}`,
+                ),
             },
           });
           r.model.dispose();
           let model: string | null = null;
           if (r.runId !== null) {
-            const v = await new ModelRegistry(store).register({ runId: r.runId, name: names.model, aliases: ['production'], description: `floe pipeline --size ${size.name}` });
+            const v = await new ModelRegistry(store).register({
+              runId: r.runId,
+              name: names.model,
+              aliases: ['production'],
+              description: `floe pipeline --size ${size.name}`,
+            });
             model = `${v.name}:${v.version}`;
           }
           const last = r.history[r.history.length - 1];
@@ -198,7 +227,12 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
             validationAccuracy: finiteOrNull(last?.val_accuracy as number | undefined),
             validationLogLoss: finiteOrNull(last?.val_loss as number | undefined),
             evaluation: r.evaluation
-              ? { split: r.evaluation.split, accuracy: r.evaluation.accuracy, logLoss: r.evaluation.logLoss, rocAuc: finiteOrNull(r.evaluation.rocAuc) }
+              ? {
+                  split: r.evaluation.split,
+                  accuracy: r.evaluation.accuracy,
+                  logLoss: r.evaluation.logLoss,
+                  rocAuc: finiteOrNull(r.evaluation.rocAuc),
+                }
               : null,
             model,
           };
@@ -210,7 +244,9 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
 
       log(`== serving ${names.model}@production and drift monitoring`);
       const serving = training.model
-        ? await timed(seconds, 'serving', () => serveAndMonitor(store, `${names.model}@production`, size.monitoring.requests, 3, log))
+        ? await timed(seconds, 'serving', () =>
+            serveAndMonitor(store, `${names.model}@production`, size.monitoring.requests, 3, log),
+          )
         : null;
 
       log(`== search and ablation on ${workers} local worker processes`);
@@ -221,17 +257,41 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
         await executor.start();
         const base = tutorialSearchConfig(size, 'random', `pipeline-${size.name}-search`);
         // Warm-up: workers load TensorFlow and generate the trial data once, so neither timed pass pays it.
-        await SearchDriver.run(store, { ...base, name: `${base.name}-warmup`, numTrials: workers, earlyStopping: null, fixedParams: { ...base.fixedParams, epochs: 1 } }, { executor });
-        const progress = (tag: string) => (e: import('../search/driver').SearchEvent): void => {
-          if (e.type === 'trial-ended') log(`  ${tag} trial ${e.number}: ${e.status}${e.metric !== null ? ` ${e.metric.toFixed(4)}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
-        };
-        const a: SearchResult = await timed(seconds, 'search_async', () => SearchDriver.run(store, { ...base, mode: 'async' }, { executor, onUpdate: progress('async') }));
+        await SearchDriver.run(
+          store,
+          {
+            ...base,
+            name: `${base.name}-warmup`,
+            numTrials: workers,
+            earlyStopping: null,
+            fixedParams: { ...base.fixedParams, epochs: 1 },
+          },
+          { executor },
+        );
+        const progress =
+          (tag: string) =>
+          (e: import('../search/driver').SearchEvent): void => {
+            if (e.type === 'trial-ended')
+              log(
+                `  ${tag} trial ${e.number}: ${e.status}${e.metric !== null ? ` ${e.metric.toFixed(4)}` : ''}${e.reason ? ` (${e.reason})` : ''}`,
+              );
+          };
+        const a: SearchResult = await timed(seconds, 'search_async', () =>
+          SearchDriver.run(store, { ...base, mode: 'async' }, { executor, onUpdate: progress('async') }),
+        );
         const s: SearchResult = await timed(seconds, 'search_sync', () =>
-          SearchDriver.run(store, { ...base, name: `${base.name}-sync`, mode: 'sync', earlyStopping: null }, { executor, onUpdate: progress('sync') }),
+          SearchDriver.run(
+            store,
+            { ...base, name: `${base.name}-sync`, mode: 'sync', earlyStopping: null },
+            { executor, onUpdate: progress('sync') },
+          ),
         );
         search = {
           trials: a.trials.length,
-          best: a.best && a.best.metric !== null ? { trial: a.best.number, metric: a.best.metric, params: a.best.params } : null,
+          best:
+            a.best && a.best.metric !== null
+              ? { trial: a.best.number, metric: a.best.metric, params: a.best.params }
+              : null,
           asyncSeconds: Math.round(a.wallMs) / 1000,
           syncSeconds: Math.round(s.wallMs) / 1000,
           savedSeconds: Math.round(s.wallMs - a.wallMs) / 1000,
@@ -239,13 +299,18 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
           stoppedEarly: a.stoppedEarly,
         };
         const study = ablationSearchConfig(tutorialAblationConfig(size, `pipeline-${size.name}-ablation`));
-        const ab = await timed(seconds, 'ablation', () => SearchDriver.run(store, study, { executor, onUpdate: progress('ablation') }));
+        const ab = await timed(seconds, 'ablation', () =>
+          SearchDriver.run(store, study, { executor, onUpdate: progress('ablation') }),
+        );
         const baseTrial = ab.trials.find((t) => t.params.component === 'base');
         ablation = ab.trials.map((t) => ({
           component: String(t.params.component),
           kind: String(t.params.kind),
           metric: t.metric,
-          delta: t.metric !== null && baseTrial?.metric != null && t.params.component !== 'base' ? r4(t.metric - baseTrial.metric) : null,
+          delta:
+            t.metric !== null && baseTrial?.metric != null && t.params.component !== 'base'
+              ? r4(t.metric - baseTrial.metric)
+              : null,
         }));
       } finally {
         await executor.close();
@@ -262,7 +327,12 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
           failedRules: report.rules.filter((r) => !r.passed).map((r) => r.rule),
           report,
         },
-        featureGroup: { name: data.group.name, version: data.group.version, commit: commit.number, rows: commit.totalRows },
+        featureGroup: {
+          name: data.group.name,
+          version: data.group.version,
+          commit: commit.number,
+          rows: commit.totalRows,
+        },
         statistics,
         splits: data.dataset.info.splitCounts,
         training,
@@ -279,32 +349,70 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
   }
 }
 
-const f = (x: number | null | undefined, d = 4): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–');
+const f = (x: number | null | undefined, d = 4): string =>
+  typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '–';
 
 /** The summary as the lines `floe pipeline` prints. */
 export function formatPipelineSummary(s: PipelineSummary): string[] {
   const out: string[] = [];
   out.push(`floe pipeline summary (size ${s.size}, ${s.workers} workers)`);
-  out.push(`validation: ${s.validation.outcome}, ${s.validation.accepted} of ${s.validation.rows} patches accepted${s.validation.failedRules.length ? `; failed rules: ${s.validation.failedRules.join(', ')}` : ''}`);
-  out.push(`feature group ${s.featureGroup.name} v${s.featureGroup.version}: commit ${s.featureGroup.commit}, ${s.featureGroup.rows} rows; splits ${Object.entries(s.splits).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(
+    `validation: ${s.validation.outcome}, ${s.validation.accepted} of ${s.validation.rows} patches accepted${s.validation.failedRules.length ? `; failed rules: ${s.validation.failedRules.join(', ')}` : ''}`,
+  );
+  out.push(
+    `feature group ${s.featureGroup.name} v${s.featureGroup.version}: commit ${s.featureGroup.commit}, ${s.featureGroup.rows} rows; splits ${Object.entries(
+      s.splits,
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   out.push('statistics (dB; angle in degrees):');
-  for (const st of s.statistics) out.push(`  ${st.feature.padEnd(11)} mean ${f(st.mean, 2).padStart(7)}  std ${f(st.std, 2).padStart(6)}  min ${f(st.min, 2).padStart(7)}  max ${f(st.max, 2).padStart(7)}  missing ${st.missing}`);
+  for (const st of s.statistics)
+    out.push(
+      `  ${st.feature.padEnd(11)} mean ${f(st.mean, 2).padStart(7)}  std ${f(st.std, 2).padStart(6)}  min ${f(st.min, 2).padStart(7)}  max ${f(st.max, 2).padStart(7)}  missing ${st.missing}`,
+    );
   const t = s.training;
-  out.push(`training: LeNet, ${t.epochs} epochs, ${f(t.samplesPerSecond, 1)} samples/s (run ${t.runId ?? '–'}${t.model ? `, registered ${t.model}@production` : ''})`);
+  out.push(
+    `training: LeNet, ${t.epochs} epochs, ${f(t.samplesPerSecond, 1)} samples/s (run ${t.runId ?? '–'}${t.model ? `, registered ${t.model}@production` : ''})`,
+  );
   out.push(`  validation accuracy ${f(t.validationAccuracy)}, validation log loss ${f(t.validationLogLoss)}`);
-  if (t.evaluation) out.push(`  ${t.evaluation.split} accuracy ${f(t.evaluation.accuracy)}, log loss ${f(t.evaluation.logLoss)}, ROC AUC ${f(t.evaluation.rocAuc)}`);
+  if (t.evaluation)
+    out.push(
+      `  ${t.evaluation.split} accuracy ${f(t.evaluation.accuracy)}, log loss ${f(t.evaluation.logLoss)}, ROC AUC ${f(t.evaluation.rocAuc)}`,
+    );
   const q = s.search;
   out.push(`search: ${q.trials} random trials, median early stopping (${q.stoppedEarly} stopped early)`);
-  if (q.best) out.push(`  best trial ${q.best.trial}: val_accuracy ${f(q.best.metric)}  ${Object.entries(q.best.params).filter(([k]) => ['lr', 'dropout', 'filters', 'kernel'].includes(k)).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(3)) : String(v)}`).join(' ')}`);
-  out.push(`  asynchronous ${f(q.asyncSeconds, 1)} s vs synchronous ${f(q.syncSeconds, 1)} s: ${f(q.savedSeconds, 1)} s saved (${f(100 * q.savedFraction, 0)}%)`);
+  if (q.best)
+    out.push(
+      `  best trial ${q.best.trial}: val_accuracy ${f(q.best.metric)}  ${Object.entries(q.best.params)
+        .filter(([k]) => ['lr', 'dropout', 'filters', 'kernel'].includes(k))
+        .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(3)) : String(v)}`)
+        .join(' ')}`,
+    );
+  out.push(
+    `  asynchronous ${f(q.asyncSeconds, 1)} s vs synchronous ${f(q.syncSeconds, 1)} s: ${f(q.savedSeconds, 1)} s saved (${f(100 * q.savedFraction, 0)}%)`,
+  );
   out.push('ablation (val_accuracy, Δ against the base model):');
-  for (const a of s.ablation) out.push(`  ${a.component.padEnd(8)} ${a.kind.padEnd(8)} ${f(a.metric)}  ${a.delta === null ? '' : `Δ ${a.delta >= 0 ? '+' : ''}${a.delta.toFixed(4)}`}`);
+  for (const a of s.ablation)
+    out.push(
+      `  ${a.component.padEnd(8)} ${a.kind.padEnd(8)} ${f(a.metric)}  ${a.delta === null ? '' : `Δ ${a.delta >= 0 ? '+' : ''}${a.delta.toFixed(4)}`}`,
+    );
   if (s.serving) {
     const v = s.serving;
-    out.push(`serving ${v.model}: ${v.requests} single-patch POST :predict on loopback, latency mean ${f(v.latencyMs.mean, 1)} ms, p50 ${f(v.latencyMs.p50, 1)} ms, p95 ${f(v.latencyMs.p95, 1)} ms`);
-    out.push(`  drift check, patches like the training data: ${v.drift.unshifted.status}${v.drift.unshifted.alerts.length ? ` (${v.drift.unshifted.alerts.join(', ')})` : ''}`);
-    out.push(`  drift check, patches shifted by +${v.drift.shifted.offsetDb} dB: ${v.drift.shifted.status}${v.drift.shifted.alerts.length ? ` (${v.drift.shifted.alerts.join(', ')})` : ''}`);
+    out.push(
+      `serving ${v.model}: ${v.requests} single-patch POST :predict on loopback, latency mean ${f(v.latencyMs.mean, 1)} ms, p50 ${f(v.latencyMs.p50, 1)} ms, p95 ${f(v.latencyMs.p95, 1)} ms`,
+    );
+    out.push(
+      `  drift check, patches like the training data: ${v.drift.unshifted.status}${v.drift.unshifted.alerts.length ? ` (${v.drift.unshifted.alerts.join(', ')})` : ''}`,
+    );
+    out.push(
+      `  drift check, patches shifted by +${v.drift.shifted.offsetDb} dB: ${v.drift.shifted.status}${v.drift.shifted.alerts.length ? ` (${v.drift.shifted.alerts.join(', ')})` : ''}`,
+    );
   }
-  out.push(`step times (s): ${Object.entries(s.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(
+    `step times (s): ${Object.entries(s.seconds)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   return out;
 }

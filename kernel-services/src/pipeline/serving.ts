@@ -11,7 +11,10 @@ import { serve } from '../serving/server';
 import type { ProjectStore } from '../store';
 
 /** A Statoil record as one `:predict` instance: the 75×75×2 (HH, HV) image, channels last, in dB. */
-export function patchInstance(rec: Pick<StatoilRecord, 'band_1' | 'band_2'>, side = Math.round(Math.sqrt(rec.band_1.length))): { image: number[][][] } {
+export function patchInstance(
+  rec: Pick<StatoilRecord, 'band_1' | 'band_2'>,
+  side = Math.round(Math.sqrt(rec.band_1.length)),
+): { image: number[][][] } {
   const image: number[][][] = [];
   for (let y = 0; y < side; y++) {
     const row: number[][] = [];
@@ -54,26 +57,49 @@ function quantile(sorted: number[], q: number): number {
 
 function check(report: DriftReport): DriftCheck {
   const w = report.windows[0];
-  return { status: w?.status ?? 'insufficient-data', alerts: (w?.alerts ?? []).map((a) => `${a.feature}.${a.metric}`), reportId: report.id };
+  return {
+    status: w?.status ?? 'insufficient-data',
+    alerts: (w?.alerts ?? []).map((a) => `${a.feature}.${a.metric}`),
+    reportId: report.id,
+  };
 }
 
 /**
  * Serves `model` (a registry reference such as `iceberg-lenet@production`), streams `requests`
  * patches like the training data and then the same number shifted by `offsetDb`, and checks drift.
  */
-export async function serveAndMonitor(store: ProjectStore, model: string, requests: number, offsetDb = 3, log: (l: string) => void = () => {}): Promise<ServingSummary> {
+export async function serveAndMonitor(
+  store: ProjectStore,
+  model: string,
+  requests: number,
+  offsetDb = 3,
+  log: (l: string) => void = () => {},
+): Promise<ServingSummary> {
   const [name, alias] = model.split('@');
   const route = `/v1/models/${name}${alias ? `/labels/${alias}` : ''}:predict`;
-  const server = await serve({ store, port: 0, models: [name!], pollIntervalMs: 0, requestLog: { flushIntervalMs: 50 } });
+  const server = await serve({
+    store,
+    port: 0,
+    models: [name!],
+    pollIntervalMs: 0,
+    requestLog: { flushIntervalMs: 50 },
+  });
   try {
     log(`serving ${model} at ${server.url}${route}`);
     const post = async (rec: StatoilRecord): Promise<number> => {
-      const res = await fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [patchInstance(rec)] }) });
+      const res = await fetch(`${server.url}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [patchInstance(rec)] }),
+      });
       const body = (await res.json()) as { predictions?: number[][]; error?: string };
-      if (!res.ok || !body.predictions) throw new Error(`POST ${route} answered ${res.status}: ${body.error ?? 'no predictions'}`);
+      if (!res.ok || !body.predictions)
+        throw new Error(`POST ${route} answered ${res.status}: ${body.error ?? 'no predictions'}`);
       return body.predictions[0]![0]!;
     };
-    const stream = async (recs: StatoilRecord[]): Promise<{ since: Date; until: Date; ms: number[]; positives: number }> => {
+    const stream = async (
+      recs: StatoilRecord[],
+    ): Promise<{ since: Date; until: Date; ms: number[]; positives: number }> => {
       const since = new Date();
       await new Promise((r) => setTimeout(r, 5));
       const ms: number[] = [];
@@ -91,14 +117,26 @@ export async function serveAndMonitor(store: ProjectStore, model: string, reques
     const unshifted = await monitorDrift({ model, store, since: normal.since, until: normal.until, display: false });
     log(`drift check on ${requests} patches like the training data: ${check(unshifted).status}`);
     const shiftedStream = await stream(servingPatches(requests, 102, offsetDb));
-    const shifted = await monitorDrift({ model, store, since: shiftedStream.since, until: shiftedStream.until, display: false });
-    log(`drift check on ${requests} patches shifted by ${offsetDb} dB: ${check(shifted).status} (${check(shifted).alerts.join(', ') || 'no alerts'})`);
+    const shifted = await monitorDrift({
+      model,
+      store,
+      since: shiftedStream.since,
+      until: shiftedStream.until,
+      display: false,
+    });
+    log(
+      `drift check on ${requests} patches shifted by ${offsetDb} dB: ${check(shifted).status} (${check(shifted).alerts.join(', ') || 'no alerts'})`,
+    );
     const sorted = [...normal.ms].sort((a, b) => a - b);
     const r2 = (x: number): number => Math.round(x * 100) / 100;
     return {
       model,
       requests: normal.ms.length + shiftedStream.ms.length,
-      latencyMs: { mean: r2(sorted.reduce((a, b) => a + b, 0) / sorted.length), p50: r2(quantile(sorted, 0.5)), p95: r2(quantile(sorted, 0.95)) },
+      latencyMs: {
+        mean: r2(sorted.reduce((a, b) => a + b, 0) / sorted.length),
+        p50: r2(quantile(sorted, 0.5)),
+        p95: r2(quantile(sorted, 0.95)),
+      },
       icebergRate: Math.round((normal.positives / requests) * 1000) / 1000,
       drift: { unshifted: check(unshifted), shifted: { ...check(shifted), offsetDb } },
     };
