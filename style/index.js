@@ -1,2 +1,3 @@
 // The labextension's styleModule (extension/package.json): JupyterLab loads this to apply Floe's CSS.
 import './base.css';
+import './sar-viewer.css';

@@ -1,9 +1,10 @@
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { hubPlugin, sidebarPlugin } from './hub/plugin';
+import { sarViewerPlugin } from './sar-viewer/plugin';
 
 export { IFloeHub } from './tokens';
 export type { HubStatus } from './tokens';
 export { CommandIDs } from './hub/plugin';
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [hubPlugin, sidebarPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [hubPlugin, sidebarPlugin, sarViewerPlugin];
 export default plugins;

@@ -1,0 +1,481 @@
+/**
+ * The SAR viewer's decoding worker: opens GeoTIFFs over HTTP range requests with geotiff.js, reads
+ * windows from the overview that fits the zoom, converts to dB and paints RGBA tiles, so the page's
+ * main thread never decodes.
+ */
+import type { GeoTIFF, GeoTIFFImage } from 'geotiff';
+import { affineFromTags, fitAffineToGcps, gcpsFromTiepoints, type Georeferencing } from './georef';
+import type {
+  BandSummary,
+  PixelWindow,
+  RasterSource,
+  RasterSummary,
+  StatsResult,
+  TileResult,
+  WorkerRequest,
+  WorkerResponse,
+} from './protocol';
+import { guessValueScale, paint, percentileStats, toDisplay, type ChannelStats, type ValueScale } from './render';
+
+// The extension compiles with the DOM library; only these two members of the worker scope are used.
+declare const self: {
+  postMessage(message: WorkerResponse, transfer: Transferable[]): void;
+  onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
+};
+
+interface OpenSource {
+  source: RasterSource;
+  tiff: GeoTIFF;
+  /** Full image first, then overviews from largest to smallest. */
+  levels: GeoTIFFImage[];
+}
+
+interface OpenRaster {
+  sources: OpenSource[];
+  summary: RasterSummary;
+  headers: Record<string, string>;
+  /** Decimated samples (one Float64Array-like per band) kept for re-computing statistics. */
+  statsSample: { bands: ArrayLike<number>[]; from: string } | null;
+}
+
+let raster: OpenRaster | null = null;
+const running = new Map<number, AbortController>();
+
+const COMPLEX_NAMES: Record<string, string> = {
+  '5:32': 'CInt16',
+  '5:64': 'CInt32',
+  '6:64': 'CFloat32',
+  '6:128': 'CFloat64',
+};
+const TYPE_NAMES: Record<string, string> = {
+  '1:8': 'UInt8',
+  '1:16': 'UInt16',
+  '1:32': 'UInt32',
+  '2:8': 'Int8',
+  '2:16': 'Int16',
+  '2:32': 'Int32',
+  '3:16': 'Float16',
+  '3:32': 'Float32',
+  '3:64': 'Float64',
+};
+
+function reply(message: WorkerResponse, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function levelsOf(tiff: GeoTIFF): Promise<GeoTIFFImage[]> {
+  const count = await tiff.getImageCount();
+  const main = await tiff.getImage(0);
+  const levels = [main];
+  for (let i = 1; i < count; i++) {
+    const image = await tiff.getImage(i);
+    const sub = Number(image.getFileDirectory().getValue('NewSubfileType') ?? 0);
+    // Bit 0: reduced-resolution copy; bit 2: a transparency mask, not an overview of the data.
+    if ((sub & 1) === 1 && (sub & 4) === 0 && image.getSamplesPerPixel() === main.getSamplesPerPixel())
+      levels.push(image);
+  }
+  return levels.sort((a, b) => b.getWidth() - a.getWidth());
+}
+
+function polarisationFromName(label: string): string | null {
+  const m = /(?:^|[^a-z])(vv|vh|hh|hv)(?:[^a-z]|$)/i.exec(label.split('/').pop() ?? label);
+  return m ? m[1]!.toUpperCase() : null;
+}
+
+async function georeferencingOf(image: GeoTIFFImage): Promise<Georeferencing> {
+  const fd = image.getFileDirectory();
+  const keys = (image.getGeoKeys() ?? {}) as Record<string, unknown>;
+  const code = Number(keys.ProjectedCSTypeGeoKey ?? keys.GeographicTypeGeoKey ?? NaN);
+  const epsg = Number.isInteger(code) && code > 0 && code !== 32767 ? code : null;
+  const [matrix, scale, ties] = (await Promise.all([
+    fd.loadValue('ModelTransformation'),
+    fd.loadValue('ModelPixelScale'),
+    fd.loadValue('ModelTiepoint'),
+  ])) as (ArrayLike<number> | undefined)[];
+  const gt = affineFromTags(matrix, scale, ties, Number(keys.GTRasterTypeGeoKey) === 2);
+  if (gt) return { kind: 'affine', transform: gt, epsg };
+  if (ties && ties.length >= 18) {
+    const gcps = gcpsFromTiepoints(ties);
+    const fit = fitAffineToGcps(gcps);
+    return { kind: 'gcps', transform: fit.transform, epsg, count: gcps.length, rmsPixels: fit.rmsPixels };
+  }
+  return { kind: 'none' };
+}
+
+async function open(sources: RasterSource[], headers: Record<string, string>): Promise<RasterSummary> {
+  const { fromUrl } = await import('geotiff');
+  const opened: OpenSource[] = [];
+  const bands: BandSummary[] = [];
+  const warnings: string[] = [];
+  const hints: string[] = [];
+  let isFloat = false;
+  for (const [s, source] of sources.entries()) {
+    let tiff: GeoTIFF;
+    let levels: GeoTIFFImage[];
+    try {
+      // Blocks of 64 KiB, cached (16 MiB): geotiff.js 3 reads unblocked by default, which turns each
+      // tile offset of a large COG into its own 4-byte HTTP request.
+      // A file smaller than one block comes back whole (HTTP 200 instead of 206): accept that.
+      const options = { headers, allowFullFile: true, blockSize: 65536, cacheSize: 256, credentials: 'same-origin' };
+      // fromUrl passes these on to makeRemoteSource, whose types (unlike fromUrl's) include the block options.
+      tiff = await fromUrl(source.url, options as Parameters<typeof fromUrl>[1]);
+      levels = await levelsOf(tiff);
+    } catch (err) {
+      if (s > 0) {
+        warnings.push(`${source.label} was not added to the composite: ${messageOf(err)}`);
+        continue;
+      }
+      throw new Error(`${source.label} is not a readable TIFF: ${await explain(source.url, headers, err)}`);
+    }
+    const main = levels[0]!;
+    if (
+      s > 0 &&
+      (main.getWidth() !== opened[0]!.levels[0]!.getWidth() || main.getHeight() !== opened[0]!.levels[0]!.getHeight())
+    ) {
+      warnings.push(
+        `${source.label} has another size (${main.getWidth()}×${main.getHeight()}): not added to the composite`,
+      );
+      continue;
+    }
+    const samples = main.getSamplesPerPixel();
+    for (let i = 0; i < samples; i++) {
+      const typeKey = `${main.getSampleFormat(i)}:${main.getBitsPerSample(i)}`;
+      const complex = COMPLEX_NAMES[typeKey];
+      if (complex) {
+        throw new Error(
+          `complex SAR samples (${complex}) are not supported: ${source.label} holds single-look complex (SLC) data; ` +
+            'the viewer shows detected amplitude, intensity or dB rasters (detect the SLC first, e.g. |z|² multilooked)',
+        );
+      }
+      if (main.getSampleFormat(i) === 3) isFloat = true;
+      const metadata = (await main.getGDALMetadata(i).catch(() => null)) as Record<string, string> | null;
+      const description = metadata?.DESCRIPTION?.trim();
+      const name =
+        description || (samples === 1 ? polarisationFromName(source.label) : null) || `band ${bands.length + 1}`;
+      bands.push({
+        name,
+        source: opened.length,
+        sample: i,
+        dataType: TYPE_NAMES[typeKey] ?? `format ${typeKey}`,
+        nodata: main.getGDALNoData(),
+      });
+      hints.push(name);
+    }
+    const description: unknown = await main.getFileDirectory().loadValue('ImageDescription');
+    if (typeof description === 'string') hints.push(description);
+    hints.push(source.label);
+    opened.push({ source, tiff, levels });
+  }
+  const first = opened[0]!;
+  const main = first.levels[0]!;
+  let georeferencing: Georeferencing;
+  try {
+    georeferencing = await georeferencingOf(main);
+  } catch (err) {
+    warnings.push(`georeferencing ignored: ${messageOf(err)}`);
+    georeferencing = { kind: 'none' };
+  }
+  const width = main.getWidth();
+  const height = main.getHeight();
+  if (first.levels.length === 1 && width * height > 64e6) {
+    warnings.push(
+      `${width.toLocaleString('en')}×${height.toLocaleString('en')} pixels and no overviews: the view is limited to closer zooms and statistics come from a central window (add overviews with gdaladdo for a full view)`,
+    );
+  }
+  const summary: RasterSummary = {
+    width,
+    height,
+    bands,
+    overviews: first.levels.slice(1).map((im) => ({ width: im.getWidth(), height: im.getHeight() })),
+    tileWidth: main.isTiled ? main.getTileWidth() : width,
+    tileHeight: main.isTiled ? main.getTileHeight() : main.getTileHeight(),
+    isFloat,
+    georeferencing,
+    hints: hints.join(' '),
+    warnings,
+  };
+  raster = { sources: opened, summary, headers, statsSample: null };
+  return summary;
+}
+
+/** Turns a failed read into the likeliest cause: the file is gone, or not allowed, or broken. */
+async function explain(url: string, headers: Record<string, string>, err: unknown): Promise<string> {
+  try {
+    const response = await fetch(url, { method: 'HEAD', headers, cache: 'no-store' });
+    if (response.status === 404) return 'the file is gone (HTTP 404): it was deleted or moved while open';
+    if (response.status === 403) {
+      return 'Jupyter refused to serve it (HTTP 403): /files/ does not serve files reached through a symlink that leads out of the server root';
+    }
+    if (!response.ok) return `the server answered HTTP ${response.status} ${response.statusText}`;
+  } catch {
+    return `the Jupyter server did not answer (${messageOf(err)})`;
+  }
+  return messageOf(err);
+}
+
+function need(): OpenRaster {
+  if (!raster) throw new Error('no raster is open');
+  return raster;
+}
+
+/** Index of the smallest level whose resolution still covers `decimation` (source pixels per output pixel). */
+function levelFor(levels: GeoTIFFImage[], fullWidth: number, decimation: number): number {
+  let best = 0;
+  for (let k = 1; k < levels.length; k++) if (fullWidth / levels[k]!.getWidth() <= decimation * 1.01) best = k;
+  return best;
+}
+
+async function readWindow(
+  src: OpenSource,
+  window: PixelWindow,
+  outW: number,
+  outH: number,
+  samples: number[],
+  signal: AbortSignal,
+): Promise<{ data: ArrayLike<number>[]; level: number }> {
+  const full = src.levels[0]!;
+  const W = full.getWidth();
+  const H = full.getHeight();
+  const level = levelFor(
+    src.levels,
+    W,
+    Math.min((window.col1 - window.col0) / outW, (window.row1 - window.row0) / outH),
+  );
+  const image = src.levels[level]!;
+  const fx = W / image.getWidth();
+  const fy = H / image.getHeight();
+  const w = [
+    Math.max(0, Math.floor(window.col0 / fx)),
+    Math.max(0, Math.floor(window.row0 / fy)),
+    Math.min(image.getWidth(), Math.max(1, Math.ceil(window.col1 / fx))),
+    Math.min(image.getHeight(), Math.max(1, Math.ceil(window.row1 / fy))),
+  ];
+  const data = (await image.readRasters({
+    window: w,
+    width: outW,
+    height: outH,
+    samples,
+    interleave: false,
+    resampleMethod: 'nearest',
+    signal,
+  })) as unknown as ArrayLike<number>[];
+  return { data, level };
+}
+
+async function tile(
+  id: number,
+  window: PixelWindow,
+  size: number,
+  spec: import('./render').RenderSpec,
+  signal: AbortSignal,
+): Promise<TileResult> {
+  const r = need();
+  const { width: W, height: H } = r.summary;
+  const scale = size / (window.col1 - window.col0);
+  // The part of the tile the image covers, in tile pixels.
+  const px0 = Math.round((Math.max(0, window.col0) - window.col0) * scale);
+  const py0 = Math.round((Math.max(0, window.row0) - window.row0) * scale);
+  const px1 = Math.min(size, Math.round((Math.min(W, window.col1) - window.col0) * scale));
+  const py1 = Math.min(size, Math.round((Math.min(H, window.row1) - window.row0) * scale));
+  const rgba = new Uint8ClampedArray(size * size * 4);
+  const t0 = performance.now();
+  let decodeMs = 0;
+  let renderMs = 0;
+  let level = 0;
+  if (px1 > px0 && py1 > py0) {
+    const inner: PixelWindow = {
+      col0: Math.max(0, window.col0),
+      row0: Math.max(0, window.row0),
+      col1: Math.min(W, window.col1),
+      row1: Math.min(H, window.row1),
+    };
+    const outW = px1 - px0;
+    const outH = py1 - py0;
+    const wanted = spec.kind === 'single' ? [spec.band] : [spec.co, spec.cross];
+    const bands: ArrayLike<number>[] = [];
+    await Promise.all(
+      wanted.map(async (b) => {
+        const band = r.summary.bands[b]!;
+        const read = await readWindow(r.sources[band.source]!, inner, outW, outH, [band.sample], signal);
+        bands[b] = read.data[0]!;
+        level = Math.max(level, read.level);
+      }),
+    );
+    decodeMs = performance.now() - t0;
+    const t1 = performance.now();
+    const part = new Uint8ClampedArray(outW * outH * 4);
+    paint(
+      bands,
+      r.summary.bands.map((b) => b.nodata),
+      spec,
+      part,
+    );
+    for (let y = 0; y < outH; y++)
+      rgba.set(part.subarray(y * outW * 4, (y + 1) * outW * 4), ((py0 + y) * size + px0) * 4);
+    renderMs = performance.now() - t1;
+  }
+  void id;
+  return { rgba: rgba.buffer, size, level, decodeMs, renderMs };
+}
+
+async function plain(
+  window: PixelWindow,
+  size: number,
+  band: number,
+  signal: AbortSignal,
+): Promise<{ ms: number; samples: number }> {
+  // The benchmark's reference: geotiff.js readRasters of the same window at the same level, nothing else.
+  const r = need();
+  const b = r.summary.bands[band]!;
+  const src = r.sources[b.source]!;
+  const t0 = performance.now();
+  const out = await readWindow(src, window, size, size, [b.sample], signal);
+  return { ms: performance.now() - t0, samples: out.data[0]!.length };
+}
+
+async function stats(
+  scaleWanted: ValueScale | 'auto',
+  co: number | null,
+  cross: number | null,
+  [lowPct, highPct]: [number, number],
+): Promise<StatsResult> {
+  const r = need();
+  const { width: W, height: H } = r.summary;
+  if (!r.statsSample) {
+    const bands: ArrayLike<number>[] = [];
+    let from = '';
+    const signal = new AbortController().signal;
+    for (const [i, band] of r.summary.bands.entries()) {
+      const src = r.sources[band.source]!;
+      // The smallest overview at least 256 px across, or the image itself decimated to ≤ 512 px; a huge
+      // image without overviews is sampled in a central window instead of read whole.
+      let window: PixelWindow = { col0: 0, row0: 0, col1: W, row1: H };
+      const huge = src.levels.length === 1 && W * H > 64e6;
+      if (huge) {
+        const half = 1024;
+        window = {
+          col0: Math.max(0, W / 2 - half),
+          row0: Math.max(0, H / 2 - half),
+          col1: Math.min(W, W / 2 + half),
+          row1: Math.min(H, H / 2 + half),
+        };
+      }
+      let k = src.levels.length - 1;
+      while (k > 0 && Math.max(src.levels[k]!.getWidth(), src.levels[k]!.getHeight()) < 256) k--;
+      const image = src.levels[k]!;
+      const f = Math.max(1, Math.max(image.getWidth(), image.getHeight()) / 512);
+      const outW = Math.max(1, Math.round((((window.col1 - window.col0) / W) * image.getWidth()) / f));
+      const outH = Math.max(1, Math.round((((window.row1 - window.row0) / H) * image.getHeight()) / f));
+      const read = await readWindow(src, window, outW, outH, [band.sample], signal);
+      bands[i] = read.data[0]!;
+      from = `${huge ? 'central window, ' : ''}${k === 0 ? 'full image' : `overview ${image.getWidth()}×${image.getHeight()}`} sampled to ${outW}×${outH}`;
+    }
+    r.statsSample = { bands, from };
+  }
+  const sample = r.statsSample;
+  let scale: ValueScale;
+  let scaleReason: string;
+  if (scaleWanted === 'auto') {
+    let minValue: number | null = null;
+    for (const [i, band] of r.summary.bands.entries()) {
+      const data = sample.bands[i]!;
+      for (let k = 0; k < data.length; k++) {
+        const v = data[k]!;
+        if (Number.isFinite(v) && v !== band.nodata && (minValue === null || v < minValue)) minValue = v;
+      }
+    }
+    ({ scale, reason: scaleReason } = guessValueScale({
+      isFloat: r.summary.isFloat,
+      minValue,
+      hints: r.summary.hints,
+    }));
+  } else {
+    scale = scaleWanted;
+    scaleReason = 'chosen by the user';
+  }
+  const display = r.summary.bands.map((band, i) => {
+    const data = sample.bands[i]!;
+    const out = new Float32Array(data.length);
+    for (let k = 0; k < data.length; k++) out[k] = toDisplay(data[k]!, scale, band.nodata);
+    return out;
+  });
+  const bandStats: ChannelStats[] = display.map((d) => percentileStats(d, lowPct, highPct));
+  let ratio: ChannelStats | null = null;
+  if (co !== null && cross !== null && display[co] && display[cross]) {
+    const a = display[co]!;
+    const b = display[cross]!;
+    const d = new Float32Array(a.length);
+    for (let k = 0; k < a.length; k++) d[k] = a[k]! - b[k]!;
+    ratio = percentileStats(d, lowPct, highPct);
+  }
+  return { scale, scaleReason, bands: bandStats, ratio, sampledFrom: sample.from };
+}
+
+async function pixel(col: number, row: number, signal: AbortSignal): Promise<{ values: number[] }> {
+  const r = need();
+  const values: number[] = [];
+  for (const band of r.summary.bands) {
+    const src = r.sources[band.source]!;
+    const data = (await src.levels[0]!.readRasters({
+      window: [col, row, col + 1, row + 1],
+      samples: [band.sample],
+      interleave: false,
+      signal,
+    })) as unknown as ArrayLike<number>[];
+    values.push(Number(data[0]![0]));
+  }
+  return { values };
+}
+
+self.onmessage = (event: MessageEvent<WorkerRequest>) => void handle(event.data);
+
+async function handle(request: WorkerRequest): Promise<void> {
+  if (request.type === 'cancel') {
+    running.get(request.target)?.abort();
+    return;
+  }
+  const controller = new AbortController();
+  running.set(request.id, controller);
+  try {
+    switch (request.type) {
+      case 'open':
+        reply({ id: request.id, ok: true, result: await open(request.sources, request.headers) });
+        break;
+      case 'stats':
+        reply({
+          id: request.id,
+          ok: true,
+          result: await stats(request.scale, request.co, request.cross, request.percentiles),
+        });
+        break;
+      case 'tile': {
+        const result = await tile(request.id, request.window, request.size, request.spec, controller.signal);
+        reply({ id: request.id, ok: true, result }, [result.rgba]);
+        break;
+      }
+      case 'pixel':
+        reply({ id: request.id, ok: true, result: await pixel(request.col, request.row, controller.signal) });
+        break;
+      case 'plain':
+        reply({
+          id: request.id,
+          ok: true,
+          result: await plain(request.window, request.size, request.band, controller.signal),
+        });
+        break;
+    }
+  } catch (err) {
+    const aborted = controller.signal.aborted;
+    let error = messageOf(err);
+    if (!aborted && raster && request.type !== 'open') {
+      error = await explain(raster.sources[0]!.source.url, raster.headers, err);
+    }
+    reply({ id: request.id, ok: false, error, aborted });
+  } finally {
+    running.delete(request.id);
+  }
+}
