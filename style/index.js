@@ -1,3 +1,4 @@
 // The labextension's styleModule (extension/package.json): JupyterLab loads this to apply Floe's CSS.
 import './base.css';
 import './sar-viewer.css';
+import './experiments.css';

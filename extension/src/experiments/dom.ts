@@ -1,0 +1,58 @@
+/**
+ * Small DOM helpers for the Floe panels. Everything from the store (names, params, messages) goes in as
+ * text (`textContent`), never as HTML, so a run named `<img onerror=…>` shows those characters.
+ */
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className = '',
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** A status badge (`running`, `finished`, `failed`, `stopped`, …) styled by its value. */
+export function badge(status: string): HTMLSpanElement {
+  const node = el('span', `floe-Badge floe-Badge-${status.replace(/[^a-z]/g, '')}`, status);
+  node.dataset.floeStatus = status;
+  return node;
+}
+
+/** A short, stable text form of a param or metric value. */
+export function formatValue(value: unknown): string {
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  if (typeof value === 'string') return value;
+  if (value === null || value === undefined) return '—';
+  return JSON.stringify(value);
+}
+
+/** Flattens nested params to dotted names (`optimizer.lr`), as the params diff compares them. */
+export function flattenParams(value: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flattenParams(v, prefix ? `${prefix}.${k}` : k, out);
+  } else if (prefix) {
+    out[prefix] = value;
+  }
+  return out;
+}
+
+/** A two-column table of name → value rows. */
+export function keyValueTable(rows: [string, unknown][], className = 'floe-KeyValue'): HTMLTableElement {
+  const table = el('table', className);
+  const body = el('tbody');
+  for (const [k, v] of rows) {
+    const tr = el('tr');
+    tr.append(el('th', '', k), el('td', '', formatValue(v)));
+    body.append(tr);
+  }
+  table.append(body);
+  return table;
+}
+
+export function relativeTime(iso: string | null): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}

@@ -1,0 +1,491 @@
+import type { RunDetailResponse, SearchDetailResponse, StoreChangeCounters } from '@floe/schema';
+import type { IDisposable } from '@lumino/disposable';
+import { Signal, type ISignal } from '@lumino/signaling';
+import { Panel, SplitPanel, Widget } from '@lumino/widgets';
+import { fetchExperiments, fetchRunDetail, fetchRuns, fetchSearch, fetchSearches, followStoreChanges } from '../api';
+import type { HubStatus, IFloeHub } from '../tokens';
+import { lineChart, type ChartSeries } from './chart';
+import { badge, el, flattenParams, formatValue, keyValueTable, relativeTime } from './dom';
+import { RunsTable } from './runs-table';
+
+/** What the panel shows; saved by the layout restorer so a reload comes back to it. */
+export interface ExperimentsPanelState {
+  experiment?: string;
+  runId?: number;
+  searchId?: number;
+}
+
+/** Series longer than this are downsampled by the hub (extremes and the last point kept). */
+const CHART_POINTS = 400;
+
+/**
+ * The experiments panel: experiments and searches on the left; the selected experiment's runs in a
+ * virtualized, sortable, filterable table; below it the opened run (params, environment, curves,
+ * artifacts), the comparison of ticked runs (overlaid curves, params that differ) or a search's trials
+ * with their stop reasons. Follows the store live through the hub's event stream.
+ */
+export class ExperimentsPanel extends Panel {
+  constructor(hub: IFloeHub, state: ExperimentsPanelState = {}) {
+    // Plain panels laid out by CSS flex (experiments.css): the nav and toolbar keep their natural size.
+    super();
+    this._hub = hub;
+    this._state = { ...state };
+    this.id = 'floe-experiments';
+    this.addClass('floe-Experiments');
+    this.title.label = 'Floe Experiments';
+    this.title.caption = 'Experiments, runs and searches in the Floe project';
+    this.title.closable = true;
+
+    this._nav = new Widget({ node: el('nav', 'floe-Experiments-nav') });
+    this._nav.node.setAttribute('aria-label', 'Experiments and searches');
+
+    const top = new Widget({ node: el('div', 'floe-Experiments-top') });
+    this._banner = el('div', 'floe-Experiments-banner');
+    this._banner.setAttribute('role', 'status');
+    this._heading = el('h2', 'floe-Experiments-heading', 'Experiments');
+    this._filter = el('input', 'floe-Experiments-filter jp-mod-styled');
+    this._filter.type = 'search';
+    this._filter.placeholder = 'Filter runs by name or params';
+    this._filter.setAttribute('aria-label', 'Filter runs by name or params');
+    this._status = el('select', 'floe-Experiments-status jp-mod-styled');
+    this._status.setAttribute('aria-label', 'Run status');
+    for (const s of ['', 'running', 'finished', 'failed', 'interrupted'])
+      this._status.append(Object.assign(el('option', '', s || 'any status'), { value: s }));
+    this._count = el('span', 'floe-Experiments-count');
+    this._compareButton = el('button', 'floe-Experiments-compare jp-mod-styled', 'Compare');
+    this._compareButton.type = 'button';
+    this._compareButton.disabled = true;
+    const toolbar = el('div', 'floe-Experiments-toolbar');
+    toolbar.append(this._heading, this._filter, this._status, this._count, this._compareButton);
+    top.node.append(this._banner, toolbar);
+
+    this._table = new RunsTable((query, signal) => fetchRuns(this._state.experiment ?? '', query, { signal }));
+    this._detail = new Widget({ node: el('section', 'floe-Experiments-detail') });
+    this._detail.node.setAttribute('aria-live', 'polite');
+    const split = new SplitPanel({ orientation: 'vertical', spacing: 4 });
+    split.addWidget(this._table);
+    split.addWidget(this._detail);
+    split.setRelativeSizes([3, 2]);
+
+    split.addClass('floe-Experiments-split');
+    const main = new Panel();
+    main.addClass('floe-Experiments-main');
+    main.addWidget(top);
+    main.addWidget(split);
+    this.addWidget(this._nav);
+    this.addWidget(main);
+
+    this._filter.addEventListener('input', this._onFilterInput);
+    this._status.addEventListener('change', this._onStatusChange);
+    this._compareButton.addEventListener('click', this._onCompareClick);
+    this._table.runActivated.connect((_, run) => this._openRun(run.id), this);
+    this._table.compareChanged.connect((_, ids) => {
+      this._compareButton.disabled = ids.length < 2;
+      this._compareButton.textContent = ids.length ? `Compare (${ids.length})` : 'Compare';
+    }, this);
+    this._table.rendered.connect((_, { total }) => {
+      this._count.textContent = `${total} run${total === 1 ? '' : 's'}`;
+    }, this);
+    hub.statusChanged.connect(this._onHubStatus, this);
+    this._events = followStoreChanges(
+      (counters) => this._onStoreChanged(counters),
+      (open) => this.toggleClass('floe-mod-live', open),
+    );
+    void this.refresh();
+  }
+
+  /** Emits whenever what the panel shows changes (the plugin saves it for the layout restorer). */
+  get stateChanged(): ISignal<this, ExperimentsPanelState> {
+    return this._stateChanged;
+  }
+
+  get state(): ExperimentsPanelState {
+    return { ...this._state };
+  }
+
+  get runsTable(): RunsTable {
+    return this._table;
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    this._events.dispose();
+    clearTimeout(this._filterTimer);
+    this._hub.statusChanged.disconnect(this._onHubStatus, this);
+    this._filter.removeEventListener('input', this._onFilterInput);
+    this._status.removeEventListener('change', this._onStatusChange);
+    this._compareButton.removeEventListener('click', this._onCompareClick);
+    Signal.clearData(this);
+    super.dispose();
+  }
+
+  /** Reloads everything shown (after the hub comes back, or on demand). */
+  async refresh(): Promise<void> {
+    await this._guard(async () => {
+      await this._loadNav();
+      const experiment = this._state.experiment;
+      if (experiment !== undefined) await this.openExperiment(experiment, false);
+      if (this._state.searchId !== undefined) await this.openSearch(this._state.searchId);
+      else if (this._state.runId !== undefined) await this._openRun(this._state.runId);
+    });
+  }
+
+  async openExperiment(name: string, resetDetail = true): Promise<void> {
+    this._state.experiment = name;
+    if (resetDetail) {
+      delete this._state.runId;
+      delete this._state.searchId;
+      this._detail.node.replaceChildren(
+        el('p', 'floe-Experiments-hint', 'Open a run to see its curves, params and environment.'),
+      );
+    }
+    this._heading.textContent = name;
+    this._heading.title = name;
+    this._markNav();
+    this._stateChanged.emit(this.state);
+    await this._guard(() =>
+      this._table.reset({ filter: this._filter.value.trim(), status: this._status.value || undefined }),
+    );
+  }
+
+  async openSearch(id: number): Promise<void> {
+    this._state.searchId = id;
+    delete this._state.runId;
+    this._markNav();
+    this._stateChanged.emit(this.state);
+    await this._guard(async () => this._renderSearch(await fetchSearch(id)));
+  }
+
+  private async _openRun(id: number): Promise<void> {
+    this._state.runId = id;
+    delete this._state.searchId;
+    this._table.activeRunId = id;
+    this._stateChanged.emit(this.state);
+    await this._guard(async () => this._renderRun(await fetchRunDetail(id, CHART_POINTS)));
+  }
+
+  private async _loadNav(): Promise<void> {
+    const [{ experiments }, { searches }] = await Promise.all([fetchExperiments(), fetchSearches()]);
+    const list = el('ul', 'floe-Experiments-list');
+    for (const e of experiments) {
+      const button = el('button', 'floe-Experiments-item');
+      button.type = 'button';
+      button.dataset.floeExperiment = e.name;
+      button.title = e.name;
+      button.append(el('span', 'floe-Experiments-name', e.name), el('span', 'floe-Experiments-runs', String(e.runs)));
+      button.addEventListener('click', () => void this.openExperiment(e.name));
+      const li = el('li');
+      li.append(button);
+      list.append(li);
+    }
+    const searchList = el('ul', 'floe-Experiments-list');
+    for (const s of searches) {
+      const button = el('button', 'floe-Experiments-item');
+      button.type = 'button';
+      button.dataset.floeSearch = String(s.id);
+      button.title = s.name;
+      button.append(
+        el('span', 'floe-Experiments-name', `${s.kind === 'ablation' ? 'ablation' : 'search'}: ${s.name}`),
+        badge(s.status),
+      );
+      button.addEventListener('click', () => void this.openSearch(s.id));
+      const li = el('li');
+      li.append(button);
+      searchList.append(li);
+    }
+    this._nav.node.replaceChildren(
+      el('h3', 'floe-Experiments-navTitle', 'Experiments'),
+      experiments.length
+        ? list
+        : el('p', 'floe-Experiments-hint', 'No experiments yet: train a model from a notebook.'),
+      el('h3', 'floe-Experiments-navTitle', 'Searches'),
+      searches.length ? searchList : el('p', 'floe-Experiments-hint', 'No searches yet.'),
+    );
+    this._markNav();
+    if (this._state.experiment === undefined && experiments.length && this._state.searchId === undefined) {
+      this._state.experiment = experiments[0]!.name;
+    }
+  }
+
+  private _markNav(): void {
+    for (const b of this._nav.node.querySelectorAll<HTMLElement>('[data-floe-experiment]'))
+      b.classList.toggle('floe-mod-selected', b.dataset.floeExperiment === this._state.experiment);
+    for (const b of this._nav.node.querySelectorAll<HTMLElement>('[data-floe-search]'))
+      b.classList.toggle('floe-mod-selected', Number(b.dataset.floeSearch) === this._state.searchId);
+  }
+
+  private _renderRun(detail: RunDetailResponse): void {
+    const { run } = detail;
+    const head = el('header', 'floe-Detail-header');
+    head.append(
+      el('h3', 'floe-Detail-title', run.name),
+      badge(run.status),
+      el('span', 'floe-Detail-meta', `run ${run.id} · ${run.experiment}`),
+    );
+    const parts: HTMLElement[] = [head];
+    if (run.error) parts.push(el('p', 'floe-Detail-error', run.error));
+    const charts = el('div', 'floe-Detail-charts');
+    for (const scope of ['epoch', 'step'] as const) {
+      for (const m of detail.metrics.filter((s) => s.scope === scope)) {
+        const title = `${m.name} (${scope}${m.totalPoints > m.points.length ? `, ${m.points.length} of ${m.totalPoints} points` : ''})`;
+        charts.append(lineChart(title, [{ label: m.name, points: m.points }]));
+      }
+    }
+    parts.push(
+      section(
+        'Metrics',
+        charts.childElementCount ? charts : el('p', 'floe-Experiments-hint', 'No metrics logged yet.'),
+      ),
+    );
+    const finals = detail.metrics.filter((m) => m.scope === 'final');
+    if (finals.length)
+      parts.push(section('Final evaluation', keyValueTable(finals.map((m) => [m.name, m.points.at(-1)?.[1]]))));
+    parts.push(section('Params', keyValueTable(Object.entries(flattenParams(run.params)))));
+    if (run.environment)
+      parts.push(section('Environment', keyValueTable(Object.entries(flattenParams(run.environment)))));
+    if (run.dataset) parts.push(section('Dataset', keyValueTable(Object.entries(flattenParams(run.dataset)))));
+    if (run.code)
+      parts.push(
+        section(
+          'Code',
+          keyValueTable([
+            ['path', run.code.path],
+            ['sha256', run.code.sha256],
+            ['bytes', run.code.bytes],
+          ]),
+        ),
+      );
+    parts.push(
+      section(
+        'Run',
+        keyValueTable([
+          ['started', relativeTime(run.startedAt)],
+          ['ended', relativeTime(run.endedAt)],
+          ['epochs', run.epochsCompleted],
+          ['host', `${run.host} (pid ${run.pid})`],
+          ['parent run', run.parentRunId],
+          ...Object.entries(run.tags).map(([k, v]): [string, unknown] => [`tag ${k}`, v]),
+        ]),
+      ),
+    );
+    if (detail.artifacts.length) {
+      const list = el('ul', 'floe-Detail-artifacts');
+      for (const a of detail.artifacts) list.append(el('li', '', `${a.name} (${a.kind}): ${a.blobKey}`));
+      parts.push(section('Artifacts', list));
+    }
+    this._detail.node.replaceChildren(...parts);
+    this._detail.node.dataset.floeShowing = `run:${run.id}`;
+  }
+
+  private async _renderComparison(ids: number[]): Promise<void> {
+    const details = await Promise.all(ids.map((id) => fetchRunDetail(id, CHART_POINTS)));
+    const label = (d: RunDetailResponse): string => `#${d.run.id} ${d.run.name}`;
+    const head = el('header', 'floe-Detail-header');
+    head.append(el('h3', 'floe-Detail-title', `Comparing ${details.length} runs`));
+    const charts = el('div', 'floe-Detail-charts');
+    const names = [
+      ...new Set(details.flatMap((d) => d.metrics.filter((m) => m.scope === 'epoch').map((m) => m.name))),
+    ].sort();
+    for (const name of names) {
+      const series: ChartSeries[] = details.map((d) => ({
+        label: label(d),
+        points: d.metrics.find((m) => m.scope === 'epoch' && m.name === name)?.points ?? [],
+      }));
+      charts.append(lineChart(name, series));
+    }
+    const flat = details.map((d) => flattenParams(d.run.params));
+    const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
+    const differing = keys.filter((k) => new Set(flat.map((f) => JSON.stringify(f[k]))).size > 1);
+    const table = el('table', 'floe-Compare-params');
+    const headRow = el('tr');
+    headRow.append(el('th', '', 'param'), ...details.map((d) => el('th', '', label(d))));
+    const body = el('tbody');
+    for (const k of differing) {
+      const tr = el('tr');
+      tr.append(el('th', '', k), ...flat.map((f) => el('td', '', formatValue(f[k]))));
+      body.append(tr);
+    }
+    const thead = el('thead');
+    thead.append(headRow);
+    table.append(thead, body);
+    const same = keys.length - differing.length;
+    this._detail.node.replaceChildren(
+      head,
+      section(
+        'Curves',
+        charts.childElementCount ? charts : el('p', 'floe-Experiments-hint', 'No epoch metrics to overlay.'),
+      ),
+      section(
+        `Params that differ (${differing.length}; ${same} the same)`,
+        differing.length ? table : el('p', 'floe-Experiments-hint', 'All params are the same.'),
+      ),
+    );
+    this._detail.node.dataset.floeShowing = `compare:${ids.join(',')}`;
+  }
+
+  private _renderSearch(detail: SearchDetailResponse): void {
+    const { search, trials, config } = detail;
+    this._heading.textContent = `${search.kind}: ${search.name}`;
+    const metric = String(config.metric ?? 'metric');
+    const direction = config.direction === 'min' ? 'min' : 'max';
+    const head = el('header', 'floe-Detail-header');
+    head.append(
+      el('h3', 'floe-Detail-title', search.name),
+      badge(search.status),
+      el('span', 'floe-Detail-meta', `${search.kind} ${search.id} · ${metric} (${direction})`),
+    );
+    const scored = trials.filter((t) => t.bestMetric !== null);
+    const best = scored.sort((a, b) =>
+      direction === 'max' ? b.bestMetric! - a.bestMetric! : a.bestMetric! - b.bestMetric!,
+    )[0];
+    const parts: HTMLElement[] = [head];
+    if (search.error) parts.push(el('p', 'floe-Detail-error', search.error));
+    if (best)
+      parts.push(
+        el(
+          'p',
+          'floe-Search-best',
+          `Best trial #${best.number}: ${metric} ${formatValue(best.bestMetric)} with ${JSON.stringify(best.params)}`,
+        ),
+      );
+    const byNumber = [...trials].sort((a, b) => a.number - b.number);
+    parts.push(
+      section(
+        'Learning curves (dashed: stopped early)',
+        lineChart(
+          metric,
+          byNumber.map((t) => ({
+            label: `trial ${t.number}`,
+            points: t.curve.map((v, i): [number, number] => [i + 1, v]),
+            dashed: t.status === 'stopped',
+          })),
+          520,
+          220,
+        ),
+      ),
+    );
+    const table = el('table', 'floe-Search-trials');
+    const headRow = el('tr');
+    for (const h of ['#', 'status', metric, 'best', 'steps', 'stop reason', 'params']) headRow.append(el('th', '', h));
+    const thead = el('thead');
+    thead.append(headRow);
+    const body = el('tbody');
+    for (const t of byNumber) {
+      const tr = el('tr');
+      tr.dataset.floeTrial = String(t.number);
+      const status = el('td');
+      status.append(badge(t.status));
+      tr.append(
+        el('td', '', String(t.number)),
+        status,
+        el('td', '', formatValue(t.metric)),
+        el('td', '', formatValue(t.bestMetric)),
+        el('td', '', String(t.steps)),
+        el('td', 'floe-Search-stopReason', t.stopReason ?? t.error ?? ''),
+        el('td', 'floe-Search-params', JSON.stringify(t.params)),
+      );
+      body.append(tr);
+    }
+    table.append(thead, body);
+    parts.push(section(`Trials (${trials.length})`, table));
+    this._detail.node.replaceChildren(...parts);
+    this._detail.node.dataset.floeShowing = `search:${search.id}`;
+  }
+
+  /** Runs `work`, turning a failure into the banner (the hub down, a bad answer) instead of an exception. */
+  private async _guard(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+      if (this._failed) {
+        this._failed = false;
+        this._banner.replaceChildren();
+        this.removeClass('floe-mod-error');
+      }
+    } catch (err) {
+      this._failed = true;
+      this.addClass('floe-mod-error');
+      this._banner.replaceChildren(
+        el('strong', '', 'The Floe hub did not answer. '),
+        el('span', 'floe-Experiments-reason', (err as Error).message),
+        el('span', '', ' The panel retries when the hub is back.'),
+      );
+    }
+  }
+
+  private _onHubStatus = (_: IFloeHub, status: HubStatus): void => {
+    if (status.kind === 'connected' && this._failed) void this.refresh();
+    else if (status.kind === 'unreachable' || status.kind === 'incompatible') {
+      this._failed = true;
+      this.addClass('floe-mod-error');
+      this._banner.replaceChildren(
+        el('strong', '', 'The Floe hub is not reachable. '),
+        el('span', 'floe-Experiments-reason', status.reason),
+        el('span', '', ` ${status.hint}`),
+      );
+    }
+  };
+
+  private _onStoreChanged(counters: StoreChangeCounters): void {
+    const last = this._counters;
+    this._counters = counters;
+    if (!last) return;
+    if (this._failed) {
+      void this.refresh();
+      return;
+    }
+    if (last.audit !== counters.audit || last.trials !== counters.trials) void this._guard(() => this._loadNav());
+    if (last.runs !== counters.runs || last.audit !== counters.audit) {
+      if (this._state.experiment !== undefined && this._state.searchId === undefined)
+        void this._guard(() => this._table.reload());
+      const showing = this._detail.node.dataset.floeShowing ?? '';
+      if (showing === `run:${this._state.runId}` && this._state.runId !== undefined) {
+        const id = this._state.runId;
+        void this._guard(async () => this._renderRun(await fetchRunDetail(id, CHART_POINTS)));
+      }
+    }
+    if (last.trials !== counters.trials && this._state.searchId !== undefined)
+      void this.openSearch(this._state.searchId);
+  }
+
+  private _onFilterInput = (): void => {
+    clearTimeout(this._filterTimer);
+    // A short pause so each keystroke does not become a request; the hub filters in SQL.
+    this._filterTimer = window.setTimeout(() => {
+      if (this._state.experiment === undefined) return;
+      void this._guard(() => this._table.reset({ filter: this._filter.value.trim() }));
+    }, 80);
+  };
+
+  private _onStatusChange = (): void => {
+    if (this._state.experiment === undefined) return;
+    void this._guard(() => this._table.reset({ status: this._status.value || undefined }));
+  };
+
+  private _onCompareClick = (): void => {
+    const ids = this._table.compared;
+    if (ids.length >= 2) void this._guard(() => this._renderComparison(ids));
+  };
+
+  private readonly _hub: IFloeHub;
+  private readonly _state: ExperimentsPanelState;
+  private readonly _nav: Widget;
+  private readonly _banner: HTMLDivElement;
+  private readonly _heading: HTMLHeadingElement;
+  private readonly _filter: HTMLInputElement;
+  private readonly _status: HTMLSelectElement;
+  private readonly _count: HTMLSpanElement;
+  private readonly _compareButton: HTMLButtonElement;
+  private readonly _table: RunsTable;
+  private readonly _detail: Widget;
+  private readonly _events: IDisposable;
+  private _counters: StoreChangeCounters | null = null;
+  private _failed = false;
+  private _filterTimer = 0;
+  private _stateChanged = new Signal<this, ExperimentsPanelState>(this);
+}
+
+function section(title: string, content: HTMLElement): HTMLElement {
+  const node = el('section', 'floe-Detail-section');
+  node.append(el('h4', 'floe-Detail-sectionTitle', title), content);
+  return node;
+}

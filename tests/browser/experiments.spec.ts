@@ -1,0 +1,190 @@
+import * as fs from 'node:fs';
+import { expect, test, type Locator, type Page } from '@playwright/test';
+import {
+  seededAccuracy,
+  seedPanelProject,
+  type PanelSeed,
+  type PanelSeedOptions,
+} from '../../kernel-services/dist/hub/seed';
+import { openProjectStore } from '../../kernel-services/dist/store';
+import { hubSocketOf, labServer, openLab, putSettings, screenshotPath } from './lab';
+
+const lab = labServer();
+const HOSTILE = '<img src=x onerror=alert(1)>';
+const LONG = `long-${'ü'.repeat(295)}`;
+
+/** Seeds this test's own experiment into the project store the hub serves (FLOE_HOME of the run). */
+async function seed(opts: PanelSeedOptions): Promise<PanelSeed> {
+  const store = await openProjectStore({ home: lab.floeHome });
+  try {
+    return await seedPanelProject(store, opts);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A name of this test's own, so tests sharing the server's store never see each other's data. */
+function own(name: string): string {
+  return `${name}-${test.info().testId.slice(0, 8)}`;
+}
+
+/** Opens the experiments panel from its launcher card and selects `experiment`. */
+async function openExperiments(page: Page, experiment: string): Promise<Locator> {
+  await page.locator('.jp-LauncherCard[data-category="Floe"]', { hasText: 'Experiments' }).click();
+  const panel = page.locator('#floe-experiments');
+  await expect(panel).toBeVisible();
+  await expect(panel.locator('[data-floe-experiment]').first()).toBeVisible();
+  await panel.locator(`.floe-Experiments-item[data-floe-experiment="${cssEscape(experiment)}"]`).click();
+  await expect(panel.locator('.floe-Experiments-heading')).toHaveText(experiment);
+  return panel;
+}
+
+function cssEscape(value: string): string {
+  return value.replace(/["\\]/g, '\\$&');
+}
+
+test('the experiments panel shows a virtualized, sortable, filterable runs table, run details, comparison and a search', async ({
+  page,
+}) => {
+  const experiment = own('iceberg-cnn');
+  const search = own('lr-search');
+  const seeded = await seed({ experiment, runs: 300, stepPoints: 2000, search });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+
+  await openLab(page, lab);
+  const panel = await openExperiments(page, experiment);
+  const rows = panel.locator('.floe-RunsTable-row[data-floe-run-id]');
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('300 runs');
+  // Virtualized: only the rows in view (and a few more) are in the DOM.
+  const rendered = await rows.count();
+  expect(rendered).toBeGreaterThan(5);
+  expect(rendered).toBeLessThan(60);
+  await expect(rows.first()).toHaveAttribute('data-floe-run-id', String(seeded.runIds.at(-1)));
+  await page.screenshot({ path: screenshotPath('experiments-runs.png') });
+
+  // Scrolling to the end fetches and draws the last rows.
+  await panel.locator('.floe-RunsTable-viewport').evaluate((node) => (node.scrollTop = node.scrollHeight));
+  await expect(panel.locator(`.floe-RunsTable-row[data-floe-run-id="${seeded.runIds[0]}"]`)).toBeVisible();
+
+  // Sort by the best validation accuracy (the hub sorts in SQL).
+  await panel.locator('[data-floe-sort="metric:val_accuracy"]').click();
+  const best = Math.max(...seeded.runIds.map((_, i) => seededAccuracy(i, 3)));
+  await expect(rows.first().locator('.floe-RunsTable-metric').first()).toHaveText(best.toPrecision(4));
+  await expect(panel.locator('[aria-sort="descending"]')).toHaveCount(1);
+
+  // Filter on a run name; then on a param value.
+  await panel.locator('.floe-Experiments-filter').fill('run-29');
+  // run-29 and run-290..run-299
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('11 runs');
+  await panel.locator('.floe-Experiments-filter').fill('');
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('300 runs');
+  await panel.locator('.floe-Experiments-status').selectOption('failed');
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('30 runs');
+  await expect(rows.first().locator('[data-floe-status]')).toHaveText('failed');
+  await panel.locator('.floe-Experiments-status').selectOption('');
+
+  // Open the run with the long step series: curves downsampled by the hub, params and run facts.
+  await panel.locator('.floe-Experiments-filter').fill('run-0');
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('1 run');
+  await rows.first().click();
+  const detail = panel.locator('.floe-Experiments-detail');
+  await expect(detail.locator('.floe-Detail-title')).toHaveText('run-0');
+  await expect(detail.locator('[data-floe-chart^="loss (step, "]')).toContainText('of 2000 points');
+  await expect(detail.locator('[data-floe-chart="val_accuracy (epoch)"] path')).toHaveCount(1);
+  await expect(detail.locator('.floe-KeyValue').first()).toBeVisible();
+  await page.screenshot({ path: screenshotPath('experiments-run-detail.png') });
+
+  // Compare two runs: overlaid curves and the params that differ.
+  await panel.locator('.floe-Experiments-filter').fill('');
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('300 runs');
+  await rows.nth(0).locator('input.floe-RunsTable-compareBox').check();
+  await rows.nth(1).locator('input.floe-RunsTable-compareBox').check();
+  await panel.locator('.floe-Experiments-compare').click();
+  await expect(detail.locator('.floe-Detail-title')).toHaveText('Comparing 2 runs');
+  await expect(detail.locator('[data-floe-chart="val_accuracy"] path')).toHaveCount(2);
+  await expect(detail.locator('.floe-Compare-params tbody tr').first()).toBeVisible();
+  await page.screenshot({ path: screenshotPath('experiments-compare.png') });
+
+  // The search: trials with their stop reasons, the early-stopped one drawn dashed.
+  await panel.locator(`.floe-Experiments-item[data-floe-search="${seeded.searchId}"]`).click();
+  await expect(detail.locator('.floe-Search-trials tbody tr')).toHaveCount(3);
+  await expect(detail.locator('[data-floe-trial="2"] .floe-Search-stopReason')).toHaveText(/^median rule/);
+  await expect(detail.locator('path[stroke-dasharray]')).toHaveCount(1);
+  await expect(detail.locator('.floe-Search-best')).toContainText('Best trial #1');
+  await page.screenshot({ path: screenshotPath('experiments-search.png') });
+  expect(errors).toEqual([]);
+});
+
+test('hostile experiment and run names render as text', async ({ page }) => {
+  const experiment = `${HOSTILE} ${own('x')}`;
+  const names = [HOSTILE, LONG, '冰山 🧊 "quoted" & <b>bold</b>'];
+  await seed({ experiment, runs: 3, runName: (i) => names[i]! });
+  const dialogs: string[] = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+
+  await openLab(page, lab);
+  const panel = await openExperiments(page, experiment);
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('3 runs');
+  const nameCells = panel.locator('.floe-RunsTable-row .floe-RunsTable-name');
+  await expect(nameCells).toHaveText([...names].reverse());
+  await nameCells.nth(2).click();
+  await expect(panel.locator('.floe-Detail-title')).toHaveText(HOSTILE);
+  // Nothing from the data became markup.
+  await expect(panel.locator('img, b')).toHaveCount(0);
+  await page.screenshot({ path: screenshotPath('experiments-hostile-names.png') });
+  expect(dialogs).toEqual([]);
+});
+
+test('the experiments panel says when the hub is down and recovers when it returns', async ({ page, request }) => {
+  const experiment = own('recovery');
+  await seed({ experiment, runs: 12 });
+  await putSettings(request, lab, 'floe-jupyterlab:hub', { refreshInterval: 2 });
+  let socket = '';
+  let moved = '';
+  try {
+    await openLab(page, lab);
+    const panel = await openExperiments(page, experiment);
+    await expect(panel.locator('.floe-Experiments-count')).toHaveText('12 runs');
+    socket = hubSocketOf(lab.pid);
+    moved = `${socket}.moved-by-test`;
+    fs.renameSync(socket, moved);
+    await panel.locator('[data-floe-sort="name"]').click();
+    const banner = panel.locator('.floe-Experiments-banner');
+    await expect(banner).toContainText(/The Floe hub (did not answer|is not reachable)/);
+    await page.screenshot({ path: screenshotPath('experiments-hub-down.png') });
+
+    fs.renameSync(moved, socket);
+    await expect(banner).toBeEmpty({ timeout: 60_000 });
+    await expect(panel.locator('.floe-Experiments-count')).toHaveText('12 runs');
+  } finally {
+    if (moved && fs.existsSync(moved)) fs.renameSync(moved, socket);
+    await putSettings(request, lab, 'floe-jupyterlab:hub', {});
+  }
+});
+
+test('the experiments panel follows a run live and comes back after a reload', async ({ page }) => {
+  const experiment = own('live');
+  await seed({ experiment, runs: 2 });
+  await openLab(page, lab);
+  const panel = await openExperiments(page, experiment);
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('2 runs');
+
+  // A notebook (here: the library, from this process) logs a new run; the event stream brings it in.
+  await seed({ experiment, runs: 1, runName: () => 'arrived-live' });
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('3 runs', { timeout: 20_000 });
+  await expect(panel.locator('.floe-RunsTable-name').first()).toHaveText('arrived-live');
+
+  await panel.locator('.floe-RunsTable-name').first().click();
+  await expect(panel.locator('.floe-Detail-title')).toHaveText('arrived-live');
+  // The same workspace again, without `?reset`: the layout restorer reopens the panel where it was.
+  await page.goto(`${lab.url}lab/workspaces/floe-test-${test.info().testId}?token=${lab.token}`, {
+    waitUntil: 'domcontentloaded',
+  });
+  const restored = page.locator('#floe-experiments');
+  await expect(restored.locator('.floe-Experiments-heading')).toHaveText(experiment, { timeout: 60_000 });
+  await expect(restored.locator('.floe-Detail-title')).toHaveText('arrived-live');
+});
