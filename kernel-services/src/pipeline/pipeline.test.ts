@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnTs } from '../test-support/child-process';
 import { pipelineCommand, PipelineUsageError, writeBenchmarkSection } from './cli';
@@ -162,5 +163,28 @@ describe('floe pipeline options and the benchmarks section', () => {
     expect(text).toContain('validation accuracy 0.8750');
     expect(text).toContain('10.0 s saved (50%)');
     expect(text.match(/## pipeline \(full\)/g)).toHaveLength(1);
+  });
+});
+
+describe('the tutorial notebooks', () => {
+  it('are what scripts/build-notebooks.mjs generates (edit the cells there)', () => {
+    const root = path.resolve(__dirname, '..', '..', '..');
+    expect(() =>
+      execFileSync(process.execPath, [path.join(root, 'scripts', 'build-notebooks.mjs'), '--check'], { stdio: 'pipe' }),
+    ).not.toThrow();
+    for (const n of ['01', '02', '03', '04', '05', '06']) {
+      const file = fs
+        .readdirSync(path.join(root, 'notebooks'))
+        .find((f) => f.startsWith(`${n}-`) && f.endsWith('.ipynb'));
+      expect(file, `notebook ${n}`).toBeDefined();
+      const nb = JSON.parse(fs.readFileSync(path.join(root, 'notebooks', file!), 'utf8')) as {
+        metadata: { kernelspec: { name: string } };
+        cells: { id?: string; outputs?: unknown[] }[];
+      };
+      expect(nb.metadata.kernelspec.name).toBe('floe-typescript');
+      expect(
+        nb.cells.every((c) => typeof c.id === 'string' && (c.outputs === undefined || c.outputs.length === 0)),
+      ).toBe(true);
+    }
   });
 });
