@@ -61,3 +61,4 @@ export * from './pipeline';
 // Model serving (TensorFlow Serving REST API, batching, hot swap, request log) and drift monitoring.
 export * from './serving';
 export * from './monitoring';
+export * as show from './show';
