@@ -10,6 +10,12 @@ CONFIG: {"spec": {"inputShape": [75, 75, 2], "filters": [16, 32], "kernelSize": 
           "seed": 42, "dataPath": "/tmp/.../data.f32", "learningRate": 0.001,
           "jitCompile": "auto" | true | false}
 The data file holds samples*H*W*C float32 inputs followed by samples float32 labels (little-endian).
+
+Accuracy mode (config "mode": "epochs", from `floe bench train --epochs N`): trains for "epochs" epochs
+on the Statoil JSON file "dataPath", with the train and validation records named by "trainIds" and
+"validationIds" (the split Floe made), each band standardised with the train split's mean and standard
+deviation as Floe's recordsTrainingData() does; prints per-epoch training times (validation excluded),
+validation accuracy and log loss.
 Progress goes to stderr; the result is the last line on stdout.
 """
 
@@ -35,7 +41,11 @@ def read_config(path):
             config = json.load(f)
     except (OSError, ValueError) as err:
         fail(f"cannot read config {path}: {err}")
-    for key in ("spec", "steps", "warmup", "batch", "threads", "samples", "dataPath", "learningRate"):
+    if config.get("mode") == "epochs":
+        required = ("spec", "epochs", "batch", "threads", "dataPath", "learningRate", "trainIds", "validationIds")
+    else:
+        required = ("spec", "steps", "warmup", "batch", "threads", "samples", "dataPath", "learningRate")
+    for key in required:
         if key not in config:
             fail(f"config {path}: missing field '{key}'")
     return config
@@ -73,6 +83,10 @@ def main():
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     import keras
+
+    if config.get("mode") == "epochs":
+        train_epochs(config, np, tf, keras)
+        return
 
     spec = config["spec"]
     h, w, c = spec["inputShape"]
@@ -130,6 +144,101 @@ def main():
         "kerasVersion": keras.__version__,
         "pythonVersion": platform.python_version(),
         "devices": [d.device_type for d in tf.config.list_physical_devices()],
+    }
+    print(json.dumps(result), flush=True)
+
+
+def load_split(config, np, ids):
+    """Records named by ids, in that order, as [n, h, w, 2] float32 (HH, HV in dB) and [n, 1] labels."""
+    path = config["dataPath"]
+    try:
+        with open(path, encoding="utf-8") as f:
+            records = json.load(f)
+    except (OSError, ValueError) as err:
+        fail(f"cannot read Statoil JSON {path}: {err}")
+    by_id = {r["id"]: r for r in records}
+    h, w, c = config["spec"]["inputShape"]
+    x = np.empty((len(ids), h * w, 2), dtype=np.float32)
+    y = np.empty((len(ids), 1), dtype=np.float32)
+    for k, rid in enumerate(ids):
+        r = by_id.get(rid)
+        if r is None:
+            fail(f"{path}: no record with id {rid!r}")
+        if len(r["band_1"]) != h * w or len(r["band_2"]) != h * w:
+            fail(f"{path}: record {rid!r}: bands must have {h * w} values each")
+        x[k, :, 0] = r["band_1"]
+        x[k, :, 1] = r["band_2"]
+        y[k, 0] = r["is_iceberg"]
+    return x.reshape(len(ids), h, w, 2), y
+
+
+def train_epochs(config, np, tf, keras):
+    """Accuracy mode: fit for config["epochs"] epochs with validation, timing each epoch's training."""
+    spec = config["spec"]
+    if spec["inputShape"][2] != 2:
+        fail(f"the accuracy mode trains on HH and HV (2 channels), the spec has {spec['inputShape'][2]}")
+    x_train, y_train = load_split(config, np, config["trainIds"])
+    x_val, y_val = load_split(config, np, config["validationIds"])
+    # Per-channel mean and standard deviation over the train split, in float64, as Floe computes them.
+    flat = x_train.reshape(-1, 2).astype(np.float64)
+    mean = flat.mean(axis=0)
+    std = np.sqrt(np.maximum((flat * flat).mean(axis=0) - mean * mean, 1e-12))
+    x_train = ((x_train - mean) / std).astype(np.float32)
+    x_val = ((x_val - mean) / std).astype(np.float32)
+
+    seed = int(config.get("seed", 0))
+    keras.utils.set_random_seed(seed)
+    model = build_lenet(keras, spec)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=float(config["learningRate"])),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    epochs = int(config["epochs"])
+    epoch_seconds, val_accuracy, val_loss = [], [], []
+
+    class EpochTimer(keras.callbacks.Callback):
+        # Training time of an epoch ends where its validation begins (fit runs evaluate with our callbacks).
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+            self.trained = None
+
+        def on_test_begin(self, logs=None):
+            if self.trained is None:
+                self.trained = time.perf_counter() - self.start
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds = self.trained if self.trained is not None else time.perf_counter() - self.start
+            epoch_seconds.append(seconds)
+            val_accuracy.append(float(logs["val_accuracy"]))
+            val_loss.append(float(logs["val_loss"]))
+            log(f"epoch {epoch + 1}: {seconds:.2f} s, loss {logs['loss']:.4f}, val_accuracy {logs['val_accuracy']:.4f}")
+
+    log(f"{len(x_train)} train / {len(x_val)} validation records, {epochs} epoch(s) of batch {config['batch']}")
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=int(config["batch"]),
+        epochs=epochs,
+        shuffle=True,
+        validation_data=(x_val, y_val),
+        validation_batch_size=max(int(config["batch"]), 128),
+        callbacks=[EpochTimer()],
+        verbose=0,
+    )
+    result = {
+        "epochSeconds": epoch_seconds,
+        "valAccuracy": val_accuracy,
+        "valLogLoss": val_loss,
+        "trainSize": int(len(x_train)),
+        "validationSize": int(len(x_val)),
+        "parameters": int(model.count_params()),
+        "threads": int(config["threads"]),
+        "intraOpThreads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "jitCompile": bool(model.jit_compile),
+        "tensorflowVersion": tf.__version__,
+        "kerasVersion": keras.__version__,
+        "pythonVersion": platform.python_version(),
     }
     print(json.dumps(result), flush=True)
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { BenchLine } from './contract';
 import { BENCH_GOALS } from './contract';
 import type { BenchRunner } from './index';
+import type { AccuracySideConfig } from './train-accuracy';
 import { floeRoot, venvPython } from '../env/paths';
 import { generateSynthetic } from '../ingest/synthetic';
 import { DEFAULT_LENET, type LenetSpec } from '../training/models';
@@ -194,7 +195,8 @@ function lastJsonLine(run: ChildRun, what: string): SideResult {
     );
   }
   const parsed = JSON.parse(line) as SideResult;
-  if (!(parsed.samplesPerSecond > 0)) throw new Error(`bench train: ${what} reported no samples/s: ${line}`);
+  if (!Array.isArray(parsed.epochSeconds) && !(parsed.samplesPerSecond > 0))
+    throw new Error(`bench train: ${what} reported no samples/s: ${line}`);
   return parsed;
 }
 
@@ -253,6 +255,13 @@ const cpuMsPerStep = (r: SideResult): number => (r.cpuSeconds / r.steps) * 1000;
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 export const benchTrain: BenchRunner = async (args, log) => {
+  // `--epochs N` selects the accuracy mode (epoch time and validation accuracy); without it, step throughput.
+  if (args.some((a) => a === '--epochs' || a.startsWith('--epochs='))) {
+    const { benchTrainAccuracy } = await import('./train-accuracy');
+    return benchTrainAccuracy(args, log, (side, configFile, threads, sideLog) =>
+      side === 'floe' ? runFloe(configFile, threads, sideLog) : runKeras(configFile, threads, sideLog),
+    );
+  }
   const o = parseTrainBenchArgs(args);
   const spec: LenetSpec = { ...DEFAULT_LENET };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-bench-train-'));
@@ -387,7 +396,12 @@ const FLOE_SIDE_FLAG = '--floe-bench-side';
  * Floe's `train()` on the data file (reshuffled every epoch, seeded) and times the steps after the warm-up.
  */
 export async function floeSide(configFile: string): Promise<SideResult> {
-  const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as TrainSideConfig;
+  const parsed = JSON.parse(fs.readFileSync(configFile, 'utf8')) as TrainSideConfig | AccuracySideConfig;
+  if ('mode' in parsed && parsed.mode === 'epochs') {
+    const { floeAccuracySide } = await import('./train-accuracy');
+    return (await floeAccuracySide(parsed)) as unknown as SideResult;
+  }
+  const config = parsed as TrainSideConfig;
   const { loadTf, tensorflowInfo } = await import('../training/backend');
   const { train, TrainingInterruptedError } = await import('../training/train');
   const { inMemoryTrainingData } = await import('../training/data');

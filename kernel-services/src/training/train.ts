@@ -937,6 +937,8 @@ export async function benchmarkTraining(
   valAccuracy: number | null;
   valLogLoss: number | null;
   history: EpochRow[];
+  /** Trainable and non-trainable weights of the model trained. */
+  parameters: number;
 }> {
   const result = await train({
     model: opts.model ?? 'lenet',
@@ -952,6 +954,7 @@ export async function benchmarkTraining(
     handleSigint: false,
     ...(opts.onEpoch ? { callbacks: { onEpochEnd: (row) => opts.onEpoch!(row) } } : {}),
   });
+  const parameters = result.model.countParams();
   result.model.dispose();
   const rows = result.history;
   const last = rows[rows.length - 1];
@@ -964,5 +967,6 @@ export async function benchmarkTraining(
     valAccuracy: typeof last?.val_accuracy === 'number' ? last.val_accuracy : null,
     valLogLoss: typeof last?.val_loss === 'number' ? last.val_loss : null,
     history: rows,
+    parameters,
   };
 }
