@@ -258,6 +258,7 @@ test.describe('SAR Viewer on real Sentinel-1 files', () => {
     }
     await expect(viewer).toHaveAttribute('data-state', 'error');
     await expect(viewer.locator('.floe-SarViewer-error')).toContainText('corrupt.tif');
+    await expect(viewer.locator('.floe-SarViewer-error')).toContainText("the file's tile data looks damaged");
     await page.screenshot({ path: screenshotPath('sar-viewer-corrupt.png') });
     expect(errors).toEqual([]);
     await expect(page.locator('.jp-LabShell')).toBeVisible();

@@ -473,6 +473,11 @@ async function handle(request: WorkerRequest): Promise<void> {
     let error = messageOf(err);
     if (!aborted && raster && request.type !== 'open') {
       error = await explain(raster.sources[0]!.source.url, raster.headers, err);
+      // The file is still there: what failed is decoding its bytes.
+      if (error === messageOf(err) && request.type === 'tile') {
+        const w = request.window;
+        error = `decoding failed near rows ${Math.max(0, Math.round(w.row0))}–${Math.round(w.row1)}, columns ${Math.max(0, Math.round(w.col0))}–${Math.round(w.col1)} (${error}): the file's tile data looks damaged`;
+      }
     }
     reply({ id: request.id, ok: false, error, aborted });
   } finally {
