@@ -166,7 +166,7 @@ test('the experiments panel says when the hub is down and recovers when it retur
   }
 });
 
-test('the experiments panel follows a run live and comes back after a reload', async ({ page }) => {
+test('the experiments panel follows a run live and comes back after a reload', async ({ page, request }) => {
   const experiment = own('live');
   await seed({ experiment, runs: 2 });
   await openLab(page, lab);
@@ -180,6 +180,16 @@ test('the experiments panel follows a run live and comes back after a reload', a
 
   await panel.locator('.floe-RunsTable-name').first().click();
   await expect(panel.locator('.floe-Detail-title')).toHaveText('arrived-live');
+  // JupyterLab saves the workspace (the restorer's state) asynchronously: wait until the open run is in it.
+  const workspace = `floe-test-${test.info().testId}`;
+  await expect
+    .poll(async () => {
+      const r = await request.get(`${lab.url}lab/api/workspaces/${workspace}`, {
+        headers: { Authorization: `token ${lab.token}` },
+      });
+      return r.ok() ? JSON.stringify(await r.json()) : '';
+    })
+    .toContain('runId');
   // The same workspace again, without `?reset`: the layout restorer reopens the panel where it was.
   await page.goto(`${lab.url}lab/workspaces/floe-test-${test.info().testId}?token=${lab.token}`, {
     waitUntil: 'domcontentloaded',

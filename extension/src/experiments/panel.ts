@@ -83,6 +83,7 @@ export class ExperimentsPanel extends Panel {
       this._compareButton.disabled = ids.length < 2;
       this._compareButton.textContent = ids.length ? `Compare (${ids.length})` : 'Compare';
     }, this);
+    this._table.loadFailed.connect((_, err) => void this._guard(() => Promise.reject(err)), this);
     this._table.rendered.connect((_, { total }) => {
       this._count.textContent = `${total} run${total === 1 ? '' : 's'}`;
     }, this);

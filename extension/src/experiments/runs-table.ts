@@ -57,6 +57,11 @@ export class RunsTable extends Widget {
     return this._compareChanged;
   }
 
+  /** Emits when fetching rows for a scroll or resize fails (reset/reload reject instead). */
+  get loadFailed(): ISignal<this, Error> {
+    return this._loadFailed;
+  }
+
   /** Emits after each render of freshly fetched rows (the benchmark and tests wait on it). */
   get rendered(): ISignal<this, { total: number }> {
     return this._rendered;
@@ -95,6 +100,7 @@ export class RunsTable extends Widget {
 
   /** Shows another query (experiment switched, sort or filter changed): back to the top, pages refetched. */
   reset(query: Partial<{ sort: string; dir: 'asc' | 'desc'; filter: string; status?: string }> = {}): Promise<void> {
+    this._started = true;
     this._query = { ...this._query, ...query };
     this._compare.clear();
     this._compareChanged.emit([]);
@@ -119,7 +125,13 @@ export class RunsTable extends Widget {
 
   protected override onResize(msg: Widget.ResizeMessage): void {
     super.onResize(msg);
-    void this._ensurePages();
+    this._fetchInView();
+  }
+
+  /** Fetches rows brought into view by a scroll or resize; nothing before the first query (`reset`). */
+  private _fetchInView(): void {
+    if (!this._started) return;
+    this._ensurePages().catch((err: unknown) => this._loadFailed.emit(err as Error));
   }
 
   private _visibleRange(): [number, number] {
@@ -276,7 +288,7 @@ export class RunsTable extends Widget {
     this._frame = requestAnimationFrame(() => {
       this._frame = 0;
       this._paint();
-      void this._ensurePages();
+      this._fetchInView();
     });
   };
 
@@ -341,5 +353,7 @@ export class RunsTable extends Widget {
   private _compare = new Set<number>();
   private _runActivated = new Signal<this, RunRow>(this);
   private _compareChanged = new Signal<this, number[]>(this);
+  private _started = false;
+  private _loadFailed = new Signal<this, Error>(this);
   private _rendered = new Signal<this, { total: number }>(this);
 }
