@@ -116,7 +116,12 @@ export function evaluateWindow(
   if (angleFeature) {
     const values: number[] = [];
     let missing = 0;
-    for (const r of requests) for (const a of r.inputs.angles ?? []) a === null ? missing++ : values.push(a);
+    for (const r of requests) {
+      for (const a of r.inputs.angles ?? []) {
+        if (a === null) missing++;
+        else values.push(a);
+      }
+    }
     const total = values.length + missing;
     const mean = values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
     const std = mean !== null ? Math.sqrt(values.reduce((a, b) => a + (b - mean) * (b - mean), 0) / values.length) : null;
