@@ -25,6 +25,7 @@ import type { ProjectStore } from '../store';
 import { readJson } from '../store/portable';
 import { ExperimentTracker } from '../tracking/tracker';
 import { SearchRepository, type SearchRecord } from '../search/repository';
+import { trialSummary } from '../search/display';
 
 /** A record the panels asked for that is not in the store (the hub answers 404). */
 export class NotInStoreError extends Error {
@@ -286,24 +287,7 @@ export class PanelReads {
     return {
       search: searchSummary(record),
       config: record.config as unknown as Record<string, unknown>,
-      trials: trials.map((t) => ({
-        number: t.number,
-        status: t.status,
-        params: t.params,
-        budget: t.budget,
-        rung: t.rung,
-        promotedFrom: t.promotedFrom,
-        metric: t.metric,
-        bestMetric: t.bestMetric,
-        steps: t.steps,
-        stopReason: t.stopReason,
-        error: t.error,
-        attempts: t.attempt,
-        durationMs: t.durationMs,
-        worker: t.worker,
-        curve: t.curve,
-        runId: t.runId,
-      })),
+      trials: trials.map(trialSummary),
     };
   }
 

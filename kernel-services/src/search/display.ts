@@ -28,7 +28,8 @@ export function escapeHtml(s: unknown): string {
   );
 }
 
-function summary(t: TrialRecord): TrialSummary {
+/** A trial as notebooks and the hub show it. */
+export function trialSummary(t: TrialRecord): TrialSummary {
   return {
     number: t.number,
     status: t.status,
@@ -106,7 +107,7 @@ export async function searchBundle(store: ProjectStore, searchId: number): Promi
       runId: search.runId,
     },
     space: SearchSpace.from(search.config.space).spec,
-    trials: trials.map(summary),
+    trials: trials.map(trialSummary),
     best: best ? { trial: best.number, metric: best.metric!, params: best.params } : null,
     parallelCoordinates: parallelCoordinates(search, trials),
   });
