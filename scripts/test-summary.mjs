@@ -18,13 +18,21 @@ count('types + lint', lintOk === '1' ? 1 : 0, lintOk === '1' ? 0 : 1);
 
 if (existsSync('test-results/vitest.json')) {
   const v = JSON.parse(readFileSync('test-results/vitest.json', 'utf8'));
-  count('vitest', v.numPassedTests, v.numFailedTests + (v.numTotalTestSuites && !v.success && !v.numFailedTests ? 1 : 0),
-    v.numPendingTests + v.numTodoTests);
+  count(
+    'vitest',
+    v.numPassedTests,
+    v.numFailedTests + (v.numTotalTestSuites && !v.success && !v.numFailedTests ? 1 : 0),
+    v.numPendingTests + v.numTodoTests,
+  );
 } else count('vitest', 0, 1, 0, ' (no report: the run did not finish)');
 
 if (existsSync('test-results/notebooks.tsv')) {
   const rows = readFileSync('test-results/notebooks.tsv', 'utf8').trim().split('\n').filter(Boolean);
-  count('notebooks', rows.filter((r) => r.endsWith('\tpassed')).length, rows.filter((r) => !r.endsWith('\tpassed')).length);
+  count(
+    'notebooks',
+    rows.filter((r) => r.endsWith('\tpassed')).length,
+    rows.filter((r) => !r.endsWith('\tpassed')).length,
+  );
 } else count('notebooks', 0, 1, 0, ' (no report)');
 
 if (existsSync('test-results/browser-check.json')) {
@@ -35,7 +43,12 @@ if (existsSync('test-results/browser-check.json')) {
 if (existsSync('test-results/playwright.json')) {
   const p = JSON.parse(readFileSync('test-results/playwright.json', 'utf8'));
   const st = p.stats ?? {};
-  count('browser (Playwright)', st.expected ?? 0, (st.unexpected ?? 0) + (st.flaky ?? 0) + (p.errors?.length ?? 0), st.skipped ?? 0);
+  count(
+    'browser (Playwright)',
+    st.expected ?? 0,
+    (st.unexpected ?? 0) + (st.flaky ?? 0) + (p.errors?.length ?? 0),
+    st.skipped ?? 0,
+  );
 } else count('browser (Playwright)', 0, 1, 0, ' (no report)');
 
 console.log(`\nfloe test summary (${seconds ?? '?'} s):\n${lines.join('\n')}`);

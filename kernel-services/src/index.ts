@@ -12,7 +12,18 @@ export * from './store';
 export * from './feature-store';
 // Training, experiment tracking, model registry and explanations.
 export { buildModel, MODEL_NAMES, type ModelName, type ZooOptions } from './training/zoo';
-export { evaluateBinary, accuracy, logLoss, rocAuc, rocCurve, confusionMatrix, accuracyByAngle, type Evaluation, type AngleBin, type ConfusionMatrix } from './training/metrics';
+export {
+  evaluateBinary,
+  accuracy,
+  logLoss,
+  rocAuc,
+  rocCurve,
+  confusionMatrix,
+  accuracyByAngle,
+  type Evaluation,
+  type AngleBin,
+  type ConfusionMatrix,
+} from './training/metrics';
 export { saliency, gradCam, type Heatmap } from './training/explain';
 export {
   train,

@@ -40,7 +40,8 @@ export const FeatureSchema = z
   .superRefine((features, ctx) => {
     const seen = new Set<string>();
     features.forEach((f, i) => {
-      if (seen.has(f.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate feature '${f.name}'` });
+      if (seen.has(f.name))
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate feature '${f.name}'` });
       seen.add(f.name);
     });
   });

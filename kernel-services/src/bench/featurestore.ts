@@ -45,7 +45,12 @@ const MB = 1e6;
  * until at least `minSeconds` have gone by: on a busy machine a single pass of a fraction of a second
  * can finish inside one scheduler slice, which would flatter the reference against a longer epoch.
  */
-function rawSequentialRead(file: string, from: number, to: number, minSeconds: number): { seconds: number; cpuSeconds: number; bytes: number } {
+function rawSequentialRead(
+  file: string,
+  from: number,
+  to: number,
+  minSeconds: number,
+): { seconds: number; cpuSeconds: number; bytes: number } {
   const fd = fs.openSync(file, 'r');
   const buf = Buffer.allocUnsafe(8 << 20);
   let checksum = 0;
@@ -55,7 +60,7 @@ function rawSequentialRead(file: string, from: number, to: number, minSeconds: n
   const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
   try {
     do {
-      for (let at = from; at < to; ) {
+      for (let at = from; at < to;) {
         const n = fs.readSync(fd, buf, 0, Math.min(buf.length, to - at), at);
         if (n === 0) throw new Error(`bench featurestore: ${file} ends at byte ${at}`);
         at += n;
@@ -87,13 +92,17 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
   const seed = Number(options.seed ?? 7);
   const repeats = Number(options.repeats ?? 5);
   const withLance = options['skip-lance'] !== true;
-  if (!Number.isInteger(count) || count < 1) throw new Error(`bench featurestore: --count must be a positive integer, got ${options.count}`);
-  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`bench featurestore: --repeats must be a positive integer, got ${options.repeats}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`bench featurestore: --count must be a positive integer, got ${options.count}`);
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new Error(`bench featurestore: --repeats must be a positive integer, got ${options.repeats}`);
   const home = fs.mkdtempSync(path.join(typeof options.dir === 'string' ? options.dir : os.tmpdir(), 'floe-bench-fs-'));
   const store = await FeatureStore.open({ home });
   const loadBefore = os.loadavg()[0]!;
   try {
-    log(`featurestore bench: ${count} synthetic patches (75x75x2 float32) in ${home}; load average ${loadBefore.toFixed(1)} on ${os.cpus().length} CPUs`);
+    log(
+      `featurestore bench: ${count} synthetic patches (75x75x2 float32) in ${home}; load average ${loadBefore.toFixed(1)} on ${os.cpus().length} CPUs`,
+    );
     const tg = Date.now();
     const records: StatoilRecord[] = [];
     for (const r of new SyntheticSarGenerator({ seed, count }).records()) records.push(r);
@@ -113,7 +122,9 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
     const commit = await group.insert(chunks(), { chunkRows: chunk });
     const ingestSeconds = Number(process.hrtime.bigint() - ti) / 1e9;
     records.length = 0; // the loader must not lean on these
-    log(`ingest: ${commit.rowsInserted} patches in ${ingestSeconds.toFixed(2)} s = ${(totalBytes / MB / ingestSeconds).toFixed(0)} MB/s, ${(count / ingestSeconds).toFixed(0)} patches/s`);
+    log(
+      `ingest: ${commit.rowsInserted} patches in ${ingestSeconds.toFixed(2)} s = ${(totalBytes / MB / ingestSeconds).toFixed(0)} MB/s, ${(count / ingestSeconds).toFixed(0)} patches/s`,
+    );
 
     const td = await store.createTrainingDataset({
       name: 'bench_all',
@@ -124,7 +135,11 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
       seed,
     });
     const tf = loadTf();
-    const epochThrough = async (loader: TrainingDataLoader, epoch: number, tensors: boolean): Promise<{ seconds: number; cpuSeconds: number; patches: number }> => {
+    const epochThrough = async (
+      loader: TrainingDataLoader,
+      epoch: number,
+      tensors: boolean,
+    ): Promise<{ seconds: number; cpuSeconds: number; patches: number }> => {
       let served = 0;
       const t0 = process.hrtime.bigint();
       const c0 = process.cpuUsage();
@@ -138,7 +153,11 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
         for await (const b of loader.rawBatches(epoch)) served += b.size;
       }
       const cpu = process.cpuUsage(c0);
-      return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6, patches: served };
+      return {
+        seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        patches: served,
+      };
     };
 
     // Before: the Lance path (a random-access take per 256 shuffled rows, restacked into channels).
@@ -147,24 +166,39 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
       const lanceLoader = await td.loader({ batchSize, prefetch, cache: 'off' });
       const r = await epochThrough(lanceLoader, 0, true);
       await lanceLoader.close();
-      lance = { mbPerS: (r.patches * patchBytes) / MB / r.seconds, patchesPerS: r.patches / r.seconds, seconds: r.seconds };
-      log(`shuffled loader, Lance takes (cache off): ${r.patches} patches in ${r.seconds.toFixed(2)} s = ${lance.mbPerS.toFixed(0)} MB/s, ${lance.patchesPerS.toFixed(0)} patches/s`);
+      lance = {
+        mbPerS: (r.patches * patchBytes) / MB / r.seconds,
+        patchesPerS: r.patches / r.seconds,
+        seconds: r.seconds,
+      };
+      log(
+        `shuffled loader, Lance takes (cache off): ${r.patches} patches in ${r.seconds.toFixed(2)} s = ${lance.mbPerS.toFixed(0)} MB/s, ${lance.patchesPerS.toFixed(0)} patches/s`,
+      );
     }
 
     // The training-read cache: built once for this frozen dataset (Lance takes in split order).
     const loader = await td.loader({ batchSize, prefetch });
     const source = loader.source;
-    if (source.kind !== 'cache' || source.state !== 'built') throw new Error(`bench featurestore: expected a freshly built cache, got ${JSON.stringify(source)}`);
+    if (source.kind !== 'cache' || source.state !== 'built')
+      throw new Error(`bench featurestore: expected a freshly built cache, got ${JSON.stringify(source)}`);
     const buildSeconds = source.buildSeconds!;
     const cacheFile = source.file;
     const cacheBytes = fs.statSync(cacheFile).size;
     const { recordsOffset, labelsOffset } = readCacheHeader(cacheFile);
-    log(`training-read cache built in ${buildSeconds.toFixed(2)} s = ${(totalBytes / MB / buildSeconds).toFixed(0)} MB/s from Lance (${(cacheBytes / MB).toFixed(0)} MB file, checksummed, fsynced)`);
+    log(
+      `training-read cache built in ${buildSeconds.toFixed(2)} s = ${(totalBytes / MB / buildSeconds).toFixed(0)} MB/s from Lance (${(cacheBytes / MB).toFixed(0)} MB file, checksummed, fsynced)`,
+    );
 
     // Warm-up: one pass of each (JIT, page cache), then alternate reference and shuffled epochs.
     rawSequentialRead(cacheFile, recordsOffset, labelsOffset, 0);
     const warm = await epochThrough(loader, 99, true);
-    const samples: { rawMBs: number; tensorsMBs: number; arraysMBs: number; rawCpuMBs: number; tensorsCpuMBs: number }[] = [];
+    const samples: {
+      rawMBs: number;
+      tensorsMBs: number;
+      arraysMBs: number;
+      rawCpuMBs: number;
+      tensorsCpuMBs: number;
+    }[] = [];
     for (let i = 0; i < repeats; i++) {
       const raw = rawSequentialRead(cacheFile, recordsOffset, labelsOffset, Math.min(5, warm.seconds));
       const tensors = await epochThrough(loader, i, true);
@@ -195,13 +229,16 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
     );
     if (lance) {
       const saved = lance.seconds - totalBytes / MB / loaderMBs; // per epoch
-      log(`cache vs Lance takes: ${(loaderMBs / lance.mbPerS).toFixed(1)}x${saved > 0 ? `; the one-off build is repaid after ${(buildSeconds / saved).toFixed(2)} epochs` : ''}`);
+      log(
+        `cache vs Lance takes: ${(loaderMBs / lance.mbPerS).toFixed(1)}x${saved > 0 ? `; the one-off build is repaid after ${(buildSeconds / saved).toFixed(2)} epochs` : ''}`,
+      );
     }
 
     // Training consumption: LeNet on batches already in memory.
     const model = buildLenet({ inputShape: [75, 75, 2] });
     model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy' });
-    const batches: { xs: import('@tensorflow/tfjs-node').Tensor4D; ys: import('@tensorflow/tfjs-node').Tensor2D }[] = [];
+    const batches: { xs: import('@tensorflow/tfjs-node').Tensor4D; ys: import('@tensorflow/tfjs-node').Tensor2D }[] =
+      [];
     for await (const b of loader.batches(tf, 1)) {
       batches.push(b);
       if (batches.length >= 22) break;
@@ -221,7 +258,9 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
       b.ys.dispose();
     }
     model.dispose();
-    log(`LeNet training consumes ${trainSamples.toFixed(0)} samples/s (${tensorflowInfo().device}); loader is ${(loaderPatches / trainSamples).toFixed(1)}x that`);
+    log(
+      `LeNet training consumes ${trainSamples.toFixed(0)} samples/s (${tensorflowInfo().device}); loader is ${(loaderPatches / trainSamples).toFixed(1)}x that`,
+    );
 
     return {
       bench: 'featurestore',
@@ -229,15 +268,26 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
       ...BENCH_GOALS.featurestore,
       patches: count,
       bytes: totalBytes,
-      ingest: { seconds: round(ingestSeconds, 2), mbPerS: round(totalBytes / MB / ingestSeconds), patchesPerS: round(count / ingestSeconds) },
-      cacheBuild: { seconds: round(buildSeconds, 2), mbPerS: round(totalBytes / MB / buildSeconds), fileBytes: cacheBytes },
+      ingest: {
+        seconds: round(ingestSeconds, 2),
+        mbPerS: round(totalBytes / MB / ingestSeconds),
+        patchesPerS: round(count / ingestSeconds),
+      },
+      cacheBuild: {
+        seconds: round(buildSeconds, 2),
+        mbPerS: round(totalBytes / MB / buildSeconds),
+        fileBytes: cacheBytes,
+      },
       rawSequentialRead: {
         mbPerS: round(rawMBs),
         samples: samples.map((s) => round(s.rawMBs)),
         mbPerCpuSecond: round(median(samples.map((s) => s.rawCpuMBs))),
         note: 'the cache file records, read front to back in 8 MiB reads, passes repeated for as long as a shuffled epoch takes; page cache warm (cannot drop caches)',
       },
-      cpuRatio: { ratio: round(cpuRatio, 3), note: 'median of per-repeat (loader MB per CPU-second ÷ raw read MB per CPU-second): insensitive to the machine load' },
+      cpuRatio: {
+        ratio: round(cpuRatio, 3),
+        note: 'median of per-repeat (loader MB per CPU-second ÷ raw read MB per CPU-second): insensitive to the machine load',
+      },
       loader: {
         mbPerS: round(loaderMBs),
         patchesPerS: round(loaderPatches),
@@ -248,11 +298,18 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
         prefetch,
         path: 'training-read cache, positional reads, tf.tensor4d batches',
       },
-      lanceTakesLoader: lance ? { mbPerS: round(lance.mbPerS), patchesPerS: round(lance.patchesPerS), ratioToRawRead: round(lance.mbPerS / rawMBs, 3) } : null,
+      lanceTakesLoader: lance
+        ? {
+            mbPerS: round(lance.mbPerS),
+            patchesPerS: round(lance.patchesPerS),
+            ratioToRawRead: round(lance.mbPerS / rawMBs, 3),
+          }
+        : null,
       training: { samplesPerS: round(trainSamples, 1), model: 'LeNet 75x75x2', device: tensorflowInfo().device },
       loaderOverTraining: { ratio: round(loaderPatches / trainSamples, 1), goal: 10 },
       repeats,
-      reference: 'raw sequential read of the same record bytes (the cache file), measured alternately with the shuffled epochs in this run; ratio = median of per-repeat ratios',
+      reference:
+        'raw sequential read of the same record bytes (the cache file), measured alternately with the shuffled epochs in this run; ratio = median of per-repeat ratios',
       machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${loadBefore.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`,
     };
   } finally {

@@ -3,8 +3,18 @@ import { parseServeBenchArgs } from './serve';
 
 describe('floe bench serve options', () => {
   it('reads the documented options and keeps the defaults otherwise', () => {
-    expect(parseServeBenchArgs([])).toEqual({ concurrencies: [1, 8, 32, 128], requests: 600, seconds: 30, predictSeconds: 3, maxBatchSize: 32, maxWaitUs: 0, skipUnbatched: false });
-    expect(parseServeBenchArgs(['--concurrency', '1,32', '--requests=50', '--max-wait-us', '500', '--skip-unbatched'])).toMatchObject({
+    expect(parseServeBenchArgs([])).toEqual({
+      concurrencies: [1, 8, 32, 128],
+      requests: 600,
+      seconds: 30,
+      predictSeconds: 3,
+      maxBatchSize: 32,
+      maxWaitUs: 0,
+      skipUnbatched: false,
+    });
+    expect(
+      parseServeBenchArgs(['--concurrency', '1,32', '--requests=50', '--max-wait-us', '500', '--skip-unbatched']),
+    ).toMatchObject({
       concurrencies: [1, 32],
       requests: 50,
       maxWaitUs: 500,

@@ -44,7 +44,15 @@ export interface ServeBenchOptions {
 }
 
 export function parseServeBenchArgs(args: string[]): ServeBenchOptions {
-  const o: ServeBenchOptions = { concurrencies: [1, 8, 32, 128], requests: 600, seconds: 30, predictSeconds: 3, maxBatchSize: 32, maxWaitUs: 0, skipUnbatched: false };
+  const o: ServeBenchOptions = {
+    concurrencies: [1, 8, 32, 128],
+    requests: 600,
+    seconds: 30,
+    predictSeconds: 3,
+    maxBatchSize: 32,
+    maxWaitUs: 0,
+    skipUnbatched: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (!arg.startsWith('--')) throw new RangeError(`bench serve: unexpected argument '${arg}'`);
@@ -58,12 +66,14 @@ export function parseServeBenchArgs(args: string[]): ServeBenchOptions {
     if (value === undefined) throw new RangeError(`bench serve: --${key} needs a value`);
     const num = (min: number): number => {
       const n = Number(value);
-      if (!Number.isFinite(n) || n < min) throw new RangeError(`bench serve: --${key} must be a number >= ${min}, got '${value}'`);
+      if (!Number.isFinite(n) || n < min)
+        throw new RangeError(`bench serve: --${key} must be a number >= ${min}, got '${value}'`);
       return n;
     };
     if (key === 'concurrency') {
       o.concurrencies = value.split(',').map((v) => Number(v));
-      if (o.concurrencies.some((c) => !Number.isInteger(c) || c < 1)) throw new RangeError(`bench serve: --concurrency takes positive integers like 1,8,32,128, got '${value}'`);
+      if (o.concurrencies.some((c) => !Number.isInteger(c) || c < 1))
+        throw new RangeError(`bench serve: --concurrency takes positive integers like 1,8,32,128, got '${value}'`);
     } else if (key === 'requests') o.requests = Math.round(num(1));
     else if (key === 'seconds') o.seconds = num(0.1);
     else if (key === 'predict-seconds') o.predictSeconds = num(0.1);
@@ -92,9 +102,16 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-async function startServer(home: string, model: string, batching: { enabled: boolean; maxBatchSize: number; maxWaitUs: number }, log: (l: string) => void): Promise<{ url: string; child: ChildProcess }> {
+async function startServer(
+  home: string,
+  model: string,
+  batching: { enabled: boolean; maxBatchSize: number; maxWaitUs: number },
+  log: (l: string) => void,
+): Promise<{ url: string; child: ChildProcess }> {
   const { file, execArgv } = childEntry(path.join(__dirname, '..', 'serving'), 'bench-server', __filename);
-  const child = spawn(process.execPath, [...execArgv, file, JSON.stringify({ home, models: [model], batching })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...execArgv, file, JSON.stringify({ home, models: [model], batching })], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stderr!.on('data', (d: Buffer) => log(`  [server] ${d.toString().trimEnd()}`));
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
@@ -119,7 +136,13 @@ async function stopServer(child: ChildProcess): Promise<void> {
 }
 
 /** Closed loop: `concurrency` clients, `total` requests in all or until `seconds` pass. */
-async function loadLevel(url: string, bodies: Buffer[], concurrency: number, total: number, seconds: number): Promise<LevelResult> {
+async function loadLevel(
+  url: string,
+  bodies: Buffer[],
+  concurrency: number,
+  total: number,
+  seconds: number,
+): Promise<LevelResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   let failed = 0;
@@ -127,10 +150,18 @@ async function loadLevel(url: string, bodies: Buffer[], concurrency: number, tot
   const deadline = performance.now() + seconds * 1000;
   const post = (body: Buffer): Promise<number> =>
     new Promise((resolve, reject) => {
-      const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = http.request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -170,13 +201,27 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
   const name = 'lenet-bench';
   try {
     const cpu = os.cpus()[0]?.model ?? 'unknown';
-    log(`floe bench serve: LeNet-style CNN ${spec.inputShape.join('x')} on ${os.cpus().length} × ${cpu}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    log(
+      `floe bench serve: LeNet-style CNN ${spec.inputShape.join('x')} on ${os.cpus().length} × ${cpu}, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     const records = generateSynthetic({ seed: 11, count: 48, size: side });
     const store = await openProjectStore({ home });
     const inProcess: { batch: number; throughput: number; ms_per_batch: number }[] = [];
     try {
       log('registering a LeNet trained for one epoch on 48 synthetic patches (weights do not change the timing)');
-      const r = await train({ model: 'lenet', data: recordsTrainingData(records), epochs: 1, batchSize: 16, store, display: false, snapshot: false, experiment: 'bench-serve' });
+      const r = await train({
+        model: 'lenet',
+        data: recordsTrainingData(records),
+        epochs: 1,
+        batchSize: 16,
+        store,
+        display: false,
+        snapshot: false,
+        experiment: 'bench-serve',
+      });
       r.model.dispose();
       await new ModelRegistry(store).register({ runId: r.runId!, name });
 
@@ -211,7 +256,9 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
 
     // Request bodies: one instance each, built before timing.
     const nested = (rec: (typeof records)[number]): number[][][] =>
-      Array.from({ length: side }, (_, y) => Array.from({ length: side }, (_, x) => [rec.band_1[y * side + x]!, rec.band_2[y * side + x]!]));
+      Array.from({ length: side }, (_, y) =>
+        Array.from({ length: side }, (_, x) => [rec.band_1[y * side + x]!, rec.band_2[y * side + x]!]),
+      );
     const jsonBodies = records.slice(0, 16).map((rec) => Buffer.from(JSON.stringify({ instances: [nested(rec)] })));
     const b64Bodies = records.slice(0, 16).map((rec) => {
       const v = new Float32Array(side * side * 2);
@@ -221,12 +268,22 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       }
       return Buffer.from(JSON.stringify({ instances: [{ b64: Buffer.from(v.buffer).toString('base64') }] }));
     });
-    log(`request bodies: ${Math.round(jsonBodies[0]!.length / 1024)} KiB as JSON lists, ${Math.round(b64Bodies[0]!.length / 1024)} KiB as b64 float32`);
+    log(
+      `request bodies: ${Math.round(jsonBodies[0]!.length / 1024)} KiB as JSON lists, ${Math.round(b64Bodies[0]!.length / 1024)} KiB as b64 float32`,
+    );
 
     const served: Record<string, LevelResult[]> = {};
-    const passes: [string, boolean][] = [['batching', true], ...(o.skipUnbatched ? [] : ([['no_batching', false]] as [string, boolean][]))];
+    const passes: [string, boolean][] = [
+      ['batching', true],
+      ...(o.skipUnbatched ? [] : ([['no_batching', false]] as [string, boolean][])),
+    ];
     for (const [label, enabled] of passes) {
-      const { url, child } = await startServer(home, name, { enabled, maxBatchSize: o.maxBatchSize, maxWaitUs: o.maxWaitUs }, log);
+      const { url, child } = await startServer(
+        home,
+        name,
+        { enabled, maxBatchSize: o.maxBatchSize, maxWaitUs: o.maxWaitUs },
+        log,
+      );
       try {
         const target = `${url}/v1/models/${name}:predict`;
         await loadLevel(target, jsonBodies, 4, 16, o.seconds); // warm-up: connections, kernels, JIT
@@ -234,7 +291,9 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
         for (const c of o.concurrencies) {
           const res = await loadLevel(target, jsonBodies, c, Math.max(o.requests, c * 4), o.seconds);
           served[label].push(res);
-          log(`${label}, concurrency ${c}: ${res.throughput} req/s, p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms, p99 ${res.p99_ms} ms (${res.requests} requests, ${res.failed} failed, ${res.seconds} s)`);
+          log(
+            `${label}, concurrency ${c}: ${res.throughput} req/s, p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms, p99 ${res.p99_ms} ms (${res.requests} requests, ${res.failed} failed, ${res.seconds} s)`,
+          );
         }
         if (enabled && o.concurrencies.includes(32)) {
           const res = await loadLevel(target, b64Bodies, 32, Math.max(o.requests, 128), o.seconds);
@@ -265,7 +324,11 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       ratio_b64: served.batching_b64 ? round(served.batching_b64[0]!.throughput / reference32, 3) : null,
       in_process: inProcess,
       served,
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', loadavg: os.loadavg().map((l) => round(l, 1)) },
+      machine: {
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        loadavg: os.loadavg().map((l) => round(l, 1)),
+      },
     };
   } finally {
     fs.rmSync(home, { recursive: true, force: true });

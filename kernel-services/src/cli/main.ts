@@ -76,14 +76,17 @@ export async function main(argv: string[]): Promise<number> {
       case 'hub': {
         const { options } = parseArgs(rest);
         const { startHub } = await import('../hub/server');
-        let hub: import("../hub/server").RunningHub;
+        let hub: import('../hub/server').RunningHub;
         if (typeof options.socket === 'string') hub = await startHub({ socket: options.socket });
         else {
           const port = Number(options.port ?? 0);
-          if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`hub: --port must be 0..65535, got ${options.port}`);
+          if (!Number.isInteger(port) || port < 0 || port > 65535)
+            return fail(`hub: --port must be 0..65535, got ${options.port}`);
           const host = typeof options.host === 'string' ? options.host : '127.0.0.1';
           if (!['127.0.0.1', 'localhost', '::1'].includes(host) && options['allow-remote'] !== true) {
-            return fail(`hub: refusing to listen on ${host}; the hub binds to loopback (pass --allow-remote to override)`);
+            return fail(
+              `hub: refusing to listen on ${host}; the hub binds to loopback (pass --allow-remote to override)`,
+            );
           }
           hub = await startHub({ port, host });
         }

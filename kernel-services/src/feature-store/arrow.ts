@@ -128,7 +128,11 @@ function checkTensor(f: TensorFeature, v: unknown, fail: (msg: string) => never)
  * Checks each row against the schema and returns the rows normalised (tensors as Float32Array,
  * int64 as bigint, timestamps as Date, missing nullable values as null). Throws on the first bad one.
  */
-export function conformRows(rows: readonly unknown[], schema: FeatureSchema, name: RecordNamer = defaultRecordNamer): FeatureRow[] {
+export function conformRows(
+  rows: readonly unknown[],
+  schema: FeatureSchema,
+  name: RecordNamer = defaultRecordNamer,
+): FeatureRow[] {
   const known = new Set(schema.map((f) => f.name));
   const out: FeatureRow[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
@@ -153,7 +157,8 @@ export function conformRows(rows: readonly unknown[], schema: FeatureSchema, nam
       };
       const v = r[f.name];
       if (v === undefined || v === null) {
-        if (!f.nullable) fail(v === undefined ? 'missing (the feature is not nullable)' : 'null (the feature is not nullable)');
+        if (!f.nullable)
+          fail(v === undefined ? 'missing (the feature is not nullable)' : 'null (the feature is not nullable)');
         norm[f.name] = null;
         continue;
       }
@@ -258,7 +263,11 @@ export function arrowToRows(table: arrow.Table | arrow.RecordBatch): FeatureRow[
   const rows: FeatureRow[] = [];
   const batches = table instanceof A.Table ? table.batches : [table];
   for (const batch of batches) {
-    const cols = batch.schema.fields.map((f, j) => ({ name: f.name, data: batch.data.children[j]!, vector: batch.getChildAt(j)! }));
+    const cols = batch.schema.fields.map((f, j) => ({
+      name: f.name,
+      data: batch.data.children[j]!,
+      vector: batch.getChildAt(j)!,
+    }));
     for (let i = 0; i < batch.numRows; i++) {
       const r: FeatureRow = {};
       for (const c of cols) r[c.name] = cell(c.data, i, c.vector);

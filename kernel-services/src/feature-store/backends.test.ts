@@ -65,7 +65,11 @@ describe.each(STORE_BACKEND_KINDS)('feature store on %s', (kind) => {
       await g.insert(patches(5, 1, 'before'));
       const before = await g.commits();
 
-      const { child, done } = spawnTs(path.join(__dirname, 'insert-child.test-support.ts'), [JSON.stringify(options), 'crash', 'killed']);
+      const { child, done } = spawnTs(path.join(__dirname, 'insert-child.test-support.ts'), [
+        JSON.stringify(options),
+        'crash',
+        'killed',
+      ]);
       await waitForOutput(child, (s) => /appended 60\b/.test(s), 90_000);
       child.kill('SIGKILL');
       const result = await done;

@@ -23,9 +23,31 @@ export const FS_USAGE = `usage: floe fs <command> [--home DIR]
 /** The Statoil/C-CORE patch schema (`--schema statoil`). */
 export const STATOIL_SCHEMA: FeatureSchema = [
   { name: 'id', kind: 'scalar', dtype: 'string', nullable: false, description: 'patch id' },
-  { name: 'band_1', kind: 'tensor', dtype: 'float32', shape: [75, 75], nullable: false, unit: 'dB', description: 'HH backscatter' },
-  { name: 'band_2', kind: 'tensor', dtype: 'float32', shape: [75, 75], nullable: false, unit: 'dB', description: 'HV backscatter' },
-  { name: 'inc_angle', kind: 'scalar', dtype: 'float64', nullable: true, description: 'incidence angle (degrees); null where "na"' },
+  {
+    name: 'band_1',
+    kind: 'tensor',
+    dtype: 'float32',
+    shape: [75, 75],
+    nullable: false,
+    unit: 'dB',
+    description: 'HH backscatter',
+  },
+  {
+    name: 'band_2',
+    kind: 'tensor',
+    dtype: 'float32',
+    shape: [75, 75],
+    nullable: false,
+    unit: 'dB',
+    description: 'HV backscatter',
+  },
+  {
+    name: 'inc_angle',
+    kind: 'scalar',
+    dtype: 'float64',
+    nullable: true,
+    description: 'incidence angle (degrees); null where "na"',
+  },
   { name: 'is_iceberg', kind: 'scalar', dtype: 'int32', nullable: true, description: '1 iceberg, 0 ship' },
 ];
 
@@ -112,11 +134,14 @@ async function* statoilRows(file: string, chunk: number, out: (s: string) => voi
 }
 
 function statLine(s: FeatureStatistics): string[] {
-  const f = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : Number(x.toPrecision(6)).toString());
+  const f = (x: number | null | undefined): string =>
+    x === null || x === undefined ? '-' : Number(x.toPrecision(6)).toString();
   const lines: string[] = [];
   if (s.bands) {
     for (const b of s.bands) {
-      lines.push(`  ${b.band.padEnd(16)} values ${b.count}  non-finite ${b.nonFinite}  min ${f(b.min)}  max ${f(b.max)}  mean ${f(b.mean)}  std ${f(b.std)}`);
+      lines.push(
+        `  ${b.band.padEnd(16)} values ${b.count}  non-finite ${b.nonFinite}  min ${f(b.min)}  max ${f(b.max)}  mean ${f(b.mean)}  std ${f(b.std)}`,
+      );
       if (b.histogram) {
         const peak = Math.max(...b.histogram.counts, 1);
         const bars = b.histogram.counts.map((c) => ' ▁▂▃▄▅▆▇█'[Math.round((8 * c) / peak)]).join('');
@@ -125,15 +150,28 @@ function statLine(s: FeatureStatistics): string[] {
     }
   } else if (s.numeric) {
     const n = s.numeric;
-    lines.push(`  ${s.name.padEnd(16)} rows ${s.rows}  missing ${s.missing}  non-finite ${n.nonFinite}  min ${f(n.min)}  max ${f(n.max)}  mean ${f(n.mean)}  std ${f(n.std)}`);
+    lines.push(
+      `  ${s.name.padEnd(16)} rows ${s.rows}  missing ${s.missing}  non-finite ${n.nonFinite}  min ${f(n.min)}  max ${f(n.max)}  mean ${f(n.mean)}  std ${f(n.std)}`,
+    );
   } else {
-    const extra = s.distinct !== undefined ? `  distinct ${s.distinct}${s.distinctCapped ? '+' : ''}` : s.trueCount !== undefined ? `  true ${s.trueCount}` : s.earliest ? `  ${s.earliest} .. ${s.latest}` : '';
+    const extra =
+      s.distinct !== undefined
+        ? `  distinct ${s.distinct}${s.distinctCapped ? '+' : ''}`
+        : s.trueCount !== undefined
+          ? `  true ${s.trueCount}`
+          : s.earliest
+            ? `  ${s.earliest} .. ${s.latest}`
+            : '';
     lines.push(`  ${s.name.padEnd(16)} rows ${s.rows}  missing ${s.missing}${extra}`);
   }
   return lines;
 }
 
-export async function fsCommand(argv: string[], out: (line: string) => void, parse: (a: string[]) => { positionals: string[]; options: Options }): Promise<number> {
+export async function fsCommand(
+  argv: string[],
+  out: (line: string) => void,
+  parse: (a: string[]) => { positionals: string[]; options: Options },
+): Promise<number> {
   const { positionals, options } = parse(argv);
   const [command, target] = positionals;
   if (!command || command === 'help') {
@@ -156,7 +194,9 @@ export async function fsCommand(argv: string[], out: (line: string) => void, par
           description: str(options, 'description'),
           ruleSet: options.rules ? readJsonFile(str(options, 'rules')!, 'create --rules') : undefined,
         });
-        out(`created feature group ${g.name} v${g.version} (${g.schema.length} features, primary key ${g.info.primaryKey.join(', ')})`);
+        out(
+          `created feature group ${g.name} v${g.version} (${g.schema.length} features, primary key ${g.info.primaryKey.join(', ')})`,
+        );
         return 0;
       }
       case 'insert': {
@@ -167,19 +207,29 @@ export async function fsCommand(argv: string[], out: (line: string) => void, par
         const g = await store.getFeatureGroup(target, int(options, 'version'));
         const rows = file.endsWith('.jsonl') ? jsonlRows(file, chunk) : statoilRows(file, chunk, out);
         const c = await g.insert(rows, { chunkRows: chunk });
-        out(`commit ${c.number} of ${g.name} v${g.version}: ${c.rowsInserted} rows inserted, ${c.rowsRejected} kept aside by validation, ${c.totalRows} rows in total`);
+        out(
+          `commit ${c.number} of ${g.name} v${g.version}: ${c.rowsInserted} rows inserted, ${c.rowsRejected} kept aside by validation, ${c.totalRows} rows in total`,
+        );
         return 0;
       }
       case 'list': {
         const groups = await store.listFeatureGroups();
         if (groups.length === 0) out('no feature groups');
         for (const g of groups) {
-          out(`${`${g.name} v${g.version}`.padEnd(30)} ${String(g.rows).padStart(8)} rows  ${String(g.commits).padStart(4)} commits  ${g.lastCommitAt?.toISOString() ?? '-'}  ${g.description}`);
+          out(
+            `${`${g.name} v${g.version}`.padEnd(30)} ${String(g.rows).padStart(8)} rows  ${String(g.commits).padStart(4)} commits  ${g.lastCommitAt?.toISOString() ?? '-'}  ${g.description}`,
+          );
         }
         const datasets = await store.listTrainingDatasets();
         for (const d of datasets) {
           const l = d.spec.lineage.featureGroup;
-          out(`dataset ${`${d.name} v${d.version}`.padEnd(22)} from ${l.name} v${l.version} commit ${l.commit}  ${Object.entries(d.splitCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+          out(
+            `dataset ${`${d.name} v${d.version}`.padEnd(22)} from ${l.name} v${l.version} commit ${l.commit}  ${Object.entries(
+              d.splitCounts,
+            )
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`,
+          );
         }
         return 0;
       }
@@ -195,7 +245,9 @@ export async function fsCommand(argv: string[], out: (line: string) => void, par
           out(JSON.stringify({ commit: c.number, statistics: c.statistics, validation: c.validation }, null, 2));
           return 0;
         }
-        out(`${g.name} v${g.version} commit ${c.number} (${c.committedAt.toISOString()}): ${c.rowsInserted} inserted, ${c.rowsRejected} rejected, ${c.totalRows} in the group`);
+        out(
+          `${g.name} v${g.version} commit ${c.number} (${c.committedAt.toISOString()}): ${c.rowsInserted} inserted, ${c.rowsRejected} rejected, ${c.totalRows} in the group`,
+        );
         out('group statistics as of this commit:');
         for (const s of Object.values(c.statistics.group.features)) statLine(s).forEach((l) => out(l));
         return 0;
@@ -205,11 +257,14 @@ export async function fsCommand(argv: string[], out: (line: string) => void, par
         const from = nameVersion(str(options, 'from', true)!);
         const splits = options.splits
           ? Object.fromEntries(
-              str(options, 'splits')!.split(',').map((kv) => {
-                const [k, v] = kv.split('=');
-                if (!k || v === undefined || Number.isNaN(Number(v))) throw new Error(`dataset --splits: expected name=fraction, got '${kv}'`);
-                return [k, Number(v)];
-              }),
+              str(options, 'splits')!
+                .split(',')
+                .map((kv) => {
+                  const [k, v] = kv.split('=');
+                  if (!k || v === undefined || Number.isNaN(Number(v)))
+                    throw new Error(`dataset --splits: expected name=fraction, got '${kv}'`);
+                  return [k, Number(v)];
+                }),
             )
           : undefined;
         const td = await store.createTrainingDataset({
@@ -223,17 +278,29 @@ export async function fsCommand(argv: string[], out: (line: string) => void, par
           seed: int(options, 'seed'),
         });
         const l = td.spec.lineage.featureGroup;
-        out(`created training dataset ${td.name} v${td.version} from ${l.name} v${l.version} commit ${l.commit}: ${Object.entries(td.info.splitCounts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+        out(
+          `created training dataset ${td.name} v${td.version} from ${l.name} v${l.version} commit ${l.commit}: ${Object.entries(
+            td.info.splitCounts,
+          )
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
+        );
         return 0;
       }
       case 'export': {
         if (!target) throw new Error('export: name the training dataset');
         const { name, version } = nameVersion(target);
         const format = str(options, 'format', true)!;
-        if (format !== 'tfrecord' && format !== 'parquet') throw new Error(`export --format must be tfrecord or parquet, got ${format}`);
+        if (format !== 'tfrecord' && format !== 'parquet')
+          throw new Error(`export --format must be tfrecord or parquet, got ${format}`);
         const td = await store.getTrainingDataset(name, version);
-        const res = await td.export({ format, dir: str(options, 'out'), splits: options.splits ? str(options, 'splits')!.split(',') : undefined });
-        for (const [split, file] of Object.entries(res.files)) out(`${split}: ${res.rows[split]} rows, ${(res.bytes[split]! / 1e6).toFixed(1)} MB -> ${file}`);
+        const res = await td.export({
+          format,
+          dir: str(options, 'out'),
+          splits: options.splits ? str(options, 'splits')!.split(',') : undefined,
+        });
+        for (const [split, file] of Object.entries(res.files))
+          out(`${split}: ${res.rows[split]} rows, ${(res.bytes[split]! / 1e6).toFixed(1)} MB -> ${file}`);
         return 0;
       }
       default:

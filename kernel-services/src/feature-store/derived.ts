@@ -15,7 +15,10 @@ import type { FeatureStore } from './feature-store';
 /** out[i] = f(inputs[0][i], inputs[1][i], ...) for every element. */
 export type ElementwiseFunction = (inputs: Float32Array[], out: Float32Array) => void;
 
-export const DERIVED_FUNCTIONS: Record<string, { arity: number; unit: string; compute: ElementwiseFunction; description: string }> = {
+export const DERIVED_FUNCTIONS: Record<
+  string,
+  { arity: number; unit: string; compute: ElementwiseFunction; description: string }
+> = {
   bandAverage: {
     arity: 2,
     unit: 'dB',
@@ -69,17 +72,26 @@ export async function deriveFeatureGroup(fs: FeatureStore, opts: DeriveOptions):
     schema.push(f);
   }
   const plans = opts.derived.map((d) => {
-    const fn = typeof d.fn === 'string' ? DERIVED_FUNCTIONS[d.fn] : { arity: d.inputs.length, unit: d.fn.unit ?? '', compute: d.fn.compute, description: '' };
-    if (!fn) throw new FeatureStoreError(`derive: unknown function '${String(d.fn)}' for '${d.name}' (built-in: ${Object.keys(DERIVED_FUNCTIONS).join(', ')})`);
-    if (d.inputs.length !== fn.arity) throw new FeatureStoreError(`derive: '${d.name}' needs ${fn.arity} inputs, got ${d.inputs.length}`);
+    const fn =
+      typeof d.fn === 'string'
+        ? DERIVED_FUNCTIONS[d.fn]
+        : { arity: d.inputs.length, unit: d.fn.unit ?? '', compute: d.fn.compute, description: '' };
+    if (!fn)
+      throw new FeatureStoreError(
+        `derive: unknown function '${String(d.fn)}' for '${d.name}' (built-in: ${Object.keys(DERIVED_FUNCTIONS).join(', ')})`,
+      );
+    if (d.inputs.length !== fn.arity)
+      throw new FeatureStoreError(`derive: '${d.name}' needs ${fn.arity} inputs, got ${d.inputs.length}`);
     const inputs = d.inputs.map((n) => {
       const f = src.schema.find((s) => s.name === n);
-      if (!f || f.kind !== 'tensor') throw new FeatureStoreError(`derive: input '${n}' of '${d.name}' is not a tensor feature of ${src.name}`);
+      if (!f || f.kind !== 'tensor')
+        throw new FeatureStoreError(`derive: input '${n}' of '${d.name}' is not a tensor feature of ${src.name}`);
       return f;
     });
     const shape = inputs[0]!.shape;
     for (const f of inputs) {
-      if (JSON.stringify(f.shape) !== JSON.stringify(shape)) throw new FeatureStoreError(`derive: inputs of '${d.name}' have different shapes`);
+      if (JSON.stringify(f.shape) !== JSON.stringify(shape))
+        throw new FeatureStoreError(`derive: inputs of '${d.name}' have different shapes`);
     }
     const feature: TensorFeature = {
       name: d.name,
@@ -103,7 +115,11 @@ export async function deriveFeatureGroup(fs: FeatureStore, opts: DeriveOptions):
     ruleSet: opts.ruleSet,
     lineage: {
       source: { name: src.name, version: src.version, commit: commit.number },
-      derived: plans.map((p) => ({ name: p.def.name, function: typeof p.def.fn === 'string' ? p.def.fn : p.def.fn.name, inputs: p.def.inputs })),
+      derived: plans.map((p) => ({
+        name: p.def.name,
+        function: typeof p.def.fn === 'string' ? p.def.fn : p.def.fn.name,
+        inputs: p.def.inputs,
+      })),
       kept: keep,
     },
   });

@@ -110,7 +110,15 @@ async function writeParquet(td: TrainingDataset, split: string, file: string): P
         return;
       }
       // Drop `_rowid` and restore the group's field metadata (tensor shapes) before writing.
-      const batch = new A.RecordBatch(schema, A.makeData({ type: new A.Struct(schema.fields), length: value.numRows, nullCount: 0, children: columns.map((f) => value.getChild(f.name)!.data[0]!) }));
+      const batch = new A.RecordBatch(
+        schema,
+        A.makeData({
+          type: new A.Struct(schema.fields),
+          length: value.numRows,
+          nullCount: 0,
+          children: columns.map((f) => value.getChild(f.name)!.data[0]!),
+        }),
+      );
       rows += batch.numRows;
       const ipc = A.tableToIPC(new A.Table(schema, [batch]), 'stream');
       const wasmTable = pq.Table.fromIPCStream(ipc);
@@ -141,14 +149,16 @@ export async function exportTrainingDataset(td: TrainingDataset, opts: ExportOpt
   }
   const all = Object.keys(await td.splits());
   const splits = opts.splits ?? all;
-  for (const s of splits) if (!all.includes(s)) throw new FeatureStoreError(`${td.label} has no split '${s}' (it has ${all.join(', ')})`);
+  for (const s of splits)
+    if (!all.includes(s)) throw new FeatureStoreError(`${td.label} has no split '${s}' (it has ${all.join(', ')})`);
   const local = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'floe-export-'));
   fs.mkdirSync(local, { recursive: true });
   const result: ExportResult = { format: opts.format, files: {}, rows: {}, bytes: {} };
   try {
     for (const split of splits) {
       const file = path.join(local, `${split}.${EXT[opts.format]}`);
-      result.rows[split] = opts.format === 'tfrecord' ? await writeTfrecord(td, split, file) : await writeParquet(td, split, file);
+      result.rows[split] =
+        opts.format === 'tfrecord' ? await writeTfrecord(td, split, file) : await writeParquet(td, split, file);
       result.bytes[split] = fs.statSync(file).size;
       if (opts.dir) result.files[split] = file;
       else {

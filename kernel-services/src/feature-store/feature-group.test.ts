@@ -11,22 +11,31 @@ describe('feature groups and commits (sqlite + local)', () => {
   afterAll(async () => cleanup?.());
 
   it('creates, lists and gets feature groups with versions', async () => {
-    const g1 = await fs.createFeatureGroup({ name: 'patches', schema: PATCH_SCHEMA, primaryKey: 'id', description: 'iceberg patches' });
+    const g1 = await fs.createFeatureGroup({
+      name: 'patches',
+      schema: PATCH_SCHEMA,
+      primaryKey: 'id',
+      description: 'iceberg patches',
+    });
     const g2 = await fs.createFeatureGroup({ name: 'patches', schema: PATCH_SCHEMA, primaryKey: ['id'] });
     expect([g1.version, g2.version]).toEqual([1, 2]);
     expect((await fs.getFeatureGroup('patches')).version).toBe(2);
     expect((await fs.getFeatureGroup('patches', 1)).info.description).toBe('iceberg patches');
     const list = await fs.listFeatureGroups();
     expect(list.map((g) => `${g.name}/${g.version}/${g.commits}`)).toEqual(['patches/1/0', 'patches/2/0']);
-    await expect(fs.createFeatureGroup({ name: 'patches', version: 1, schema: PATCH_SCHEMA, primaryKey: 'id' })).rejects.toThrow(
-      /already exists/,
-    );
+    await expect(
+      fs.createFeatureGroup({ name: 'patches', version: 1, schema: PATCH_SCHEMA, primaryKey: 'id' }),
+    ).rejects.toThrow(/already exists/);
     await expect(fs.getFeatureGroup('nope')).rejects.toThrow(/no feature group 'nope'/);
     await expect(fs.createFeatureGroup({ name: 'bad', schema: PATCH_SCHEMA, primaryKey: 'band_1' })).rejects.toThrow(
       /primary key feature 'band_1' must be a non-nullable scalar/,
     );
     await expect(
-      fs.createFeatureGroup({ name: 'bad', schema: [{ name: '1x', kind: 'scalar', dtype: 'string' }], primaryKey: '1x' }),
+      fs.createFeatureGroup({
+        name: 'bad',
+        schema: [{ name: '1x', kind: 'scalar', dtype: 'string' }],
+        primaryKey: '1x',
+      }),
     ).rejects.toThrow(/schema is not valid at 0.name/);
   });
 
@@ -67,7 +76,9 @@ describe('feature groups and commits (sqlite + local)', () => {
     const mean = all.reduce((a, b) => a + b, 0) / all.length;
     expect(b1.mean).toBeCloseTo(mean, 6);
     expect(b1.min).toBe(Math.min(...all));
-    expect(b1.histogram!.counts.reduce((a, b) => a + b, 0) + b1.histogram!.below + b1.histogram!.above).toBe(all.length);
+    expect(b1.histogram!.counts.reduce((a, b) => a + b, 0) + b1.histogram!.below + b1.histogram!.above).toBe(
+      all.length,
+    );
     expect(s1.commit.features.inc_angle!.missing).toBe(1);
     // Group statistics at commit 2 = commit 1 + commit 2, with the same histogram edges.
     const g2 = c2!.statistics.group.features.band_2!.bands![0]!;
@@ -87,20 +98,28 @@ describe('feature groups and commits (sqlite + local)', () => {
     const before = await g.commits();
     const wrongLength = patches(3, 4, 'n');
     wrongLength[1]!.band_2 = new Float32Array(5624);
-    await expect(g.insert(wrongLength)).rejects.toThrow(/record 1 \(id="n00001"\), field 'band_2': tensor has 5624 values; shape \[75, 75\] needs 5625/);
+    await expect(g.insert(wrongLength)).rejects.toThrow(
+      /record 1 \(id="n00001"\), field 'band_2': tensor has 5624 values; shape \[75, 75\] needs 5625/,
+    );
     const unknown = patches(2, 4, 'u') as Record<string, unknown>[];
     unknown[1]!.colour = 'red';
     await expect(g.insert(unknown)).rejects.toThrow(/record 1 \(id="u00001"\): unknown field 'colour'/);
     const mismatch = patches(2, 4, 'm') as Record<string, unknown>[];
     mismatch[0]!.is_iceberg = 'yes';
-    await expect(g.insert(mismatch)).rejects.toThrow(/record 0 \(id="m00000"\), field 'is_iceberg': expected an int32, got string/);
+    await expect(g.insert(mismatch)).rejects.toThrow(
+      /record 0 \(id="m00000"\), field 'is_iceberg': expected an int32, got string/,
+    );
     const missing = patches(2, 4, 'q') as Record<string, unknown>[];
     delete missing[1]!.band_1;
     await expect(g.insert(missing)).rejects.toThrow(/field 'band_1': missing/);
     const dupInBatch = patches(3, 5, 'd');
     dupInBatch[2]!.id = 'd00000';
-    await expect(g.insert(dupInBatch)).rejects.toThrow(/record 2 \(id="d00000"\): duplicate primary key id="d00000": record 0 of this insert has it too/);
-    await expect(g.insert(patches(1, 6, 'k'))).rejects.toThrow(/duplicate primary key id="k00000": it already exists in feature group 'strict_schema' v1 \(as of commit 1\)/);
+    await expect(g.insert(dupInBatch)).rejects.toThrow(
+      /record 2 \(id="d00000"\): duplicate primary key id="d00000": record 0 of this insert has it too/,
+    );
+    await expect(g.insert(patches(1, 6, 'k'))).rejects.toThrow(
+      /duplicate primary key id="k00000": it already exists in feature group 'strict_schema' v1 \(as of commit 1\)/,
+    );
     expect(await g.commits()).toEqual(before);
     expect((await g.read()).length).toBe(3);
     // Streamed inserts fail the same way and leave nothing behind either.

@@ -87,14 +87,17 @@ export type RowSource = readonly unknown[] | AsyncIterable<readonly unknown[]> |
 function keyString(values: FeatureValue[]): string {
   return values.length === 1 && typeof values[0] === 'string'
     ? values[0]
-    : JSON.stringify(values.map((v) => (v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? v.toString() : v)));
+    : JSON.stringify(
+        values.map((v) => (v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? v.toString() : v)),
+      );
 }
 
 function encodeForJson(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const num = (x: number): number | string => (Number.isFinite(x) ? x : String(x));
   for (const [k, v] of Object.entries(row)) {
-    if (v instanceof Float32Array || v instanceof Float64Array || Array.isArray(v)) out[k] = Array.from(v as ArrayLike<unknown>, (x) => (typeof x === 'number' ? num(x) : x));
+    if (v instanceof Float32Array || v instanceof Float64Array || Array.isArray(v))
+      out[k] = Array.from(v as ArrayLike<unknown>, (x) => (typeof x === 'number' ? num(x) : x));
     else if (typeof v === 'number') out[k] = num(v);
     else if (typeof v === 'bigint') out[k] = v.toString();
     else if (v instanceof Date) out[k] = v.toISOString();
@@ -166,7 +169,8 @@ export class FeatureGroup {
   async commit(asOf?: AsOf): Promise<CommitInfo | undefined> {
     let q = this.store.db.selectFrom('feature_group_commit').selectAll().where('feature_group_id', '=', this.info.id);
     if (typeof asOf === 'number') {
-      if (!Number.isInteger(asOf) || asOf < 1) throw new FeatureStoreError(`${this.label}: commit numbers start at 1, got ${asOf}`);
+      if (!Number.isInteger(asOf) || asOf < 1)
+        throw new FeatureStoreError(`${this.label}: commit numbers start at 1, got ${asOf}`);
       const row = await q.where('number', '=', asOf).executeTakeFirst();
       if (!row) throw new FeatureStoreError(`${this.label} has no commit ${asOf}`);
       return this.commitFromRow(row);
@@ -242,7 +246,8 @@ export class FeatureGroup {
     if (!columns) return;
     const known = new Set(this.info.schema.map((f) => f.name));
     for (const c of columns) {
-      if (!known.has(c)) throw new FeatureStoreError(`${this.label} has no feature '${c}' (it has ${[...known].join(', ')})`);
+      if (!known.has(c))
+        throw new FeatureStoreError(`${this.label} has no feature '${c}' (it has ${[...known].join(', ')})`);
     }
   }
 
@@ -258,7 +263,9 @@ export class FeatureGroup {
       for await (const batch of q) yield batch;
     } catch (err) {
       if (opts.filter && err instanceof Error && !(err instanceof FeatureStoreError)) {
-        throw new FeatureStoreError(`${this.label}: cannot read with filter ${JSON.stringify(opts.filter)}: ${err.message}`);
+        throw new FeatureStoreError(
+          `${this.label}: cannot read with filter ${JSON.stringify(opts.filter)}: ${err.message}`,
+        );
       }
       throw err;
     } finally {
@@ -300,7 +307,11 @@ export class FeatureGroup {
    * Lance refuses NaN inside float tensor columns (it treats them as vectors), so a NaN pixel that no
    * rule set kept aside is a clear error here rather than an opaque one from Lance.
    */
-  private refuseNaNTensors(keep: readonly FeatureRow[], all: readonly FeatureRow[], name: (i: number, row: unknown) => string): void {
+  private refuseNaNTensors(
+    keep: readonly FeatureRow[],
+    all: readonly FeatureRow[],
+    name: (i: number, row: unknown) => string,
+  ): void {
     const tensors = this.info.schema.filter((f) => f.kind === 'tensor').map((f) => f.name);
     if (tensors.length === 0) return;
     for (const row of keep) {
@@ -480,7 +491,9 @@ export class FeatureGroup {
           .catch(() => undefined);
       }
       if (err instanceof FeatureRowError || err instanceof FeatureStoreError) throw err;
-      throw new FeatureStoreError(`${this.label}: insert failed, nothing committed: ${(err as Error).message}`, { cause: err });
+      throw new FeatureStoreError(`${this.label}: insert failed, nothing committed: ${(err as Error).message}`, {
+        cause: err,
+      });
     } finally {
       table?.close();
     }

@@ -104,12 +104,16 @@ export class FeatureStore {
     const schema = parsed.data;
     const names = new Set(schema.map((f) => f.name));
     const primaryKey = Array.isArray(def.primaryKey) ? def.primaryKey : [def.primaryKey];
-    if (primaryKey.length === 0) throw new FeatureStoreError(`feature group '${def.name}': the primary key names at least one feature`);
+    if (primaryKey.length === 0)
+      throw new FeatureStoreError(`feature group '${def.name}': the primary key names at least one feature`);
     for (const k of primaryKey) {
       const f = schema.find((s) => s.name === k);
-      if (!f) throw new FeatureStoreError(`feature group '${def.name}': primary key feature '${k}' is not in the schema`);
+      if (!f)
+        throw new FeatureStoreError(`feature group '${def.name}': primary key feature '${k}' is not in the schema`);
       if (f.kind !== 'scalar' || f.nullable) {
-        throw new FeatureStoreError(`feature group '${def.name}': primary key feature '${k}' must be a non-nullable scalar`);
+        throw new FeatureStoreError(
+          `feature group '${def.name}': primary key feature '${k}' must be a non-nullable scalar`,
+        );
       }
     }
     if (def.eventTime !== undefined) {
@@ -131,7 +135,8 @@ export class FeatureStore {
       .limit(1)
       .executeTakeFirst();
     const version = def.version ?? (latest ? Number(latest.version) + 1 : 1);
-    if (!Number.isInteger(version) || version < 1) throw new FeatureStoreError(`feature group '${def.name}': version must be a positive integer`);
+    if (!Number.isInteger(version) || version < 1)
+      throw new FeatureStoreError(`feature group '${def.name}': version must be a positive integer`);
     const exists = await this.store.db
       .selectFrom('feature_group')
       .select('id')
@@ -162,7 +167,12 @@ export class FeatureStore {
             created_at: storedTime(),
           })
           .execute();
-        await this.store.audit('feature_group.create', `feature_group:${def.name}/${version}`, { schema: schema.length }, trx);
+        await this.store.audit(
+          'feature_group.create',
+          `feature_group:${def.name}/${version}`,
+          { schema: schema.length },
+          trx,
+        );
       });
     } catch (err) {
       await this.data.drop(datasetTable).catch(() => undefined);
@@ -188,8 +198,15 @@ export class FeatureStore {
     return new FeatureGroup(this.store, this.data, infoFromRow(row as FeatureGroupRow));
   }
 
-  async listFeatureGroups(): Promise<(FeatureGroupInfo & { commits: number; rows: number; lastCommitAt: Date | null })[]> {
-    const groups = await this.store.db.selectFrom('feature_group').selectAll().orderBy('name').orderBy('version').execute();
+  async listFeatureGroups(): Promise<
+    (FeatureGroupInfo & { commits: number; rows: number; lastCommitAt: Date | null })[]
+  > {
+    const groups = await this.store.db
+      .selectFrom('feature_group')
+      .selectAll()
+      .orderBy('name')
+      .orderBy('version')
+      .execute();
     const latest = await this.store.db
       .selectFrom('feature_group_commit')
       .select(['feature_group_id', 'number', 'total_rows', 'committed_at'])
@@ -198,7 +215,11 @@ export class FeatureStore {
     for (const c of latest) {
       const prev = byGroup.get(Number(c.feature_group_id));
       if (!prev || Number(c.number) > prev.number) {
-        byGroup.set(Number(c.feature_group_id), { number: Number(c.number), total_rows: Number(c.total_rows), committed_at: c.committed_at });
+        byGroup.set(Number(c.feature_group_id), {
+          number: Number(c.number),
+          total_rows: Number(c.total_rows),
+          committed_at: c.committed_at,
+        });
       }
     }
     return groups.map((g) => {

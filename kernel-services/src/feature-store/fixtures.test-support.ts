@@ -50,7 +50,9 @@ export function patches(n: number, seed = 1, idPrefix = 'p'): FeatureRow[] {
   return rows;
 }
 
-export async function tempFeatureStore(opts: StoreOptions = {}): Promise<{ fs: FeatureStore; home: string; cleanup: () => Promise<void> }> {
+export async function tempFeatureStore(
+  opts: StoreOptions = {},
+): Promise<{ fs: FeatureStore; home: string; cleanup: () => Promise<void> }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-fs-test-'));
   const store = await FeatureStore.open({ home, ...opts });
   return {

@@ -35,8 +35,21 @@ export {
   type ReadCacheStatus,
   type ReadCacheVerification,
 } from './training-read-cache';
-export { deriveFeatureGroup, DERIVED_FUNCTIONS, type DerivedFeatureDefinition, type DeriveOptions, type ElementwiseFunction } from './derived';
-export { HISTOGRAM_BINS, type CommitStatistics, type FeatureStatistics, type Histogram, type NumericSummary, type StatisticsSet } from './statistics';
+export {
+  deriveFeatureGroup,
+  DERIVED_FUNCTIONS,
+  type DerivedFeatureDefinition,
+  type DeriveOptions,
+  type ElementwiseFunction,
+} from './derived';
+export {
+  HISTOGRAM_BINS,
+  type CommitStatistics,
+  type FeatureStatistics,
+  type Histogram,
+  type NumericSummary,
+  type StatisticsSet,
+} from './statistics';
 export { arrowSchema, rowsToArrow, arrowToRows, conformRows } from './arrow';
 export { crc32c, encodeExample, frameRecord, readRecords } from './tfrecord';
 export {

@@ -16,7 +16,14 @@ import type { TensorFeature } from '@floe/schema';
 import type { Tf } from '../training/backend';
 import { FeatureStoreError } from './errors';
 import { seededRandom, shuffleInPlace, TrainingDataset } from './training-dataset';
-import { channelSources, stackedShape, stackRow, TrainingReadCache, type ReadCacheStatus, type ReadCacheVerification } from './training-read-cache';
+import {
+  channelSources,
+  stackedShape,
+  stackRow,
+  TrainingReadCache,
+  type ReadCacheStatus,
+  type ReadCacheVerification,
+} from './training-read-cache';
 
 type Tensor4D = import('@tensorflow/tfjs-node').Tensor4D;
 type Tensor2D = import('@tensorflow/tfjs-node').Tensor2D;
@@ -71,7 +78,9 @@ export interface RawBatch {
 /** Where a loader's samples come from. */
 export type LoaderSource = { kind: 'lance' } | ({ kind: 'cache' } & ReadCacheStatus);
 
-type Resolved = Required<Omit<LoaderOptions, 'channels' | 'label' | 'split' | 'batchSize' | 'scalars' | 'cacheDir'>> & { cacheDir?: string };
+type Resolved = Required<Omit<LoaderOptions, 'channels' | 'label' | 'split' | 'batchSize' | 'scalars' | 'cacheDir'>> & {
+  cacheDir?: string;
+};
 
 export class TrainingDataLoader {
   readonly split: string;
@@ -110,21 +119,29 @@ export class TrainingDataLoader {
   static async create(dataset: TrainingDataset, opts: LoaderOptions = {}): Promise<TrainingDataLoader> {
     const split = opts.split ?? 'train';
     const batchSize = opts.batchSize ?? 32;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new FeatureStoreError(`loader: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new FeatureStoreError(`loader: batchSize must be a positive integer, got ${batchSize}`);
     const schema = dataset.featureGroup.schema;
-    const channelNames = opts.channels ?? schema.filter((f) => f.kind === 'tensor' && dataset.spec.features.includes(f.name)).map((f) => f.name);
-    if (channelNames.length === 0) throw new FeatureStoreError(`loader: ${dataset.label} selects no tensor feature to use as channels`);
+    const channelNames =
+      opts.channels ??
+      schema.filter((f) => f.kind === 'tensor' && dataset.spec.features.includes(f.name)).map((f) => f.name);
+    if (channelNames.length === 0)
+      throw new FeatureStoreError(`loader: ${dataset.label} selects no tensor feature to use as channels`);
     const channels = channelNames.map((n) => {
       const f = schema.find((s) => s.name === n);
-      if (!f || f.kind !== 'tensor') throw new FeatureStoreError(`loader: '${n}' is not a tensor feature of ${dataset.featureGroup.name}`);
-      if (!dataset.spec.features.includes(n)) throw new FeatureStoreError(`loader: '${n}' is not among ${dataset.label}'s features`);
+      if (!f || f.kind !== 'tensor')
+        throw new FeatureStoreError(`loader: '${n}' is not a tensor feature of ${dataset.featureGroup.name}`);
+      if (!dataset.spec.features.includes(n))
+        throw new FeatureStoreError(`loader: '${n}' is not among ${dataset.label}'s features`);
       return f;
     });
     const first = channels[0]!;
     for (const c of channels) {
       const hw = c.shape.length === 3 && c.shape[2] === 1 ? c.shape.slice(0, 2) : c.shape;
       if (hw.length > 2 || JSON.stringify(hw) !== JSON.stringify(first.shape.slice(0, 2))) {
-        throw new FeatureStoreError(`loader: channel '${c.name}' has shape [${c.shape}], expected [${first.shape.slice(0, 2)}] like '${first.name}'`);
+        throw new FeatureStoreError(
+          `loader: channel '${c.name}' has shape [${c.shape}], expected [${first.shape.slice(0, 2)}] like '${first.name}'`,
+        );
       }
     }
     const label = opts.label ?? dataset.spec.label;
@@ -132,11 +149,16 @@ export class TrainingDataLoader {
     const scalars = opts.scalars ?? [];
     for (const n of scalars) {
       const f = schema.find((s) => s.name === n);
-      if (!f || f.kind !== 'scalar') throw new FeatureStoreError(`loader: scalar input '${n}' is not a scalar feature of ${dataset.featureGroup.name}`);
-      if (!dataset.spec.features.includes(n) && n !== dataset.spec.label) throw new FeatureStoreError(`loader: '${n}' is not among ${dataset.label}'s features`);
+      if (!f || f.kind !== 'scalar')
+        throw new FeatureStoreError(
+          `loader: scalar input '${n}' is not a scalar feature of ${dataset.featureGroup.name}`,
+        );
+      if (!dataset.spec.features.includes(n) && n !== dataset.spec.label)
+        throw new FeatureStoreError(`loader: '${n}' is not among ${dataset.label}'s features`);
     }
     const cacheMode = opts.cache ?? 'auto';
-    if (cacheMode !== 'auto' && cacheMode !== 'off') throw new FeatureStoreError(`loader: cache must be 'auto' or 'off', got ${JSON.stringify(cacheMode)}`);
+    if (cacheMode !== 'auto' && cacheMode !== 'off')
+      throw new FeatureStoreError(`loader: cache must be 'auto' or 'off', got ${JSON.stringify(cacheMode)}`);
     const resolved: Resolved = {
       shuffle: opts.shuffle ?? true,
       seed: opts.seed ?? dataset.spec.seed,
@@ -210,7 +232,8 @@ export class TrainingDataLoader {
       const bands = channelSources(b, this.channels, hw);
       for (let r = 0; r < b.numRows; r++) {
         const at = position.get(Number(rid.get(r) as bigint));
-        if (at === undefined) throw new FeatureStoreError(`loader: Lance returned row id ${String(rid.get(r))} that was not asked for`);
+        if (at === undefined)
+          throw new FeatureStoreError(`loader: Lance returned row id ${String(rid.get(r))} that was not asked for`);
         ys[at] = Number(label.get(r));
         for (const [out, col] of scalarCols) {
           const v = col.get(r) as number | bigint | boolean | null;
@@ -220,7 +243,8 @@ export class TrainingDataLoader {
         got++;
       }
     }
-    if (got !== n) throw new FeatureStoreError(`loader: asked ${n} rows of ${this.dataset.label}, Lance returned ${got}`);
+    if (got !== n)
+      throw new FeatureStoreError(`loader: asked ${n} rows of ${this.dataset.label}, Lance returned ${got}`);
     return { size: n, xs, ys, rowIds: ids, scalars };
   }
 
@@ -288,7 +312,13 @@ export class TrainingDataLoader {
       for (let s = 0; s < rows.size; s += this.batchSize) {
         const e = Math.min(s + this.batchSize, rows.size);
         const scalars = Object.fromEntries(Object.entries(rows.scalars).map(([f, v]) => [f, v.subarray(s, e)]));
-        yield { size: e - s, xs: rows.xs.subarray(s * sample, e * sample), ys: rows.ys.subarray(s, e), rowIds: rows.rowIds.slice(s, e), scalars };
+        yield {
+          size: e - s,
+          xs: rows.xs.subarray(s * sample, e * sample),
+          ys: rows.ys.subarray(s, e),
+          rowIds: rows.rowIds.slice(s, e),
+          scalars,
+        };
       }
     }
   }
@@ -311,7 +341,8 @@ export class TrainingDataLoader {
   toTfDataset(tf: Tf): import('@tensorflow/tfjs-node').data.Dataset<{ xs: Tensor4D; ys: Tensor2D }> {
     let epoch = 0;
     // tf.data.generator accepts an async iterator; its TypeScript signature only says Iterator.
-    const make = (): Iterator<{ xs: Tensor4D; ys: Tensor2D }> => this.batches(tf, epoch++) as unknown as Iterator<{ xs: Tensor4D; ys: Tensor2D }>;
+    const make = (): Iterator<{ xs: Tensor4D; ys: Tensor2D }> =>
+      this.batches(tf, epoch++) as unknown as Iterator<{ xs: Tensor4D; ys: Tensor2D }>;
     return tf.data.generator(make);
   }
 

@@ -132,8 +132,16 @@ class SummaryBuilder {
     const lo = this.edges ? this.edges.lo : 0;
     const hi = this.edges ? this.edges.hi : 0;
     const scale = this.edges ? bins / (hi - lo) : 0;
-    let n = this.n, nonFinite = this.nonFinite, nan = this.nan, min = this.min, max = this.max;
-    let shift = this.shift, sum = this.sum, sumsq = this.sumsq, below = this.below, above = this.above;
+    let n = this.n,
+      nonFinite = this.nonFinite,
+      nan = this.nan,
+      min = this.min,
+      max = this.max;
+    let shift = this.shift,
+      sum = this.sum,
+      sumsq = this.sumsq,
+      below = this.below,
+      above = this.above;
     for (let k = 0, i = start; k < count; k++, i += stride) {
       const v = values[i]!;
       if (v - v !== 0) {
@@ -159,8 +167,16 @@ class SummaryBuilder {
         }
       }
     }
-    this.n = n; this.nonFinite = nonFinite; this.nan = nan; this.min = min; this.max = max;
-    this.shift = shift; this.sum = sum; this.sumsq = sumsq; this.below = below; this.above = above;
+    this.n = n;
+    this.nonFinite = nonFinite;
+    this.nan = nan;
+    this.min = min;
+    this.max = max;
+    this.shift = shift;
+    this.sum = sum;
+    this.sumsq = sumsq;
+    this.below = below;
+    this.above = above;
   }
 
   private addAny(values: ArrayLike<number>, start: number, stride: number, count: number): void {
@@ -207,14 +223,26 @@ class SummaryBuilder {
       s.std = Math.sqrt(s.m2 / this.n);
     }
     if (this.edges && this.counts) {
-      s.histogram = { lo: this.edges.lo, hi: this.edges.hi, counts: Array.from(this.counts), below: this.below, above: this.above };
+      s.histogram = {
+        lo: this.edges.lo,
+        hi: this.edges.hi,
+        counts: Array.from(this.counts),
+        below: this.below,
+        above: this.above,
+      };
     }
     return s;
   }
 }
 
 /** Finite min and max of a strided stretch (for fixing histogram edges). */
-function finiteRange(values: ArrayLike<number>, start: number, stride: number, count: number, into: [number, number]): void {
+function finiteRange(
+  values: ArrayLike<number>,
+  start: number,
+  stride: number,
+  count: number,
+  into: [number, number],
+): void {
   for (let k = 0, i = start; k < count; k++, i += stride) {
     const v = values[i]!;
     if (v - v !== 0) continue;
@@ -332,19 +360,23 @@ export class StatisticsBuilder {
             if (builder.hasEdges) return;
             const range: [number, number] = [Infinity, -Infinity];
             for (let i = 0; i < data.length; i++) {
-              if (data.getValid(i)) finiteRange(values, (data.offset + i) * size + child.offset + band, stride, perBand, range);
+              if (data.getValid(i))
+                finiteRange(values, (data.offset + i) * size + child.offset + band, stride, perBand, range);
             }
             builder.setEdgesFrom(range[0], range[1]);
           });
           for (let i = 0; i < data.length; i++) {
             if (!data.getValid(i)) continue;
             const base = (data.offset + i) * size + child.offset;
-            for (let band = 0; band < entry.builders.length; band++) entry.builders[band]!.add(values, base + band, stride, perBand);
+            for (let band = 0; band < entry.builders.length; band++)
+              entry.builders[band]!.add(values, base + band, stride, perBand);
           }
         } else if (entry.builders.length === 1) {
           const values = data.values as ArrayLike<number | bigint>;
           const numeric: ArrayLike<number> =
-            values instanceof BigInt64Array ? Float64Array.from(values, (x) => Number(x)) : (values as ArrayLike<number>);
+            values instanceof BigInt64Array
+              ? Float64Array.from(values, (x) => Number(x))
+              : (values as ArrayLike<number>);
           let valid: ArrayLike<number> = numeric;
           let start = data.offset;
           if (data.nullCount > 0) {

@@ -25,7 +25,16 @@ const CRC32C_TABLE = (() => {
 })();
 
 export function crc32c(bytes: Uint8Array, crc = 0): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC32C_TABLE as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC32C_TABLE as [
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+  ];
   let c = ~crc >>> 0;
   let i = 0;
   const n = bytes.length;
@@ -68,10 +77,12 @@ export function* readRecords(file: Uint8Array): Generator<Uint8Array> {
   while (pos < buf.length) {
     if (pos + 12 > buf.length) throw new Error(`TFRecord record ${index}: truncated header at byte ${pos}`);
     const len = Number(buf.readBigUInt64LE(pos));
-    if (buf.readUInt32LE(pos + 8) !== maskedCrc32c(buf.subarray(pos, pos + 8))) throw new Error(`TFRecord record ${index}: length CRC mismatch`);
+    if (buf.readUInt32LE(pos + 8) !== maskedCrc32c(buf.subarray(pos, pos + 8)))
+      throw new Error(`TFRecord record ${index}: length CRC mismatch`);
     const data = buf.subarray(pos + 12, pos + 12 + len);
     if (data.length !== len || pos + 16 + len > buf.length) throw new Error(`TFRecord record ${index}: truncated data`);
-    if (buf.readUInt32LE(pos + 12 + len) !== maskedCrc32c(data)) throw new Error(`TFRecord record ${index}: data CRC mismatch`);
+    if (buf.readUInt32LE(pos + 12 + len) !== maskedCrc32c(data))
+      throw new Error(`TFRecord record ${index}: data CRC mismatch`);
     yield data;
     pos += 16 + len;
     index++;

@@ -79,7 +79,12 @@ describe('training datasets, exports and the loader (sqlite + local)', () => {
       store.createTrainingDataset({ name: 'bad', featureGroup: group, features: ['nope'], splits: { train: 1 } }),
     ).rejects.toThrow(/has no feature 'nope'/);
     await expect(
-      store.createTrainingDataset({ name: 'bad', featureGroup: group, features: ['band_1'], splits: { train: 0.5, test: 0.4 } }),
+      store.createTrainingDataset({
+        name: 'bad',
+        featureGroup: group,
+        features: ['band_1'],
+        splits: { train: 0.5, test: 0.4 },
+      }),
     ).rejects.toThrow(/sum to 0.9/);
   });
 
@@ -105,7 +110,10 @@ for rec in tf.data.TFRecordDataset(sys.argv[1]):
               'inc_angle': float(ex['inc_angle'].numpy()), 'is_iceberg': int(ex['is_iceberg'].numpy())})
 print(json.dumps(out))
 `;
-    const stdout = execFileSync(python, ['-c', script, file], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' }, maxBuffer: 64 << 20 });
+    const stdout = execFileSync(python, ['-c', script, file], {
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+      maxBuffer: 64 << 20,
+    });
     const parsed = JSON.parse(stdout.toString().trim().split('\n').pop()!) as {
       id: string;
       band_1: number[];
@@ -134,7 +142,12 @@ print(json.dumps({'type': str(f.type), 'shape': (f.metadata or {}).get(b'floe.sh
   'rows': t.to_pylist(), 'columns': t.column_names}))
 `;
     const stdout = execFileSync(python, ['-c', script, res.files.train!], { maxBuffer: 64 << 20 });
-    const got = JSON.parse(stdout.toString()) as { type: string; shape: string; columns: string[]; rows: Record<string, unknown>[] };
+    const got = JSON.parse(stdout.toString()) as {
+      type: string;
+      shape: string;
+      columns: string[];
+      rows: Record<string, unknown>[];
+    };
     expect(got.type).toBe('fixed_size_list<item: float>[5625]');
     expect(got.shape).toBe('[75,75]');
     expect(got.columns).toEqual(['id', 'band_1', 'band_2', 'inc_angle', 'is_iceberg']);
@@ -218,7 +231,14 @@ print(json.dumps({'type': str(f.type), 'shape': (f.metadata or {}).get(b'floe.sh
       ],
     });
     expect(derived.info.lineage).toMatchObject({ source: { name: 'patches', version: 1, commit: 1 } });
-    expect(derived.schema.map((f) => f.name)).toEqual(['id', 'band_1', 'band_2', 'is_iceberg', 'band_avg', 'band_ratio']);
+    expect(derived.schema.map((f) => f.name)).toEqual([
+      'id',
+      'band_1',
+      'band_2',
+      'is_iceberg',
+      'band_avg',
+      'band_ratio',
+    ]);
     const rows = await derived.read({ filter: "id = 't00004'" });
     const want = source[4]!;
     const b1 = want.band_1 as Float32Array;

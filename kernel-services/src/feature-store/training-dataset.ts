@@ -145,7 +145,11 @@ export class TrainingDataset {
 
   /** The features this dataset exports: primary key, selected features, label (each once). */
   columns(): Feature[] {
-    const names = [...this.featureGroup.info.primaryKey, ...this.spec.features, ...(this.spec.label ? [this.spec.label] : [])];
+    const names = [
+      ...this.featureGroup.info.primaryKey,
+      ...this.spec.features,
+      ...(this.spec.label ? [this.spec.label] : []),
+    ];
     const unique = [...new Set(names)];
     return unique.map((n) => this.featureGroup.schema.find((f) => f.name === n)!);
   }
@@ -161,13 +165,17 @@ export class TrainingDataset {
   async splitRowIds(split: string): Promise<number[]> {
     const all = await this.splits();
     const ids = all[split];
-    if (!ids) throw new FeatureStoreError(`${this.label} has no split '${split}' (it has ${Object.keys(all).join(', ')})`);
+    if (!ids)
+      throw new FeatureStoreError(`${this.label} has no split '${split}' (it has ${Object.keys(all).join(', ')})`);
     return ids;
   }
 
   /** A table handle at the frozen Lance version. Close it when done. */
   async openTable(): Promise<Table> {
-    return this.featureStore.data.openAt(this.featureGroup.info.datasetTable, this.spec.lineage.featureGroup.lanceVersion);
+    return this.featureStore.data.openAt(
+      this.featureGroup.info.datasetTable,
+      this.spec.lineage.featureGroup.lanceVersion,
+    );
   }
 
   /** Rows by row id, with their `_rowid` (Lance returns them in storage order, not the order asked). */
@@ -177,7 +185,11 @@ export class TrainingDataset {
   }
 
   /** Batches of one split in frozen order, `chunkRows` at a time (for exports). */
-  async *readSplit(split: string, chunkRows = 512, columns = this.columns().map((f) => f.name)): AsyncIterable<arrow.RecordBatch> {
+  async *readSplit(
+    split: string,
+    chunkRows = 512,
+    columns = this.columns().map((f) => f.name),
+  ): AsyncIterable<arrow.RecordBatch> {
     const ids = await this.splitRowIds(split);
     const table = await this.openTable();
     try {
@@ -240,51 +252,76 @@ export function trainingDatasetInfo(r: TrainingDatasetRow): TrainingDatasetInfo 
 
 function checkSelection(schema: FeatureSchema, def: TrainingDatasetDefinition): void {
   const known = new Map(schema.map((f) => [f.name, f]));
-  if (!Array.isArray(def.features) || def.features.length === 0) throw new FeatureStoreError(`training dataset '${def.name}': select at least one feature`);
+  if (!Array.isArray(def.features) || def.features.length === 0)
+    throw new FeatureStoreError(`training dataset '${def.name}': select at least one feature`);
   for (const n of [...def.features, ...(def.label ? [def.label] : [])]) {
-    if (!known.has(n)) throw new FeatureStoreError(`training dataset '${def.name}': the feature group has no feature '${n}' (it has ${[...known.keys()].join(', ')})`);
+    if (!known.has(n))
+      throw new FeatureStoreError(
+        `training dataset '${def.name}': the feature group has no feature '${n}' (it has ${[...known.keys()].join(', ')})`,
+      );
   }
   if (def.label) {
     const l = known.get(def.label)!;
-    if (l.kind !== 'scalar') throw new FeatureStoreError(`training dataset '${def.name}': label '${def.label}' must be a scalar feature`);
+    if (l.kind !== 'scalar')
+      throw new FeatureStoreError(`training dataset '${def.name}': label '${def.label}' must be a scalar feature`);
   }
 }
 
-export async function createTrainingDataset(fs: FeatureStore, def: TrainingDatasetDefinition): Promise<TrainingDataset> {
+export async function createTrainingDataset(
+  fs: FeatureStore,
+  def: TrainingDatasetDefinition,
+): Promise<TrainingDataset> {
   if (typeof def.name !== 'string' || !NAME.test(def.name)) {
-    throw new FeatureStoreError(`training dataset name ${JSON.stringify(def.name)} is not valid: a letter, then up to 62 letters, digits, _ or -`);
+    throw new FeatureStoreError(
+      `training dataset name ${JSON.stringify(def.name)} is not valid: a letter, then up to 62 letters, digits, _ or -`,
+    );
   }
-  const group = 'info' in def.featureGroup ? def.featureGroup : await fs.getFeatureGroup(def.featureGroup.name, def.featureGroup.version);
+  const group =
+    'info' in def.featureGroup
+      ? def.featureGroup
+      : await fs.getFeatureGroup(def.featureGroup.name, def.featureGroup.version);
   checkSelection(group.schema, def);
   const splits = def.splits ?? { train: 0.8, validation: 0.1, test: 0.1 };
   const entries = Object.entries(splits);
   if (entries.length === 0) throw new FeatureStoreError(`training dataset '${def.name}': give at least one split`);
   for (const [n, f] of entries) {
-    if (!NAME.test(n)) throw new FeatureStoreError(`training dataset '${def.name}': split name ${JSON.stringify(n)} is not valid`);
-    if (typeof f !== 'number' || !(f >= 0 && f <= 1)) throw new FeatureStoreError(`training dataset '${def.name}': split '${n}' fraction must be in [0, 1], got ${f}`);
+    if (!NAME.test(n))
+      throw new FeatureStoreError(`training dataset '${def.name}': split name ${JSON.stringify(n)} is not valid`);
+    if (typeof f !== 'number' || !(f >= 0 && f <= 1))
+      throw new FeatureStoreError(`training dataset '${def.name}': split '${n}' fraction must be in [0, 1], got ${f}`);
   }
   const total = entries.reduce((a, [, f]) => a + f, 0);
-  if (Math.abs(total - 1) > 1e-9) throw new FeatureStoreError(`training dataset '${def.name}': split fractions sum to ${total}, not 1`);
+  if (Math.abs(total - 1) > 1e-9)
+    throw new FeatureStoreError(`training dataset '${def.name}': split fractions sum to ${total}, not 1`);
   const seed = def.seed ?? 0;
   if (!Number.isInteger(seed)) throw new FeatureStoreError(`training dataset '${def.name}': seed must be an integer`);
   const stratify = def.stratify ?? def.label !== undefined;
-  if (stratify && !def.label) throw new FeatureStoreError(`training dataset '${def.name}': stratification needs a label`);
+  if (stratify && !def.label)
+    throw new FeatureStoreError(`training dataset '${def.name}': stratification needs a label`);
 
   const commit = await group.commit(def.commit);
-  if (!commit) throw new FeatureStoreError(`training dataset '${def.name}': ${group.name} v${group.version} has no commit yet`);
+  if (!commit)
+    throw new FeatureStoreError(`training dataset '${def.name}': ${group.name} v${group.version} has no commit yet`);
 
   const table = await group.openTable(commit.number);
   const rows: { rowId: number; label: unknown }[] = [];
   try {
-    let q = table.query().select(def.label ? [def.label] : [group.info.primaryKey[0]!]).withRowId();
+    let q = table
+      .query()
+      .select(def.label ? [def.label] : [group.info.primaryKey[0]!])
+      .withRowId();
     if (def.filter) q = q.where(def.filter);
     for await (const batch of q) {
       const ids = batch.getChild('_rowid')!;
       const labels = def.label ? batch.getChild(def.label)! : undefined;
-      for (let i = 0; i < batch.numRows; i++) rows.push({ rowId: Number(ids.get(i) as bigint), label: labels?.get(i) ?? null });
+      for (let i = 0; i < batch.numRows; i++)
+        rows.push({ rowId: Number(ids.get(i) as bigint), label: labels?.get(i) ?? null });
     }
   } catch (err) {
-    if (def.filter) throw new FeatureStoreError(`training dataset '${def.name}': cannot apply filter ${JSON.stringify(def.filter)}: ${(err as Error).message}`);
+    if (def.filter)
+      throw new FeatureStoreError(
+        `training dataset '${def.name}': cannot apply filter ${JSON.stringify(def.filter)}: ${(err as Error).message}`,
+      );
     throw err;
   } finally {
     table.close();
@@ -308,7 +345,14 @@ export async function createTrainingDataset(fs: FeatureStore, def: TrainingDatas
     splits,
     seed,
     stratify,
-    lineage: { featureGroup: { name: group.name, version: group.version, commit: commit.number, lanceVersion: commit.lanceVersion } },
+    lineage: {
+      featureGroup: {
+        name: group.name,
+        version: group.version,
+        commit: commit.number,
+        lanceVersion: commit.lanceVersion,
+      },
+    },
   };
   const splitCounts = Object.fromEntries(Object.entries(assigned).map(([n, ids]) => [n, ids.length]));
   try {
@@ -331,7 +375,8 @@ export async function createTrainingDataset(fs: FeatureStore, def: TrainingDatas
     });
   } catch (err) {
     await fs.store.blobs.delete(splitsBlob).catch(() => undefined);
-    if (/unique|duplicate/i.test((err as Error).message)) throw new FeatureStoreError(`training dataset '${def.name}' v${version} already exists`);
+    if (/unique|duplicate/i.test((err as Error).message))
+      throw new FeatureStoreError(`training dataset '${def.name}' v${version} already exists`);
     throw err;
   }
   return getTrainingDataset(fs, def.name, version);
@@ -348,6 +393,11 @@ export async function getTrainingDataset(fs: FeatureStore, name: string, version
 }
 
 export async function listTrainingDatasets(fs: FeatureStore): Promise<TrainingDatasetInfo[]> {
-  const rows = await fs.store.db.selectFrom('training_dataset').selectAll().orderBy('name').orderBy('version').execute();
+  const rows = await fs.store.db
+    .selectFrom('training_dataset')
+    .selectAll()
+    .orderBy('name')
+    .orderBy('version')
+    .execute();
   return rows.map((r) => trainingDatasetInfo(r as TrainingDatasetRow));
 }

@@ -24,7 +24,11 @@ afterAll(async () => {
 
 const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-async function epoch(td: TrainingDataset, opts: LoaderOptions, e: number): Promise<{ batches: RawBatch[]; source: unknown }> {
+async function epoch(
+  td: TrainingDataset,
+  opts: LoaderOptions,
+  e: number,
+): Promise<{ batches: RawBatch[]; source: unknown }> {
   const loader = await td.loader(opts);
   try {
     const batches: RawBatch[] = [];
@@ -93,7 +97,9 @@ describe.each(STORE_BACKEND_KINDS)('training-read cache on %s', (kind) => {
       expect(cached.batches.map((b) => b.size)).toEqual([5, 5, 5, 5, 5, 5]);
       expectSameBatches(cached.batches, lance.batches);
       // Lives in the local home whatever the backend (random access needs a local file).
-      expect((cached.source as { file: string }).file.startsWith(path.join(store.store.home, 'cache', 'training-reads'))).toBe(true);
+      expect(
+        (cached.source as { file: string }).file.startsWith(path.join(store.store.home, 'cache', 'training-reads')),
+      ).toBe(true);
     } finally {
       await store.close();
     }
@@ -121,7 +127,11 @@ describe('training-read cache: stale, corrupt and concurrent (sqlite + local)', 
   }
 
   /** Changes one byte of the file, then expects the next loader to rebuild it for `reason`. */
-  async function expectRebuiltAfter(file: string, at: (size: number, headerJson: number) => number, reason: RegExp): Promise<void> {
+  async function expectRebuiltAfter(
+    file: string,
+    at: (size: number, headerJson: number) => number,
+    reason: RegExp,
+  ): Promise<void> {
     const fd = fs.openSync(file, 'r+');
     const head = Buffer.alloc(12);
     fs.readSync(fd, head, 0, 12, 0);
@@ -202,14 +212,22 @@ describe('training-read cache: stale, corrupt and concurrent (sqlite + local)', 
       seed: 9,
     });
     const startAt = Date.now() + 8_000; // after both children have loaded
-    const children = [0, 1].map(() => spawnTs(path.join(__dirname, 'read-cache-child.test-support.ts'), [JSON.stringify(options), 'race', String(startAt)]));
+    const children = [0, 1].map(() =>
+      spawnTs(path.join(__dirname, 'read-cache-child.test-support.ts'), [
+        JSON.stringify(options),
+        'race',
+        String(startAt),
+      ]),
+    );
     await new Promise((r) => setTimeout(r, Math.max(0, startAt - Date.now())));
     const here = await epoch(td2, { batchSize: 7, scalars: ['inc_angle'] }, 0);
     const results = await Promise.all(children.map((c) => c.done));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const outcomes = [
       here.source as { state: string; file: string },
-      ...results.map((r) => (JSON.parse(r.stdout.trim().split('\n').pop()!) as { source: { state: string; file: string } }).source),
+      ...results.map(
+        (r) => (JSON.parse(r.stdout.trim().split('\n').pop()!) as { source: { state: string; file: string } }).source,
+      ),
     ];
     expect(new Set(outcomes.map((o) => o.file)).size).toBe(1);
     expect(outcomes.filter((o) => o.state === 'built')).toHaveLength(1);
@@ -228,7 +246,9 @@ describe('training-read cache: stale, corrupt and concurrent (sqlite + local)', 
 
   it('names what is wrong with a scalar input or cache mode', async () => {
     await expect(td.loader({ scalars: ['band_1'] })).rejects.toThrow(/scalar input 'band_1' is not a scalar feature/);
-    await expect(td.loader({ scalars: ['id'] })).rejects.toThrow(/'id' is not among training dataset 'ice' v1's features/);
+    await expect(td.loader({ scalars: ['id'] })).rejects.toThrow(
+      /'id' is not among training dataset 'ice' v1's features/,
+    );
     await expect(td.loader({ cache: 'sometimes' as 'auto' })).rejects.toThrow(/cache must be 'auto' or 'off'/);
   });
 });

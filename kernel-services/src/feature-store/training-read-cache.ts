@@ -163,7 +163,12 @@ async function expectedHeader(
   sel: ReadCacheSelection,
   split: string,
   rowIds: readonly number[],
-): Promise<Omit<ReadCacheHeader, 'contentSha256' | 'builtAt' | 'builtBy' | 'recordsOffset' | 'labelsOffset' | 'scalarsOffset' | 'fileBytes'>> {
+): Promise<
+  Omit<
+    ReadCacheHeader,
+    'contentSha256' | 'builtAt' | 'builtBy' | 'recordsOffset' | 'labelsOffset' | 'scalarsOffset' | 'fileBytes'
+  >
+> {
   const lineage = dataset.spec.lineage.featureGroup;
   const sampleShape = stackedShape(sel.channels);
   const frozen = {
@@ -194,7 +199,10 @@ async function expectedHeader(
 
 type Expected = Awaited<ReturnType<typeof expectedHeader>>;
 
-function layoutFor(e: Expected, headerJsonBytes: number): Pick<ReadCacheHeader, 'recordsOffset' | 'labelsOffset' | 'scalarsOffset' | 'fileBytes'> {
+function layoutFor(
+  e: Expected,
+  headerJsonBytes: number,
+): Pick<ReadCacheHeader, 'recordsOffset' | 'labelsOffset' | 'scalarsOffset' | 'fileBytes'> {
   const recordsOffset = roundUp(12 + headerJsonBytes + 32, BLOCK);
   const labelsOffset = recordsOffset + e.count * e.recordBytes;
   const scalarsOffset = labelsOffset + e.count * 4;
@@ -213,7 +221,10 @@ function readFully(fd: number, buf: Uint8Array, position: number, file: string):
   let done = 0;
   while (done < buf.length) {
     const n = fs.readSync(fd, buf, done, buf.length - done, position + done);
-    if (n === 0) throw new FeatureStoreError(`training-read cache ${file}: ends at byte ${position + done}, expected ${position + buf.length}`);
+    if (n === 0)
+      throw new FeatureStoreError(
+        `training-read cache ${file}: ends at byte ${position + done}, expected ${position + buf.length}`,
+      );
     done += n;
   }
 }
@@ -244,7 +255,8 @@ function checkHeader(fd: number, file: string, e: Expected): ReadCacheHeader | s
   }
   if (h.format !== e.format) return `format ${h.format}, expected ${e.format}`;
   for (const key of ['identity', 'split', 'recordBytes', 'count', 'rowIdsSha256'] as const) {
-    if (JSON.stringify(h[key]) !== JSON.stringify(e[key])) return `stale: ${key} is ${JSON.stringify(h[key])}, expected ${JSON.stringify(e[key])}`;
+    if (JSON.stringify(h[key]) !== JSON.stringify(e[key]))
+      return `stale: ${key} is ${JSON.stringify(h[key])}, expected ${JSON.stringify(e[key])}`;
   }
   const layout = layoutFor(e, jsonBytes);
   for (const key of Object.keys(layout) as (keyof typeof layout)[]) {
@@ -261,9 +273,11 @@ export function readCacheHeader(file: string): ReadCacheHeader {
   try {
     const head = Buffer.alloc(12);
     readFully(fd, head, 0, file);
-    if (!head.subarray(0, 8).equals(MAGIC)) throw new FeatureStoreError(`${file} is not a training-read cache file (bad magic)`);
+    if (!head.subarray(0, 8).equals(MAGIC))
+      throw new FeatureStoreError(`${file} is not a training-read cache file (bad magic)`);
     const jsonBytes = head.readUInt32LE(8);
-    if (jsonBytes > 1 << 20) throw new FeatureStoreError(`training-read cache ${file}: header length ${jsonBytes} is not plausible`);
+    if (jsonBytes > 1 << 20)
+      throw new FeatureStoreError(`training-read cache ${file}: header length ${jsonBytes} is not plausible`);
     const rest = Buffer.alloc(jsonBytes + 32);
     readFully(fd, rest, 12, file);
     if (sha256Hex(rest.subarray(0, jsonBytes)) !== rest.subarray(jsonBytes).toString('hex')) {
@@ -278,7 +292,7 @@ export function readCacheHeader(file: string): ReadCacheHeader {
 function contentSha256(fd: number, file: string, from: number, to: number): string {
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(Math.min(8 << 20, Math.max(1, to - from)));
-  for (let at = from; at < to; ) {
+  for (let at = from; at < to;) {
     const n = fs.readSync(fd, buf, 0, Math.min(buf.length, to - at), at);
     if (n === 0) throw new FeatureStoreError(`training-read cache ${file}: ends at byte ${at}, expected ${to}`);
     hash.update(buf.subarray(0, n));
@@ -288,7 +302,11 @@ function contentSha256(fd: number, file: string, from: number, to: number): stri
 }
 
 /** Opens and checks a cache file; a reason string when it is missing, stale or corrupt. */
-function tryOpen(file: string, e: Expected, verify: ReadCacheVerification): { fd: number; header: ReadCacheHeader } | string {
+function tryOpen(
+  file: string,
+  e: Expected,
+  verify: ReadCacheVerification,
+): { fd: number; header: ReadCacheHeader } | string {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -354,7 +372,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Runs `build` holding `<file>.lock`, unless `ready()` becomes true first (another process built it).
  * The lock only saves duplicate work: correctness comes from the temp file + rename.
  */
-async function underBuildLock(file: string, ready: () => boolean, build: () => Promise<void>): Promise<'built' | 'ready'> {
+async function underBuildLock(
+  file: string,
+  ready: () => boolean,
+  build: () => Promise<void>,
+): Promise<'built' | 'ready'> {
   const lock = `${file}.lock`;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const owner: LockOwner = { host: os.hostname(), pid: process.pid, token: randomBytes(8).toString('hex') };
@@ -425,8 +447,15 @@ function hostTag(): string {
 }
 
 /** Streams the split from Lance (sorted takes at the frozen version) into a new cache file, atomically. */
-async function buildCacheFile(dataset: TrainingDataset, sel: ReadCacheSelection, rowIds: readonly number[], e: Expected, file: string): Promise<void> {
-  if (os.endianness() !== 'LE') throw new FeatureStoreError('training-read caches are little-endian; this machine is big-endian');
+async function buildCacheFile(
+  dataset: TrainingDataset,
+  sel: ReadCacheSelection,
+  rowIds: readonly number[],
+  e: Expected,
+  file: string,
+): Promise<void> {
+  if (os.endianness() !== 'LE')
+    throw new FeatureStoreError('training-read caches are little-endian; this machine is big-endian');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   removeAbandonedTemps(file);
   const tmp = `${file}.tmp-${hostTag()}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -471,7 +500,10 @@ async function buildCacheFile(dataset: TrainingDataset, sel: ReadCacheSelection,
           for (let r = 0; r < b.numRows; r++) {
             const id = Number(rid.get(r) as bigint);
             const k = at.get(id);
-            if (k === undefined || filled[k]) throw new FeatureStoreError(`${dataset.label}: Lance returned row id ${id} unasked or twice while building the training-read cache`);
+            if (k === undefined || filled[k])
+              throw new FeatureStoreError(
+                `${dataset.label}: Lance returned row id ${id} unasked or twice while building the training-read cache`,
+              );
             filled[k] = 1;
             stackRow(bands, r, hw, chunk, k * sampleFloats);
             // Number() exactly as the Lance-take loader converts labels.
@@ -506,7 +538,8 @@ async function buildCacheFile(dataset: TrainingDataset, sel: ReadCacheSelection,
     fs.ftruncateSync(fd, layout.fileBytes); // exact size even when nothing follows the header
     const header: ReadCacheHeader = { ...placeholder, ...layout, contentSha256: hash.digest('hex') };
     let json = Buffer.from(JSON.stringify(header), 'utf8');
-    if (json.length > jsonBytes) throw new FeatureStoreError(`training-read cache header grew past its reserved ${jsonBytes} bytes`);
+    if (json.length > jsonBytes)
+      throw new FeatureStoreError(`training-read cache header grew past its reserved ${jsonBytes} bytes`);
     // Pad with JSON whitespace to the reserved width, which the layout was computed from.
     json = Buffer.concat([json, Buffer.alloc(jsonBytes - json.length, 0x20)]);
     jsonBytes = json.length;
@@ -546,7 +579,7 @@ export function readRecordsSync(
   const n = positions.length;
   const buf = Buffer.allocUnsafeSlow(n * recordBytes);
   const slots = Array.from({ length: n }, (_, k) => k).sort((a, b) => positions[a]! - positions[b]!);
-  for (let k = 0; k < n; ) {
+  for (let k = 0; k < n;) {
     const s0 = slots[k]!;
     const p0 = positions[s0]!;
     let run = 1;
@@ -718,7 +751,8 @@ export class TrainingReadCache {
       () => buildCacheFile(dataset, sel, rowIds, e, file),
     );
     const opened = found.ready ?? tryOpen(file, e, 'header');
-    if (typeof opened === 'string') throw new FeatureStoreError(`training-read cache ${file} is not usable right after it was built: ${opened}`);
+    if (typeof opened === 'string')
+      throw new FeatureStoreError(`training-read cache ${file} is not usable right after it was built: ${opened}`);
     try {
       // A file built here had its content checksum computed from the data as it was written.
       if (outcome === 'built') verifiedFiles.add(statKey(file, fs.fstatSync(opened.fd)));
@@ -747,7 +781,9 @@ export class TrainingReadCache {
     for (let k = 0; k < positions.length; k++) {
       const p = positions[k]!;
       if (!Number.isInteger(p) || p < 0 || p >= this.header.count) {
-        return Promise.reject(new FeatureStoreError(`training-read cache ${this.file}: record ${p} is outside 0..${this.header.count - 1}`));
+        return Promise.reject(
+          new FeatureStoreError(`training-read cache ${this.file}: record ${p} is outside 0..${this.header.count - 1}`),
+        );
       }
       at[k] = p;
     }
@@ -756,14 +792,19 @@ export class TrainingReadCache {
         setImmediate(() => {
           if (this.closed) return reject(new FeatureStoreError(`training-read cache ${this.file} is closed`));
           try {
-            resolve(new Float32Array(readRecordsSync(fs, this.fd, at, this.header.recordBytes, this.header.recordsOffset)));
+            resolve(
+              new Float32Array(readRecordsSync(fs, this.fd, at, this.header.recordBytes, this.header.recordsOffset)),
+            );
           } catch (err) {
             reject(new FeatureStoreError(`training-read cache ${this.file}: ${(err as Error).message}`));
           }
         });
       });
     }
-    this.readers ??= Array.from({ length: this.readThreads }, () => new RecordReaderThread(this.fd, this.header, this.file));
+    this.readers ??= Array.from(
+      { length: this.readThreads },
+      () => new RecordReaderThread(this.fd, this.header, this.file),
+    );
     const reader = this.readers[this.turn++ % this.readers.length]!;
     return reader.read(at).then((buffer) => new Float32Array(buffer));
   }

@@ -20,7 +20,12 @@ describe('validation on insert (rule set stored with the group)', () => {
   }
 
   it('policy strict rejects the whole commit and leaves the store unchanged', async () => {
-    const g = await fs.createFeatureGroup({ name: 'strict', schema: PATCH_SCHEMA, primaryKey: 'id', ruleSet: icebergRules('strict') });
+    const g = await fs.createFeatureGroup({
+      name: 'strict',
+      schema: PATCH_SCHEMA,
+      primaryKey: 'id',
+      ruleSet: icebergRules('strict'),
+    });
     expect(g.info.ruleSet).toMatchObject({ name: 'iceberg-default', policy: 'strict' });
     await g.insert(patches(8, 20, 'ok'));
     const before = await g.commits();
@@ -36,12 +41,22 @@ describe('validation on insert (rule set stored with the group)', () => {
   });
 
   it('policy always inserts valid rows and keeps rejected rows aside with reasons', async () => {
-    const g = await fs.createFeatureGroup({ name: 'always', schema: PATCH_SCHEMA, primaryKey: 'id', ruleSet: icebergRules('always') });
+    const g = await fs.createFeatureGroup({
+      name: 'always',
+      schema: PATCH_SCHEMA,
+      primaryKey: 'id',
+      ruleSet: icebergRules('always'),
+    });
     const rows = badRows();
     const c = await g.insert(rows);
     expect(c.rowsInserted).toBe(7);
     expect(c.rowsRejected).toBe(2);
-    expect((await g.read()).map((r) => r.id).sort()).toEqual(rows.filter((_, i) => i !== 2 && i !== 4).map((r) => r.id).sort());
+    expect((await g.read()).map((r) => r.id).sort()).toEqual(
+      rows
+        .filter((_, i) => i !== 2 && i !== 4)
+        .map((r) => r.id)
+        .sort(),
+    );
     const aside = await g.rejectedRows(c.number);
     expect(aside.map((r) => [r.record, r.row.id])).toEqual([
       [2, 'v00002'],
@@ -59,7 +74,12 @@ describe('validation on insert (rule set stored with the group)', () => {
 
   it('rebuilds custom rules by name and refuses a rule set that cannot be stored', async () => {
     await expect(
-      fs.createFeatureGroup({ name: 'bad_rules', schema: PATCH_SCHEMA, primaryKey: 'id', ruleSet: { not: 'a rule set' } }),
+      fs.createFeatureGroup({
+        name: 'bad_rules',
+        schema: PATCH_SCHEMA,
+        primaryKey: 'id',
+        ruleSet: { not: 'a rule set' },
+      }),
     ).rejects.toThrow(/feature group 'bad_rules': rule set cannot be stored/);
     const g = await fs.createFeatureGroup({
       name: 'labels',

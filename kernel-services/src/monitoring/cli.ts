@@ -33,7 +33,8 @@ export function parseDuration(text: string, option: string): number {
 function parseTime(text: string, option: string, now: number): Date {
   if (/^\d+(?:\.\d+)?(ms|s|m|h|d)$/.test(text.trim())) return new Date(now - parseDuration(text, option));
   const d = new Date(text);
-  if (Number.isNaN(d.getTime())) throw new RangeError(`monitor: --${option} '${text}' is neither an ISO time nor a duration ago (e.g. 6h)`);
+  if (Number.isNaN(d.getTime()))
+    throw new RangeError(`monitor: --${option} '${text}' is neither an ISO time nor a duration ago (e.g. 6h)`);
   return d;
 }
 
@@ -45,15 +46,30 @@ const THRESHOLD_OPTIONS: Record<string, keyof DriftThresholdsInput> = {
   'positive-rate': 'positiveRate',
   'min-instances': 'minInstances',
 };
-const KNOWN = new Set(['since', 'until', 'window', 'json', 'no-record', 'fail-on-drift', 'help', ...Object.keys(THRESHOLD_OPTIONS)]);
+const KNOWN = new Set([
+  'since',
+  'until',
+  'window',
+  'json',
+  'no-record',
+  'fail-on-drift',
+  'help',
+  ...Object.keys(THRESHOLD_OPTIONS),
+]);
 
-export async function monitorCommand(positionals: string[], options: Record<string, string | true>, out: (line: string) => void): Promise<number> {
+export async function monitorCommand(
+  positionals: string[],
+  options: Record<string, string | true>,
+  out: (line: string) => void,
+): Promise<number> {
   if (options.help === true) {
     out(MONITOR_USAGE);
     return 0;
   }
-  for (const k of Object.keys(options)) if (!KNOWN.has(k)) throw new RangeError(`monitor: unknown option --${k} (see 'floe monitor --help')`);
-  if (positionals.length !== 1) throw new RangeError(`monitor: name one model (e.g. 'floe monitor iceberg@production')`);
+  for (const k of Object.keys(options))
+    if (!KNOWN.has(k)) throw new RangeError(`monitor: unknown option --${k} (see 'floe monitor --help')`);
+  if (positionals.length !== 1)
+    throw new RangeError(`monitor: name one model (e.g. 'floe monitor iceberg@production')`);
   const now = Date.now();
   const value = (k: string): string | undefined => {
     const v = options[k];

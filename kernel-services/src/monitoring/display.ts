@@ -7,10 +7,13 @@ import { escapeHtml } from '../training/display';
  * from the store (model names, feature names, messages) is escaped in the HTML.
  */
 
-const fmt = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined ? '—' : Number(v.toFixed(digits)).toString());
+const fmt = (v: number | null | undefined, digits = 3): string =>
+  v === null || v === undefined ? '—' : Number(v.toFixed(digits)).toString();
 
 function windowLines(w: DriftWindow): string[] {
-  const lines = [`window ${w.start} → ${w.end}: ${w.requests} requests, ${w.instances} instances — ${w.status.toUpperCase()}`];
+  const lines = [
+    `window ${w.start} → ${w.end}: ${w.requests} requests, ${w.instances} instances — ${w.status.toUpperCase()}`,
+  ];
   for (const b of w.bands) {
     lines.push(
       `  ${b.band.padEnd(12)} mean ${fmt(b.served.mean, 2)} (train ${fmt(b.reference.mean, 2)})  std ${fmt(b.served.std, 2)} (train ${fmt(b.reference.std, 2)})  shift ${fmt(b.meanShift)}σ  PSI ${fmt(b.psi)}  KS ${fmt(b.ks)}`,
@@ -23,7 +26,9 @@ function windowLines(w: DriftWindow): string[] {
     );
   }
   const p = w.predictions;
-  lines.push(`  ${'prediction'.padEnd(12)} mean ${fmt(p.mean)}  positive rate ${fmt(p.positiveRate)} (training label rate ${fmt(p.referencePositiveRate)})`);
+  lines.push(
+    `  ${'prediction'.padEnd(12)} mean ${fmt(p.mean)}  positive rate ${fmt(p.positiveRate)} (training label rate ${fmt(p.referencePositiveRate)})`,
+  );
   for (const a of w.alerts) lines.push(`  ALERT ${a.message}`);
   return lines;
 }
@@ -49,17 +54,27 @@ export function renderDriftHtml(report: DriftReport): string {
     `<p>${escapeHtml(renderDriftText({ ...report, windows: [] }).split('\n')[1] ?? '')}</p>`,
   ];
   for (const w of report.windows) {
-    parts.push(`<p><b>${escapeHtml(w.status.toUpperCase())}</b> ${escapeHtml(`${w.start} → ${w.end}: ${w.requests} requests, ${w.instances} instances`)}</p>`);
-    parts.push('<table><thead><tr><th>feature</th><th>served mean</th><th>training mean</th><th>shift σ</th><th>PSI</th><th>KS</th></tr></thead><tbody>');
+    parts.push(
+      `<p><b>${escapeHtml(w.status.toUpperCase())}</b> ${escapeHtml(`${w.start} → ${w.end}: ${w.requests} requests, ${w.instances} instances`)}</p>`,
+    );
+    parts.push(
+      '<table><thead><tr><th>feature</th><th>served mean</th><th>training mean</th><th>shift σ</th><th>PSI</th><th>KS</th></tr></thead><tbody>',
+    );
     for (const b of w.bands) {
-      parts.push(`<tr>${[b.band, fmt(b.served.mean, 2), fmt(b.reference.mean, 2), fmt(b.meanShift), fmt(b.psi), fmt(b.ks)].map(cell).join('')}</tr>`);
+      parts.push(
+        `<tr>${[b.band, fmt(b.served.mean, 2), fmt(b.reference.mean, 2), fmt(b.meanShift), fmt(b.psi), fmt(b.ks)].map(cell).join('')}</tr>`,
+      );
     }
     if (w.angle) {
       const a = w.angle;
-      parts.push(`<tr>${[`${a.feature} (missing ${fmt(a.served.missingRate)} vs ${fmt(a.reference.missingRate)})`, fmt(a.served.mean, 2), fmt(a.reference.mean, 2), '—', fmt(a.psi), fmt(a.ks)].map(cell).join('')}</tr>`);
+      parts.push(
+        `<tr>${[`${a.feature} (missing ${fmt(a.served.missingRate)} vs ${fmt(a.reference.missingRate)})`, fmt(a.served.mean, 2), fmt(a.reference.mean, 2), '—', fmt(a.psi), fmt(a.ks)].map(cell).join('')}</tr>`,
+      );
     }
     const p = w.predictions;
-    parts.push(`<tr>${[`prediction (positive rate ${fmt(p.positiveRate)} vs label rate ${fmt(p.referencePositiveRate)})`, fmt(p.mean), '—', '—', '—', '—'].map(cell).join('')}</tr>`);
+    parts.push(
+      `<tr>${[`prediction (positive rate ${fmt(p.positiveRate)} vs label rate ${fmt(p.referencePositiveRate)})`, fmt(p.mean), '—', '—', '—', '—'].map(cell).join('')}</tr>`,
+    );
     parts.push('</tbody></table>');
     if (w.alerts.length) parts.push(`<ul>${w.alerts.map((a) => `<li>${escapeHtml(a.message)}</li>`).join('')}</ul>`);
   }

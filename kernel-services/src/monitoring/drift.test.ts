@@ -7,7 +7,14 @@ import type { Tensor } from '@tensorflow/tfjs-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../cli/main';
 import { floeRoot, venvPython } from '../env/paths';
-import { icebergFixture, imageOf, nestedImage, patches, type IcebergFixture, type Patch } from '../serving/fixtures.test-support';
+import {
+  icebergFixture,
+  imageOf,
+  nestedImage,
+  patches,
+  type IcebergFixture,
+  type Patch,
+} from '../serving/fixtures.test-support';
 import { serve, type ModelServer } from '../serving/server';
 import { loadTf } from '../training/backend';
 import { driftBundle } from './display';
@@ -19,7 +26,18 @@ let fx: IcebergFixture;
 let server: ModelServer;
 
 beforeAll(async () => {
-  fx = await icebergFixture([{ name: 'iceberg', model: 'extremeearth-cnn-angle', epochs: 4, modelOptions: { dropout: 0 }, aliases: ['production'] }], { rows: 200 });
+  fx = await icebergFixture(
+    [
+      {
+        name: 'iceberg',
+        model: 'extremeearth-cnn-angle',
+        epochs: 4,
+        modelOptions: { dropout: 0 },
+        aliases: ['production'],
+      },
+    ],
+    { rows: 200 },
+  );
   server = await serve({ store: fx.store, port: 0, pollIntervalMs: 0, requestLog: { flushIntervalMs: 50 } });
 });
 
@@ -32,11 +50,20 @@ afterAll(async () => {
 async function inProcess(ps: Patch[]): Promise<number[]> {
   const tf = loadTf();
   const { model, version } = await fx.registry.load('iceberg@production');
-  const sig = version.signature as { preprocessing: { channelMean: number[]; channelStd: number[] }; angleNormalization: { mean: number; std: number } };
+  const sig = version.signature as {
+    preprocessing: { channelMean: number[]; channelStd: number[] };
+    angleNormalization: { mean: number; std: number };
+  };
   const out = tf.tidy(() => {
-    const image = tf.tensor4d(imageOf(ps, fx.side), [ps.length, fx.side, fx.side, 2]).sub(tf.tensor1d(sig.preprocessing.channelMean)).div(tf.tensor1d(sig.preprocessing.channelStd));
+    const image = tf
+      .tensor4d(imageOf(ps, fx.side), [ps.length, fx.side, fx.side, 2])
+      .sub(tf.tensor1d(sig.preprocessing.channelMean))
+      .div(tf.tensor1d(sig.preprocessing.channelStd));
     const { mean, std } = sig.angleNormalization;
-    const angle = tf.tensor2d(ps.map((p) => (p.inc_angle === null ? 0 : (p.inc_angle - mean) / std)), [ps.length, 1]);
+    const angle = tf.tensor2d(
+      ps.map((p) => (p.inc_angle === null ? 0 : (p.inc_angle - mean) / std)),
+      [ps.length, 1],
+    );
     return Array.from((model.predict([image, angle]) as Tensor).dataSync());
   });
   model.dispose();
@@ -48,8 +75,13 @@ async function stream(ps: Patch[], perRequest: number): Promise<{ since: Date; u
   const since = new Date();
   await new Promise((r) => setTimeout(r, 5));
   for (let i = 0; i < ps.length; i += perRequest) {
-    const instances = ps.slice(i, i + perRequest).map((p) => ({ image: nestedImage(p, fx.side), inc_angle: p.inc_angle }));
-    const res = await fetch(`${server.url}/v1/models/iceberg/labels/production:predict`, { method: 'POST', body: JSON.stringify({ instances }) });
+    const instances = ps
+      .slice(i, i + perRequest)
+      .map((p) => ({ image: nestedImage(p, fx.side), inc_angle: p.inc_angle }));
+    const res = await fetch(`${server.url}/v1/models/iceberg/labels/production:predict`, {
+      method: 'POST',
+      body: JSON.stringify({ instances }),
+    });
     expect(res.status).toBe(200);
   }
   await server.requestLog!.flush();
@@ -67,7 +99,9 @@ describe('a Python client', () => {
     // Statoil-style records: flat row-major bands and the angle ("na" where missing).
     fs.writeFileSync(
       path.join(dir, 'records.json'),
-      JSON.stringify(ps.map((p) => ({ band_1: Array.from(p.band_1), band_2: Array.from(p.band_2), inc_angle: p.inc_angle ?? 'na' }))),
+      JSON.stringify(
+        ps.map((p) => ({ band_1: Array.from(p.band_1), band_2: Array.from(p.band_2), inc_angle: p.inc_angle ?? 'na' })),
+      ),
     );
     const script = `
 import json, sys
@@ -86,8 +120,16 @@ bad = requests.post(url + "/v1/models/iceberg:predict", json={"instances": []})
 print(json.dumps({"rows": rows.json()["predictions"], "cols": cols.json()["outputs"], "inputs": sorted(meta["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"]), "bad": [bad.status_code, bad.json()]}))
 `;
     fs.writeFileSync(path.join(dir, 'client.py'), script);
-    const { stdout } = await run(python, [path.join(dir, 'client.py'), server.url, path.join(dir, 'records.json')], { cwd: floeRoot(), maxBuffer: 16 * 1024 * 1024 });
-    const got = JSON.parse(stdout) as { rows: number[][]; cols: number[][]; inputs: string[]; bad: [number, { error: string }] };
+    const { stdout } = await run(python, [path.join(dir, 'client.py'), server.url, path.join(dir, 'records.json')], {
+      cwd: floeRoot(),
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const got = JSON.parse(stdout) as {
+      rows: number[][];
+      cols: number[][];
+      inputs: string[];
+      bad: [number, { error: string }];
+    };
     const expected = await inProcess(ps);
     expect(got.rows.map((p) => p[0]!)).toEqual(expected.map((e) => expect.closeTo(e, 5)));
     expect(got.cols.map((p) => p[0]!)).toEqual(expected.map((e) => expect.closeTo(e, 5)));
@@ -114,7 +156,13 @@ describe('drift monitoring', () => {
   it('raises no alert for requests like the training data', async () => {
     unshiftedRange = await stream(patches(200, { side: fx.side, seed: 77 }), 10);
     unshifted = await monitorDrift({ model: 'iceberg@production', store: fx.store, ...unshiftedRange, display: false });
-    expect(unshifted.reference).toMatchObject({ source: 'feature-store', trainingDataset: 'icebergs:1', featureGroup: 'patches:1', commit: 1, rows: 200 });
+    expect(unshifted.reference).toMatchObject({
+      source: 'feature-store',
+      trainingDataset: 'icebergs:1',
+      featureGroup: 'patches:1',
+      commit: 1,
+      rows: 200,
+    });
     const w = unshifted.windows[0]!;
     expect(w).toMatchObject({ requests: 20, instances: 200 });
     expect(w.alerts).toEqual([]);
@@ -127,26 +175,56 @@ describe('drift monitoring', () => {
     expect(w.angle!.served.missingRate!).toBeGreaterThan(0.05);
     expect(w.angle!.served.missingRate!).toBeLessThan(0.4);
     expect(w.predictions.referencePositiveRate).toBeCloseTo(0.5, 5);
-    expect(await fx.store.db.selectFrom('drift_alert').selectAll().where('report_id', '=', unshifted.id!).execute()).toEqual([]);
+    expect(
+      await fx.store.db.selectFrom('drift_alert').selectAll().where('report_id', '=', unshifted.id!).execute(),
+    ).toEqual([]);
   });
 
   it('alerts on a stream with another incidence-angle range and a band offset, and records the alerts', async () => {
-    shiftedRange = await stream(patches(120, { side: fx.side, seed: 78, angleRange: [20, 28], missingAngleRate: 0.6, bandOffset: 3 }), 10);
+    shiftedRange = await stream(
+      patches(120, { side: fx.side, seed: 78, angleRange: [20, 28], missingAngleRate: 0.6, bandOffset: 3 }),
+      10,
+    );
     const report = await monitorDrift({ model: 'iceberg', store: fx.store, ...shiftedRange, display: false });
     const w = report.windows[0]!;
     expect(w.status).toBe('drift');
     const fired = new Set(w.alerts.map((a) => `${a.feature}.${a.metric}`));
-    for (const expected of ['band_1.psi', 'band_1.mean_shift', 'band_2.psi', 'inc_angle.psi', 'inc_angle.ks', 'inc_angle.missing_rate']) expect(fired).toContain(expected);
+    for (const expected of [
+      'band_1.psi',
+      'band_1.mean_shift',
+      'band_2.psi',
+      'inc_angle.psi',
+      'inc_angle.ks',
+      'inc_angle.missing_rate',
+    ])
+      expect(fired).toContain(expected);
     expect(w.angle!.served.mean!).toBeLessThan(28);
     const stored = await driftAlerts(fx.store, 'iceberg');
-    expect(stored.filter((a) => a.reportId === report.id).map((a) => `${a.feature}.${a.metric}`).sort()).toEqual([...fired].sort());
-    const row = await fx.store.db.selectFrom('drift_report').selectAll().where('id', '=', report.id!).executeTakeFirstOrThrow();
+    expect(
+      stored
+        .filter((a) => a.reportId === report.id)
+        .map((a) => `${a.feature}.${a.metric}`)
+        .sort(),
+    ).toEqual([...fired].sort());
+    const row = await fx.store.db
+      .selectFrom('drift_report')
+      .selectAll()
+      .where('id', '=', report.id!)
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ model: 'iceberg', version: 1, status: 'drift', alerts: w.alerts.length });
   });
 
   it('cuts a range into windows: the unshifted one is ok, the shifted one drifts', async () => {
     const windowMs = shiftedRange.since.getTime() - unshiftedRange.since.getTime();
-    const report = await monitorDrift({ model: 'iceberg', store: fx.store, since: unshiftedRange.since, until: shiftedRange.until, windowMs, record: false, display: false });
+    const report = await monitorDrift({
+      model: 'iceberg',
+      store: fx.store,
+      since: unshiftedRange.since,
+      until: shiftedRange.until,
+      windowMs,
+      record: false,
+      display: false,
+    });
     expect(report.id).toBeNull();
     expect(report.windows.map((w) => [w.requests, w.status])).toEqual([
       [20, 'ok'],

@@ -1,4 +1,12 @@
-import type { BandDrift, DriftAlert, DriftThresholds, DriftWindow, HistogramCounts, PredictionDrift, RequestInputSummary } from '@floe/schema';
+import type {
+  BandDrift,
+  DriftAlert,
+  DriftThresholds,
+  DriftWindow,
+  HistogramCounts,
+  PredictionDrift,
+  RequestInputSummary,
+} from '@floe/schema';
 import type { ReferenceStatistics } from './reference';
 import { histogramOfValues, mergeBandSummaries } from './summary';
 
@@ -47,7 +55,9 @@ export function ks(reference: HistogramCounts, served: HistogramCounts): number 
   const tp = p.reduce((a, b) => a + b, 0);
   const tq = q.reduce((a, b) => a + b, 0);
   if (tp === 0 || tq === 0 || p.length !== q.length) return null;
-  let cp = 0, cq = 0, d = 0;
+  let cp = 0,
+    cq = 0,
+    d = 0;
   for (let i = 0; i < p.length; i++) {
     cp += p[i]! / tp;
     cq += q[i]! / tq;
@@ -63,14 +73,16 @@ export function ks(reference: HistogramCounts, served: HistogramCounts): number 
 export function coarsen(h: HistogramCounts, factor: number): HistogramCounts {
   if (factor <= 1) return h;
   const counts: number[] = [];
-  for (let i = 0; i < h.counts.length; i += factor) counts.push(h.counts.slice(i, i + factor).reduce((a, b) => a + b, 0));
+  for (let i = 0; i < h.counts.length; i += factor)
+    counts.push(h.counts.slice(i, i + factor).reduce((a, b) => a + b, 0));
   return { ...h, counts };
 }
 
 /** Bins merged into this many for the per-instance angle's PSI and KS. */
 const ANGLE_BINS = 5;
 
-const round = (v: number | null, digits = 6): number | null => (v === null || !Number.isFinite(v) ? null : Number(v.toFixed(digits)));
+const round = (v: number | null, digits = 6): number | null =>
+  v === null || !Number.isFinite(v) ? null : Number(v.toFixed(digits));
 
 export function evaluateWindow(
   reference: ReferenceStatistics | null,
@@ -82,9 +94,21 @@ export function evaluateWindow(
 ): DriftWindow {
   const instances = requests.reduce((s, r) => s + r.instances, 0);
   const alerts: DriftAlert[] = [];
-  const alert = (feature: string, metric: DriftAlert['metric'], value: number | null, threshold: number, what: string): void => {
+  const alert = (
+    feature: string,
+    metric: DriftAlert['metric'],
+    value: number | null,
+    threshold: number,
+    what: string,
+  ): void => {
     if (value === null || !(Math.abs(value) > threshold)) return;
-    alerts.push({ feature, metric, value: round(value)!, threshold, message: `${feature}: ${what} ${round(value, 3)} exceeds ${threshold}` });
+    alerts.push({
+      feature,
+      metric,
+      value: round(value)!,
+      threshold,
+      message: `${feature}: ${what} ${round(value, 3)} exceeds ${threshold}`,
+    });
   };
 
   const bands: BandDrift[] = channels.map((band, c) => {
@@ -96,14 +120,21 @@ export function evaluateWindow(
     );
     const p = ref?.histogram && merged.histogram ? psi(ref.histogram, merged.histogram) : null;
     const k = ref?.histogram && merged.histogram ? ks(ref.histogram, merged.histogram) : null;
-    const shift = ref && ref.mean !== null && ref.std && merged.mean !== null ? (merged.mean - ref.mean) / ref.std : null;
+    const shift =
+      ref && ref.mean !== null && ref.std && merged.mean !== null ? (merged.mean - ref.mean) / ref.std : null;
     alert(band, 'psi', p, thresholds.psi, 'PSI');
     alert(band, 'ks', k, thresholds.ks, 'KS distance');
     alert(band, 'mean_shift', shift, thresholds.meanShift, 'mean shift (training standard deviations)');
     return {
       band,
       reference: { mean: ref?.mean ?? null, std: ref?.std ?? null },
-      served: { mean: round(merged.mean), std: round(merged.std), min: merged.min, max: merged.max, count: merged.count },
+      served: {
+        mean: round(merged.mean),
+        std: round(merged.std),
+        min: merged.min,
+        max: merged.max,
+        count: merged.count,
+      },
       psi: round(p),
       ks: round(k),
       meanShift: round(shift),
@@ -124,11 +155,15 @@ export function evaluateWindow(
     }
     const total = values.length + missing;
     const mean = values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
-    const std = mean !== null ? Math.sqrt(values.reduce((a, b) => a + (b - mean) * (b - mean), 0) / values.length) : null;
+    const std =
+      mean !== null ? Math.sqrt(values.reduce((a, b) => a + (b - mean) * (b - mean), 0) / values.length) : null;
     const ref = reference?.angle ?? null;
     const servedHistogram = ref?.histogram ? histogramOfValues(values, ref.histogram) : null;
     const factor = ref?.histogram ? Math.ceil(ref.histogram.counts.length / ANGLE_BINS) : 1;
-    const p = ref?.histogram && servedHistogram && values.length ? psi(coarsen(ref.histogram, factor), coarsen(servedHistogram, factor)) : null;
+    const p =
+      ref?.histogram && servedHistogram && values.length
+        ? psi(coarsen(ref.histogram, factor), coarsen(servedHistogram, factor))
+        : null;
     const k = ref?.histogram && servedHistogram && values.length ? ks(ref.histogram, servedHistogram) : null;
     const missingRate = total ? missing / total : null;
     const missingDelta = missingRate !== null && ref?.missingRate != null ? missingRate - ref.missingRate : null;
@@ -147,7 +182,9 @@ export function evaluateWindow(
   }
 
   const histogram = new Array<number>(10).fill(0);
-  let sum = 0, n = 0, positive = 0;
+  let sum = 0,
+    n = 0,
+    positive = 0;
   for (const r of requests) {
     for (const v of r.outputs) {
       if (v === null || !Number.isFinite(v)) continue;
@@ -159,9 +196,20 @@ export function evaluateWindow(
   }
   const positiveRate = n ? positive / n : null;
   const referencePositiveRate = reference?.labelRate ?? null;
-  const predictions: PredictionDrift = { histogram, mean: round(n ? sum / n : null), positiveRate: round(positiveRate), referencePositiveRate };
+  const predictions: PredictionDrift = {
+    histogram,
+    mean: round(n ? sum / n : null),
+    positiveRate: round(positiveRate),
+    referencePositiveRate,
+  };
   if (positiveRate !== null && referencePositiveRate !== null) {
-    alert('prediction', 'positive_rate', positiveRate - referencePositiveRate, thresholds.positiveRate, 'positive-rate change against the training label rate');
+    alert(
+      'prediction',
+      'positive_rate',
+      positiveRate - referencePositiveRate,
+      thresholds.positiveRate,
+      'positive-rate change against the training label rate',
+    );
   }
 
   let status: DriftWindow['status'];

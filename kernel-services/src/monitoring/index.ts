@@ -5,5 +5,10 @@
 export { monitorDrift, driftAlerts, type MonitorOptions } from './monitor';
 export { driftBundle, renderDriftText, renderDriftHtml } from './display';
 export { evaluateWindow, psi, ks, type LoggedRequest } from './drift';
-export { loadReferenceStatistics, type ReferenceStatistics, type ReferenceBand, type ReferenceAngle } from './reference';
+export {
+  loadReferenceStatistics,
+  type ReferenceStatistics,
+  type ReferenceBand,
+  type ReferenceAngle,
+} from './reference';
 export { summarizeInputs, mergeBandSummaries } from './summary';

@@ -1,4 +1,11 @@
-import { DriftThresholds, type DriftReport, type DriftStatus, type DriftThresholdsInput, type DriftWindow, type RequestInputSummary } from '@floe/schema';
+import {
+  DriftThresholds,
+  type DriftReport,
+  type DriftStatus,
+  type DriftThresholdsInput,
+  type DriftWindow,
+  type RequestInputSummary,
+} from '@floe/schema';
 import { ModelRegistry, type ModelRef } from '../registry/registry';
 import { openProjectStore, type ProjectStore } from '../store';
 import { readJson, storedJson, storedTime } from '../store/portable';
@@ -71,13 +78,15 @@ export async function monitorDrift(opts: MonitorOptions): Promise<DriftReport> {
       outputs: readJson<(number | null)[]>(r.outputs),
     }));
 
-    const start = opts.since !== undefined ? toDate(opts.since, 'since') : requests.length ? new Date(requests[0]!.at) : until;
+    const start =
+      opts.since !== undefined ? toDate(opts.since, 'since') : requests.length ? new Date(requests[0]!.at) : until;
     const windows: DriftWindow[] = [];
     const span = until.getTime() - start.getTime();
     const windowMs = opts.windowMs ?? Math.max(span, 1);
     if (!(windowMs > 0)) throw new RangeError(`monitor: the window must be a positive duration, got ${windowMs} ms`);
     const count = Math.max(1, Math.ceil(span / windowMs));
-    if (count > 1000) throw new RangeError(`monitor: ${count} windows of ${windowMs} ms; use a longer window or a shorter range`);
+    if (count > 1000)
+      throw new RangeError(`monitor: ${count} windows of ${windowMs} ms; use a longer window or a shorter range`);
     let at = 0;
     for (let i = 0; i < count; i++) {
       const ws = new Date(start.getTime() + i * windowMs);
@@ -85,7 +94,9 @@ export async function monitorDrift(opts: MonitorOptions): Promise<DriftReport> {
       const inWindow: LoggedRequest[] = [];
       const end = storedTime(we);
       while (at < requests.length && requests[at]!.at < end) inWindow.push(requests[at++]!);
-      windows.push(evaluateWindow(reference, inWindow, thresholds, { start: storedTime(ws), end }, channels, angleFeature));
+      windows.push(
+        evaluateWindow(reference, inWindow, thresholds, { start: storedTime(ws), end }, channels, angleFeature),
+      );
     }
 
     const report: DriftReport = {
@@ -94,7 +105,13 @@ export async function monitorDrift(opts: MonitorOptions): Promise<DriftReport> {
       version: version.version,
       createdAt: storedTime(),
       reference: reference
-        ? { source: reference.source, trainingDataset: reference.trainingDataset, featureGroup: reference.featureGroup, commit: reference.commit, rows: reference.rows }
+        ? {
+            source: reference.source,
+            trainingDataset: reference.trainingDataset,
+            featureGroup: reference.featureGroup,
+            commit: reference.commit,
+            rows: reference.rows,
+          }
         : null,
       thresholds,
       windows,
@@ -151,10 +168,27 @@ export async function driftAlerts(
   store: ProjectStore,
   model: string,
   opts: { since?: Date; limit?: number } = {},
-): Promise<{ reportId: number; createdAt: string; version: number; windowStart: string; windowEnd: string; feature: string; metric: string; value: number; threshold: number; message: string }[]> {
+): Promise<
+  {
+    reportId: number;
+    createdAt: string;
+    version: number;
+    windowStart: string;
+    windowEnd: string;
+    feature: string;
+    metric: string;
+    value: number;
+    threshold: number;
+    message: string;
+  }[]
+> {
   let q = store.db.selectFrom('drift_alert').selectAll().where('model', '=', model);
   if (opts.since) q = q.where('created_at', '>=', storedTime(opts.since));
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit ?? 100).execute();
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(opts.limit ?? 100)
+    .execute();
   return rows.map((r) => ({
     reportId: r.report_id,
     createdAt: r.created_at,

@@ -56,7 +56,9 @@ export async function loadReferenceStatistics(
       .selectFrom('training_dataset')
       .innerJoin('feature_group', 'feature_group.id', 'training_dataset.feature_group_id')
       .innerJoin('feature_group_commit', (j) =>
-        j.onRef('feature_group_commit.feature_group_id', '=', 'training_dataset.feature_group_id').onRef('feature_group_commit.number', '=', 'training_dataset.commit_number'),
+        j
+          .onRef('feature_group_commit.feature_group_id', '=', 'training_dataset.feature_group_id')
+          .onRef('feature_group_commit.number', '=', 'training_dataset.commit_number'),
       )
       .select([
         'training_dataset.name as td_name',
@@ -102,7 +104,8 @@ export async function loadReferenceStatistics(
       };
     }
   }
-  const pre = (version.signature as { preprocessing?: { channelMean?: number[]; channelStd?: number[] } | null }).preprocessing;
+  const pre = (version.signature as { preprocessing?: { channelMean?: number[]; channelStd?: number[] } | null })
+    .preprocessing;
   if (pre?.channelMean && pre.channelStd && pre.channelMean.length === channels.length) {
     return {
       source: 'preprocessing',
@@ -110,7 +113,12 @@ export async function loadReferenceStatistics(
       featureGroup: null,
       commit: null,
       rows: null,
-      bands: channels.map((band, i) => ({ band, mean: pre.channelMean![i]!, std: pre.channelStd![i]!, histogram: null })),
+      bands: channels.map((band, i) => ({
+        band,
+        mean: pre.channelMean![i]!,
+        std: pre.channelStd![i]!,
+        histogram: null,
+      })),
       angle: null,
       labelRate: null,
     };

@@ -36,10 +36,16 @@ export function summarizeInputs(
     const lo = refHist ? refHist.lo : 0;
     const hi = refHist ? refHist.hi : 0;
     const scale = refHist ? bins / (hi - lo) : 0;
-    let n = 0, nonFinite = 0, below = 0, above = 0;
-    let min = Infinity, max = -Infinity;
+    let n = 0,
+      nonFinite = 0,
+      below = 0,
+      above = 0;
+    let min = Infinity,
+      max = -Infinity;
     // Shifted sums keep the variance accurate for dB values far from zero.
-    let shift = NaN, s = 0, ss = 0;
+    let shift = NaN,
+      s = 0,
+      ss = 0;
     for (let i = c; i < total; i += C) {
       const v = image[i]!;
       if (v - v !== 0) {
@@ -78,14 +84,23 @@ export function summarizeInputs(
       histogram: refHist ? { lo, hi, counts: Array.from(counts), below, above } : null,
     };
   });
-  const angleList = layout.hasAngle && angles ? Array.from(angles.subarray(0, count), (a) => (Number.isFinite(a) ? a : null)) : null;
+  const angleList =
+    layout.hasAngle && angles ? Array.from(angles.subarray(0, count), (a) => (Number.isFinite(a) ? a : null)) : null;
   return { bands, angles: angleList };
 }
 
 /** Merges band summaries of the same band (Chan et al.'s parallel variance). */
-export function mergeBandSummaries(band: string, parts: readonly BandSummary[], reference: HistogramCounts | null): BandSummary {
-  let n = 0, mean = 0, m2 = 0, nonFinite = 0;
-  let min = Infinity, max = -Infinity;
+export function mergeBandSummaries(
+  band: string,
+  parts: readonly BandSummary[],
+  reference: HistogramCounts | null,
+): BandSummary {
+  let n = 0,
+    mean = 0,
+    m2 = 0,
+    nonFinite = 0;
+  let min = Infinity,
+    max = -Infinity;
   const hist = reference ? emptyHistogram(reference) : null;
   for (const p of parts) {
     nonFinite += p.nonFinite;
@@ -98,7 +113,13 @@ export function mergeBandSummaries(band: string, parts: readonly BandSummary[], 
     if (p.min !== null && p.min < min) min = p.min;
     if (p.max !== null && p.max > max) max = p.max;
     // Only counts made with the same bins add up (a request logged before a reference existed has none).
-    if (hist && p.histogram && p.histogram.counts.length === hist.counts.length && p.histogram.lo === hist.lo && p.histogram.hi === hist.hi) {
+    if (
+      hist &&
+      p.histogram &&
+      p.histogram.counts.length === hist.counts.length &&
+      p.histogram.lo === hist.lo &&
+      p.histogram.hi === hist.hi
+    ) {
       for (let i = 0; i < hist.counts.length; i++) hist.counts[i]! += p.histogram.counts[i]!;
       hist.below += p.histogram.below;
       hist.above += p.histogram.above;

@@ -23,8 +23,10 @@ export const DEFAULT_BATCHING: BatchingOptions = { enabled: true, maxBatchSize: 
 export function batchingOptions(given: Partial<BatchingOptions> | false | undefined): BatchingOptions {
   if (given === false) return { ...DEFAULT_BATCHING, enabled: false };
   const o = { ...DEFAULT_BATCHING, ...given };
-  if (!Number.isInteger(o.maxBatchSize) || o.maxBatchSize < 1) throw new RangeError(`batching: maxBatchSize must be a positive integer, got ${o.maxBatchSize}`);
-  if (!(o.maxWaitUs >= 0) || !Number.isFinite(o.maxWaitUs)) throw new RangeError(`batching: maxWaitUs must be >= 0, got ${o.maxWaitUs}`);
+  if (!Number.isInteger(o.maxBatchSize) || o.maxBatchSize < 1)
+    throw new RangeError(`batching: maxBatchSize must be a positive integer, got ${o.maxBatchSize}`);
+  if (!(o.maxWaitUs >= 0) || !Number.isFinite(o.maxWaitUs))
+    throw new RangeError(`batching: maxWaitUs must be >= 0, got ${o.maxWaitUs}`);
   return o;
 }
 
@@ -118,7 +120,10 @@ export class Batcher {
             });
       outputs = this.servable.predict(values, total);
     } catch (err) {
-      const e = new ServingError(500, `model ${this.servable.name} version ${this.servable.number}: prediction failed: ${(err as Error).message}`);
+      const e = new ServingError(
+        500,
+        `model ${this.servable.name} version ${this.servable.number}: prediction failed: ${(err as Error).message}`,
+      );
       for (const p of batch) p.reject(e);
       return;
     }

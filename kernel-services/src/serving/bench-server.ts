@@ -13,7 +13,14 @@ interface BenchServerConfig {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as BenchServerConfig;
-  const server = await serve({ storeOptions: { home: config.home }, models: config.models, port: 0, batching: config.batching, pollIntervalMs: 0, maxBodyBytes: 256 * 1024 * 1024 });
+  const server = await serve({
+    storeOptions: { home: config.home },
+    models: config.models,
+    port: 0,
+    batching: config.batching,
+    pollIntervalMs: 0,
+    maxBodyBytes: 256 * 1024 * 1024,
+  });
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
 }

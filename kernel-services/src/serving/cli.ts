@@ -22,25 +22,52 @@ options:
   --no-request-log      do not log requests into the project store
 `;
 
-function positiveNumber(options: Record<string, string | true>, key: string, integer = true, min = 1): number | undefined {
+function positiveNumber(
+  options: Record<string, string | true>,
+  key: string,
+  integer = true,
+  min = 1,
+): number | undefined {
   const v = options[key];
   if (v === undefined) return undefined;
   const n = Number(v);
   if (v === true || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    throw new RangeError(`serve: --${key} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got '${String(v)}'`);
+    throw new RangeError(
+      `serve: --${key} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got '${String(v)}'`,
+    );
   }
   return n;
 }
 
-const KNOWN = new Set(['port', 'host', 'all-versions', 'no-batching', 'max-batch-size', 'max-wait-us', 'poll-ms', 'max-body-mb', 'no-request-log', 'allow-remote', 'help']);
+const KNOWN = new Set([
+  'port',
+  'host',
+  'all-versions',
+  'no-batching',
+  'max-batch-size',
+  'max-wait-us',
+  'poll-ms',
+  'max-body-mb',
+  'no-request-log',
+  'allow-remote',
+  'help',
+]);
 
 export function serveOptionsFromArgs(positionals: string[], options: Record<string, string | true>): ServeOptions {
-  for (const k of Object.keys(options)) if (!KNOWN.has(k)) throw new RangeError(`serve: unknown option --${k} (see 'floe serve --help')`);
+  for (const k of Object.keys(options))
+    if (!KNOWN.has(k)) throw new RangeError(`serve: unknown option --${k} (see 'floe serve --help')`);
   const maxBody = positiveNumber(options, 'max-body-mb', false, 0.001);
-  const batching = options['no-batching'] === true ? false : {
-    ...(positiveNumber(options, 'max-batch-size') !== undefined ? { maxBatchSize: positiveNumber(options, 'max-batch-size')! } : {}),
-    ...(positiveNumber(options, 'max-wait-us', true, 0) !== undefined ? { maxWaitUs: positiveNumber(options, 'max-wait-us', true, 0)! } : {}),
-  };
+  const batching =
+    options['no-batching'] === true
+      ? false
+      : {
+          ...(positiveNumber(options, 'max-batch-size') !== undefined
+            ? { maxBatchSize: positiveNumber(options, 'max-batch-size')! }
+            : {}),
+          ...(positiveNumber(options, 'max-wait-us', true, 0) !== undefined
+            ? { maxWaitUs: positiveNumber(options, 'max-wait-us', true, 0)! }
+            : {}),
+        };
   return {
     ...(positionals.length ? { models: positionals } : {}),
     port: positiveNumber(options, 'port', true, 0) ?? 8501,
@@ -48,13 +75,19 @@ export function serveOptionsFromArgs(positionals: string[], options: Record<stri
     allowRemote: options['allow-remote'] === true,
     versionPolicy: options['all-versions'] === true ? 'all' : 'latest',
     batching,
-    ...(positiveNumber(options, 'poll-ms', true, 0) !== undefined ? { pollIntervalMs: positiveNumber(options, 'poll-ms', true, 0)! } : {}),
+    ...(positiveNumber(options, 'poll-ms', true, 0) !== undefined
+      ? { pollIntervalMs: positiveNumber(options, 'poll-ms', true, 0)! }
+      : {}),
     ...(maxBody !== undefined ? { maxBodyBytes: Math.round(maxBody * 1024 * 1024) } : {}),
     ...(options['no-request-log'] === true ? { requestLog: false as const } : {}),
   };
 }
 
-export async function serveCommand(positionals: string[], options: Record<string, string | true>, out: (line: string) => void): Promise<number> {
+export async function serveCommand(
+  positionals: string[],
+  options: Record<string, string | true>,
+  out: (line: string) => void,
+): Promise<number> {
   if (options.help === true) {
     out(SERVE_USAGE);
     return 0;
@@ -62,9 +95,12 @@ export async function serveCommand(positionals: string[], options: Record<string
   const server = await serve({ ...serveOptionsFromArgs(positionals, options), log: out });
   out(`floe serve listening on ${server.url}`);
   for (const m of server.models.overview()) {
-    out(`  ${m.name} version ${m.version}: ${m.state}${m.labels.length ? ` (labels: ${m.labels.join(', ')})` : ''}${m.error ? ` — ${m.error}` : ''}`);
+    out(
+      `  ${m.name} version ${m.version}: ${m.state}${m.labels.length ? ` (labels: ${m.labels.join(', ')})` : ''}${m.error ? ` — ${m.error}` : ''}`,
+    );
   }
-  if (server.models.names().length === 0) out('  (no registered models yet: new ones are picked up as they are registered)');
+  if (server.models.names().length === 0)
+    out('  (no registered models yet: new ones are picked up as they are registered)');
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       out('floe serve: stopping (finishing requests in flight)');

@@ -32,7 +32,8 @@ function rewriteNonFiniteTokens(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
       continue;
     }
@@ -98,13 +99,23 @@ const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 /** Float32 values of a `{"b64": ...}` object; `expect` values exactly, or a positive multiple of `per` when `per` is given. */
 function b64Floats(v: { b64: unknown }, where: string, expect: number, per = 0): Float32Array {
-  if (Object.keys(v).length !== 1) throw invalidArgument(`${where}: a binary value is an object with only the key "b64"`);
-  if (typeof v.b64 !== 'string') throw invalidArgument(`${where}: "b64" must be a base64 string, got ${describe(v.b64)}`);
+  if (Object.keys(v).length !== 1)
+    throw invalidArgument(`${where}: a binary value is an object with only the key "b64"`);
+  if (typeof v.b64 !== 'string')
+    throw invalidArgument(`${where}: "b64" must be a base64 string, got ${describe(v.b64)}`);
   if (!/^[A-Za-z0-9+/\-_]*={0,2}$/.test(v.b64)) throw invalidArgument(`${where}: "b64" is not valid base64`);
   const bytes = Buffer.from(v.b64, 'base64');
-  const wanted = per > 0 ? `a positive multiple of ${per * 4} bytes (${per} float32 values per instance)` : `${expect * 4} bytes (${expect} float32 values)`;
-  if (bytes.length % 4 !== 0 || (per > 0 ? bytes.length === 0 || bytes.length % (per * 4) !== 0 : bytes.length !== expect * 4)) {
-    throw invalidArgument(`${where}: "b64" decodes to ${bytes.length} bytes, expected ${wanted}, little-endian float32`);
+  const wanted =
+    per > 0
+      ? `a positive multiple of ${per * 4} bytes (${per} float32 values per instance)`
+      : `${expect * 4} bytes (${expect} float32 values)`;
+  if (
+    bytes.length % 4 !== 0 ||
+    (per > 0 ? bytes.length === 0 || bytes.length % (per * 4) !== 0 : bytes.length !== expect * 4)
+  ) {
+    throw invalidArgument(
+      `${where}: "b64" decodes to ${bytes.length} bytes, expected ${wanted}, little-endian float32`,
+    );
   }
   const n = bytes.length / 4;
   const out = new Float32Array(n);
@@ -130,7 +141,9 @@ function fillTensor(v: unknown, shape: readonly number[], out: Float32Array, off
       );
     }
     if (x.length !== n) {
-      throw invalidArgument(`${where}: expected ${expected}; ${d === 0 ? 'the value' : `the list at ${at()}`} has ${x.length} items, dimension ${d} is ${n}`);
+      throw invalidArgument(
+        `${where}: expected ${expected}; ${d === 0 ? 'the value' : `the list at ${at()}`} has ${x.length} items, dimension ${d} is ${n}`,
+      );
     }
     if (d === shape.length - 1) {
       for (let i = 0; i < n; i++) {
@@ -165,7 +178,10 @@ function angleValue(v: unknown, where: string): number {
   }
   if (x === null || x === 'na') return NaN;
   const n = numberOf(x);
-  if (n === undefined) throw invalidArgument(`${where}: expected a number (incidence angle in degrees, DT_FLOAT) or null, got ${describe(x)}`);
+  if (n === undefined)
+    throw invalidArgument(
+      `${where}: expected a number (incidence angle in degrees, DT_FLOAT) or null, got ${describe(x)}`,
+    );
   if (n === Infinity || n === -Infinity) throw invalidArgument(`${where}: ${n} is not an incidence angle`);
   return n;
 }
@@ -179,7 +195,8 @@ function fillInstance(input: ServingInput, v: unknown, out: Float32Array, i: num
   if (isB64(v)) {
     const floats = b64Floats(v, where, size);
     for (let k = 0; k < size; k++) {
-      if (!Number.isFinite(floats[k]!)) throw invalidArgument(`${where}: value ${k} of the binary tensor is ${floats[k]}; image values must be finite`);
+      if (!Number.isFinite(floats[k]!))
+        throw invalidArgument(`${where}: value ${k} of the binary tensor is ${floats[k]}; image values must be finite`);
     }
     out.set(floats, i * size);
     return;
@@ -191,7 +208,8 @@ function checkSignatureName(body: Record<string, unknown>): void {
   if (!('signature_name' in body)) return;
   const s = body.signature_name;
   if (typeof s !== 'string') throw invalidArgument(`'signature_name' must be a string, got ${describe(s)}`);
-  if (s !== '' && s !== DEFAULT_SIGNATURE) throw invalidArgument(`Serving signature name: "${s}" not found in signature def (it has "${DEFAULT_SIGNATURE}")`);
+  if (s !== '' && s !== DEFAULT_SIGNATURE)
+    throw invalidArgument(`Serving signature name: "${s}" not found in signature def (it has "${DEFAULT_SIGNATURE}")`);
 }
 
 function inputNames(sig: ServingSignature): string {
@@ -199,7 +217,8 @@ function inputNames(sig: ServingSignature): string {
 }
 
 function decodeRows(instances: unknown, sig: ServingSignature): DecodedRequest {
-  if (!Array.isArray(instances)) throw invalidArgument(`'instances' must be a list of instances, got ${describe(instances)}`);
+  if (!Array.isArray(instances))
+    throw invalidArgument(`'instances' must be a list of instances, got ${describe(instances)}`);
   const count = instances.length;
   if (count === 0) throw invalidArgument(`'instances' is empty: send at least one instance`);
   const values = sig.inputs.map((input) => new Float32Array(count * sizeOf(input.shape)));
@@ -211,14 +230,19 @@ function decodeRows(instances: unknown, sig: ServingSignature): DecodedRequest {
       continue;
     }
     if (!isPlainObject(inst) || isB64(inst)) {
-      throw invalidArgument(`instance ${i}: expected an object with the inputs ${inputNames(sig)}, got ${describe(inst)}`);
+      throw invalidArgument(
+        `instance ${i}: expected an object with the inputs ${inputNames(sig)}, got ${describe(inst)}`,
+      );
     }
     for (const key of Object.keys(inst)) {
-      if (!sig.inputs.some((s) => s.name === key)) throw invalidArgument(`instance ${i}: unknown input '${key}'; the signature's inputs are ${inputNames(sig)}`);
+      if (!sig.inputs.some((s) => s.name === key))
+        throw invalidArgument(`instance ${i}: unknown input '${key}'; the signature's inputs are ${inputNames(sig)}`);
     }
     sig.inputs.forEach((input, k) => {
       if (!(input.name in inst)) {
-        throw invalidArgument(`instance ${i}: missing input '${input.name}'${input.role === 'angle' ? ' (send null for a missing angle)' : ''}`);
+        throw invalidArgument(
+          `instance ${i}: missing input '${input.name}'${input.role === 'angle' ? ' (send null for a missing angle)' : ''}`,
+        );
       }
       fillInstance(input, inst[input.name], values[k]!, i, `instance ${i}, input '${input.name}'`);
     });
@@ -226,19 +250,25 @@ function decodeRows(instances: unknown, sig: ServingSignature): DecodedRequest {
   return { format: 'row', count, values };
 }
 
-function decodeColumn(input: ServingInput, v: unknown): { count: number; fill(out: Float32Array): void } | Float32Array {
+function decodeColumn(
+  input: ServingInput,
+  v: unknown,
+): { count: number; fill(out: Float32Array): void } | Float32Array {
   const where = `inputs '${input.name}'`;
   const size = sizeOf(input.shape);
   if (isB64(v)) {
     if (input.role === 'angle') throw invalidArgument(`${where}: send angles as numbers, not binary`);
     const floats = b64Floats(v, where, 0, size);
     for (let k = 0; k < floats.length; k++) {
-      if (!Number.isFinite(floats[k]!)) throw invalidArgument(`${where}: value ${k} of the binary tensor is ${floats[k]}; image values must be finite`);
+      if (!Number.isFinite(floats[k]!))
+        throw invalidArgument(`${where}: value ${k} of the binary tensor is ${floats[k]}; image values must be finite`);
     }
     return floats;
   }
   if (!Array.isArray(v)) {
-    throw invalidArgument(`${where}: expected a list with one value of shape [${input.shape.join(', ')}] per instance, got ${describe(v)}`);
+    throw invalidArgument(
+      `${where}: expected a list with one value of shape [${input.shape.join(', ')}] per instance, got ${describe(v)}`,
+    );
   }
   return {
     count: v.length,
@@ -254,7 +284,8 @@ function decodeColumns(inputs: unknown, sig: ServingSignature): DecodedRequest {
   else if (sig.inputs.length === 1) named = { [sig.inputs[0]!.name]: inputs };
   else throw invalidArgument(`'inputs' must be an object with the inputs ${inputNames(sig)}, got ${describe(inputs)}`);
   for (const key of Object.keys(named)) {
-    if (!sig.inputs.some((s) => s.name === key)) throw invalidArgument(`inputs: unknown input '${key}'; the signature's inputs are ${inputNames(sig)}`);
+    if (!sig.inputs.some((s) => s.name === key))
+      throw invalidArgument(`inputs: unknown input '${key}'; the signature's inputs are ${inputNames(sig)}`);
   }
   const columns = sig.inputs.map((input) => {
     if (!(input.name in named)) throw invalidArgument(`inputs: missing input '${input.name}'`);
@@ -265,7 +296,9 @@ function decodeColumns(inputs: unknown, sig: ServingSignature): DecodedRequest {
   if (count === 0) throw invalidArgument(`'inputs' has no instances: send at least one`);
   counts.forEach((n, k) => {
     if (n !== count) {
-      throw invalidArgument(`inputs: '${sig.inputs[k]!.name}' has ${n} instances but '${sig.inputs[0]!.name}' has ${count}; every input needs the same batch size`);
+      throw invalidArgument(
+        `inputs: '${sig.inputs[k]!.name}' has ${n} instances but '${sig.inputs[0]!.name}' has ${count}; every input needs the same batch size`,
+      );
     }
   });
   const values = columns.map((c, k) => {
@@ -279,11 +312,13 @@ function decodeColumns(inputs: unknown, sig: ServingSignature): DecodedRequest {
 
 /** Decodes a parsed predict body against a signature; throws a 400 ServingError naming what is wrong. */
 export function decodePredictRequest(body: unknown, sig: ServingSignature): DecodedRequest {
-  if (!isPlainObject(body)) throw invalidArgument(`the request body must be a JSON object with 'instances' or 'inputs', got ${describe(body)}`);
+  if (!isPlainObject(body))
+    throw invalidArgument(`the request body must be a JSON object with 'instances' or 'inputs', got ${describe(body)}`);
   checkSignatureName(body);
   const hasInstances = 'instances' in body;
   const hasInputs = 'inputs' in body;
-  if (hasInstances && hasInputs) throw invalidArgument(`the request has both 'instances' and 'inputs': use one (row or columnar form), not both`);
+  if (hasInstances && hasInputs)
+    throw invalidArgument(`the request has both 'instances' and 'inputs': use one (row or columnar form), not both`);
   if (!hasInstances && !hasInputs) throw invalidArgument(`Missing 'inputs' or 'instances' key`);
   return hasInstances ? decodeRows(body.instances, sig) : decodeColumns(body.inputs, sig);
 }

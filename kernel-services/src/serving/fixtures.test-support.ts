@@ -56,15 +56,37 @@ export function patches(n: number, o: PatchOptions): Patch[] {
       b1[p] = sea + 3 * (rng.next() - 0.5) + target;
       b2[p] = sea - 6 + 3 * (rng.next() - 0.5) + 0.6 * target;
     }
-    return { id: `p${o.seed}-${i}`, band_1: b1, band_2: b2, inc_angle: rng.next() < missing ? null : angle, is_iceberg: label };
+    return {
+      id: `p${o.seed}-${i}`,
+      band_1: b1,
+      band_2: b2,
+      inc_angle: rng.next() < missing ? null : angle,
+      is_iceberg: label,
+    };
   });
 }
 
 export function icebergSchema(side: number): FeatureSchema {
   return [
     { name: 'id', kind: 'scalar', dtype: 'string', nullable: false, description: '' },
-    { name: 'band_1', kind: 'tensor', dtype: 'float32', shape: [side, side], nullable: false, unit: 'dB', description: 'HH' },
-    { name: 'band_2', kind: 'tensor', dtype: 'float32', shape: [side, side], nullable: false, unit: 'dB', description: 'HV' },
+    {
+      name: 'band_1',
+      kind: 'tensor',
+      dtype: 'float32',
+      shape: [side, side],
+      nullable: false,
+      unit: 'dB',
+      description: 'HH',
+    },
+    {
+      name: 'band_2',
+      kind: 'tensor',
+      dtype: 'float32',
+      shape: [side, side],
+      nullable: false,
+      unit: 'dB',
+      description: 'HV',
+    },
     { name: 'inc_angle', kind: 'scalar', dtype: 'float64', nullable: true, description: 'degrees' },
     { name: 'is_iceberg', kind: 'scalar', dtype: 'int32', nullable: false, description: '' },
   ];
@@ -84,7 +106,9 @@ export function imageOf(ps: readonly Patch[], side: number): Float32Array {
 
 /** One patch as a nested [side][side][2] list, as a TF Serving client sends it. */
 export function nestedImage(p: Patch, side: number): number[][][] {
-  return Array.from({ length: side }, (_, y) => Array.from({ length: side }, (_, x) => [p.band_1[y * side + x]!, p.band_2[y * side + x]!]));
+  return Array.from({ length: side }, (_, y) =>
+    Array.from({ length: side }, (_, x) => [p.band_1[y * side + x]!, p.band_2[y * side + x]!]),
+  );
 }
 
 export interface IcebergFixture {
@@ -100,7 +124,13 @@ export interface IcebergFixture {
  * `icebergs`, and the given models trained on it and registered (each as version 1 of its name).
  */
 export async function icebergFixture(
-  models: { name: string; model: TrainConfig['model']; epochs: number; modelOptions?: TrainConfig['modelOptions']; aliases?: string[] }[],
+  models: {
+    name: string;
+    model: TrainConfig['model'];
+    epochs: number;
+    modelOptions?: TrainConfig['modelOptions'];
+    aliases?: string[];
+  }[],
   opts: { side?: number; rows?: number } = {},
 ): Promise<IcebergFixture> {
   const side = opts.side ?? 48;

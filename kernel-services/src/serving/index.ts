@@ -7,6 +7,12 @@ export { ServedModels, type ServedModelsOptions, type VersionPolicy, type Versio
 export { Servable } from './servable';
 export { DEFAULT_BATCHING, type BatchingOptions } from './batcher';
 export { RequestLog, type RequestLogOptions, type RequestLogStats } from './request-log';
-export { servingSignature, DEFAULT_SIGNATURE, type ServingSignature, type ServingInput, type ServingOutput } from './signature';
+export {
+  servingSignature,
+  DEFAULT_SIGNATURE,
+  type ServingSignature,
+  type ServingInput,
+  type ServingOutput,
+} from './signature';
 export { decodePredictRequest, parseRequestJson, type DecodedRequest } from './decode';
 export { ServingError } from './errors';

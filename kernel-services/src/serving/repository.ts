@@ -33,10 +33,15 @@ export interface ServedModelsOptions {
 }
 
 /** How a request names the version: the latest, a number, or a label (registry alias). */
-export type VersionSelector = { kind: 'latest' } | { kind: 'version'; version: number } | { kind: 'label'; label: string };
+export type VersionSelector =
+  { kind: 'latest' } | { kind: 'version'; version: number } | { kind: 'label'; label: string };
 
 export function describeRequest(name: string, sel: VersionSelector): string {
-  return sel.kind === 'latest' ? `Latest(${name})` : sel.kind === 'version' ? `Specific(${name}, ${sel.version})` : `Label(${name}, ${sel.label})`;
+  return sel.kind === 'latest'
+    ? `Latest(${name})`
+    : sel.kind === 'version'
+      ? `Specific(${name}, ${sel.version})`
+      : `Label(${name}, ${sel.label})`;
 }
 
 interface ManagedVersion {
@@ -171,7 +176,9 @@ export class ServedModels {
         if (model.versions.get(v)?.state === 'AVAILABLE' && model.labels.get(label) !== v) {
           const from = model.labels.get(label);
           model.labels.set(label, v);
-          this.log(`serving: ${model.name} label '${label}' → version ${v}${from !== undefined ? ` (was ${from})` : ''}`);
+          this.log(
+            `serving: ${model.name} label '${label}' → version ${v}${from !== undefined ? ` (was ${from})` : ''}`,
+          );
         }
       }
       // Retire what is neither wanted, nor behind a label, nor the newest servable version (kept
@@ -192,7 +199,8 @@ export class ServedModels {
 
   private latestAvailable(model: ManagedModel): number | undefined {
     let best: number | undefined;
-    for (const m of model.versions.values()) if (m.state === 'AVAILABLE' && (best === undefined || m.version > best)) best = m.version;
+    for (const m of model.versions.values())
+      if (m.state === 'AVAILABLE' && (best === undefined || m.version > best)) best = m.version;
     return best;
   }
 
@@ -207,7 +215,9 @@ export class ServedModels {
         const net = await loadModelFromBlobs(this.store.blobs, info.blobPrefix);
         try {
           const sig = servingSignature(net, info);
-          const reference = await loadReferenceStatistics(this.store, info, sig.channels, sig.angleFeature).catch(() => null);
+          const reference = await loadReferenceStatistics(this.store, info, sig.channels, sig.angleFeature).catch(
+            () => null,
+          );
           servable = new Servable(net, info, sig, reference);
           servable.warmUp();
         } catch (err) {
@@ -270,7 +280,9 @@ export class ServedModels {
       version = model.labels.get(sel.label);
       if (version === undefined) {
         const known = [...model.labels.keys()];
-        throw notFound(`Unrecognized servable version label: ${sel.label} (model ${name} has ${known.length ? `labels ${known.join(', ')}` : 'no labels'})`);
+        throw notFound(
+          `Unrecognized servable version label: ${sel.label} (model ${name} has ${known.length ? `labels ${known.join(', ')}` : 'no labels'})`,
+        );
       }
     }
     const m = version === undefined ? undefined : model.versions.get(version);
@@ -280,7 +292,9 @@ export class ServedModels {
       else if (m) why = `: version ${m.version} is ${m.state}`;
       else if (sel.kind === 'latest') {
         const failed = [...model.versions.values()].filter((v) => v.state === 'END' && v.error);
-        why = failed.length ? failed.map((v) => `: version ${v.version} failed to load: ${v.error}`).join('') : ': no version is available';
+        why = failed.length
+          ? failed.map((v) => `: version ${v.version} failed to load: ${v.error}`).join('')
+          : ': no version is available';
       }
       throw notFound(`Servable not found for request: ${describeRequest(name, sel)}${why}`);
     }
@@ -317,7 +331,12 @@ export class ServedModels {
   /** Labels pointing at `version` of `name`. */
   labelsOf(name: string, version: number): string[] {
     const model = this.models.get(name);
-    return model ? [...model.labels].filter(([, v]) => v === version).map(([l]) => l).sort() : [];
+    return model
+      ? [...model.labels]
+          .filter(([, v]) => v === version)
+          .map(([l]) => l)
+          .sort()
+      : [];
   }
 
   /** Every managed version with its state, for /healthz and the CLI. */
@@ -325,7 +344,13 @@ export class ServedModels {
     const out: { name: string; version: number; state: ServableState; error: string | null; labels: string[] }[] = [];
     for (const model of [...this.models.values()].sort((a, b) => a.name.localeCompare(b.name))) {
       for (const m of [...model.versions.values()].sort((a, b) => a.version - b.version)) {
-        out.push({ name: model.name, version: m.version, state: m.state, error: m.error, labels: this.labelsOf(model.name, m.version) });
+        out.push({
+          name: model.name,
+          version: m.version,
+          state: m.state,
+          error: m.error,
+          labels: this.labelsOf(model.name, m.version),
+        });
       }
     }
     return out;

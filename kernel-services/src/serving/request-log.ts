@@ -60,7 +60,11 @@ export class RequestLog {
     this.capacity = options.capacity ?? 10_000;
     this.flushRows = options.flushRows ?? 500;
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
-    for (const [k, v] of [['capacity', this.capacity], ['flushRows', this.flushRows], ['flushIntervalMs', this.flushIntervalMs]] as const) {
+    for (const [k, v] of [
+      ['capacity', this.capacity],
+      ['flushRows', this.flushRows],
+      ['flushIntervalMs', this.flushIntervalMs],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`request log: ${k} must be a positive integer, got ${v}`);
     }
   }

@@ -27,22 +27,31 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 /** One HTTP request on loopback; the body is sent as given (a string) or as JSON. */
 function request(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const data = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  const data =
+    body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: { ...(data !== undefined ? { 'content-length': String(Buffer.byteLength(data)) } : {}), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: Record<string, unknown>;
-        try {
-          parsed = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          parsed = { text };
-        }
-        resolve({ status: res.statusCode!, body: parsed, headers: res.headers });
-      });
-    });
+    const req = http.request(
+      url,
+      {
+        method,
+        agent,
+        headers: { ...(data !== undefined ? { 'content-length': String(Buffer.byteLength(data)) } : {}), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: Record<string, unknown>;
+          try {
+            parsed = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            parsed = { text };
+          }
+          resolve({ status: res.statusCode!, body: parsed, headers: res.headers });
+        });
+      },
+    );
     req.on('error', reject);
     if (data !== undefined) req.write(data);
     req.end();
@@ -62,7 +71,9 @@ function images(n: number, seed: number): Float32Array {
 
 function nested(x: Float32Array, i: number): number[][][] {
   const base = i * S * S * 2;
-  return Array.from({ length: S }, (_, y) => Array.from({ length: S }, (_, xx) => [x[base + (y * S + xx) * 2]!, x[base + (y * S + xx) * 2 + 1]!]));
+  return Array.from({ length: S }, (_, y) =>
+    Array.from({ length: S }, (_, xx) => [x[base + (y * S + xx) * 2]!, x[base + (y * S + xx) * 2 + 1]!]),
+  );
 }
 
 function b64(x: Float32Array): string {
@@ -73,7 +84,8 @@ function b64(x: Float32Array): string {
 async function inProcess(ref: string, x: Float32Array, n: number): Promise<number[]> {
   const tf = loadTf();
   const { model, version } = await registry.load(ref);
-  const pre = (version.signature as { preprocessing: { channelMean: number[]; channelStd: number[] } | null }).preprocessing;
+  const pre = (version.signature as { preprocessing: { channelMean: number[]; channelStd: number[] } | null })
+    .preprocessing;
   const out = tf.tidy(() => {
     let t = tf.tensor4d(x, [n, S, S, 2]);
     if (pre) t = t.sub(tf.tensor1d(pre.channelMean)).div(tf.tensor1d(pre.channelStd));
@@ -88,7 +100,18 @@ beforeAll(async () => {
   registry = new ModelRegistry(store);
   for (const seed of [1, 2, 3]) {
     const data = tinyData({ train: 32, validation: 16, seed });
-    const r = await train({ model: 'lenet', modelOptions: TINY_LENET, data, epochs: 1, batchSize: 16, store, display: false, experiment: 'serving', snapshot: false, seed });
+    const r = await train({
+      model: 'lenet',
+      modelOptions: TINY_LENET,
+      data,
+      epochs: 1,
+      batchSize: 16,
+      store,
+      display: false,
+      experiment: 'serving',
+      snapshot: false,
+      seed,
+    });
     r.model.dispose();
     runIds.push(r.runId!);
   }
@@ -96,7 +119,13 @@ beforeAll(async () => {
   // A version whose model file is damaged after registration: it must fail to load, alone.
   const broken = await registry.register({ runId: runIds[2]!, name: 'broken' });
   await store.blobs.put(`${broken.blobPrefix}model.json`, '{"modelTopology": ');
-  server = await serve({ store, port: 0, pollIntervalMs: 100, maxBodyBytes: 256 * 1024, batching: { maxBatchSize: 32, maxWaitUs: 2000 } });
+  server = await serve({
+    store,
+    port: 0,
+    pollIntervalMs: 100,
+    maxBodyBytes: 256 * 1024,
+    batching: { maxBatchSize: 32, maxWaitUs: 2000 },
+  });
 });
 
 afterAll(async () => {
@@ -160,7 +189,10 @@ describe('predict', () => {
     const x = images(2, 6);
     const expected = await inProcess('tiny:1', x, 2);
     for (const path of ['/v1/models/tiny/versions/1:predict', '/v1/models/tiny/labels/production:predict']) {
-      const r = await post(path, { signature_name: 'serving_default', inputs: { image: [nested(x, 0), nested(x, 1)] } });
+      const r = await post(path, {
+        signature_name: 'serving_default',
+        inputs: { image: [nested(x, 0), nested(x, 1)] },
+      });
       expect(r.status).toBe(200);
       expect((r.body.outputs as number[][]).map((p) => p[0]!)).toEqual(expected.map((e) => expect.closeTo(e, 5)));
     }
@@ -173,7 +205,9 @@ describe('predict', () => {
     const x = images(2, 7);
     const expected = await inProcess('tiny:1', x, 2);
     const one = S * S * 2;
-    const rows = await post('/v1/models/tiny:predict', { instances: [{ b64: b64(x.subarray(0, one)) }, { image: { b64: b64(x.subarray(one)) } }] });
+    const rows = await post('/v1/models/tiny:predict', {
+      instances: [{ b64: b64(x.subarray(0, one)) }, { image: { b64: b64(x.subarray(one)) } }],
+    });
     expect(rows.status).toBe(200);
     expect((rows.body.predictions as number[][]).map((p) => p[0]!)).toEqual(expected.map((e) => expect.closeTo(e, 5)));
     const columns = await post('/v1/models/tiny:predict', { inputs: { image: { b64: b64(x) } } });
@@ -185,7 +219,9 @@ describe('predict', () => {
     const x = images(n, 8);
     const expected = await inProcess('tiny:1', x, n);
     const batchesBefore = batchCount();
-    const replies = await Promise.all(Array.from({ length: n }, (_, i) => post('/v1/models/tiny:predict', { instances: [nested(x, i)] })));
+    const replies = await Promise.all(
+      Array.from({ length: n }, (_, i) => post('/v1/models/tiny:predict', { instances: [nested(x, i)] })),
+    );
     replies.forEach((r, i) => {
       expect(r.status).toBe(200);
       expect((r.body.predictions as number[][])[0]![0]).toBeCloseTo(expected[i]!, 5);
@@ -240,7 +276,9 @@ describe('bad requests', () => {
     bad[3] = bad[3]!.slice(1);
     const r = await post('/v1/models/tiny:predict', { instances: [one(), bad] });
     expect(r.status).toBe(400);
-    expect(r.body.error).toBe(`instance 1, input 'image': expected shape [${S}, ${S}, 2]; the list at [3] has ${S - 1} items, dimension 1 is ${S}`);
+    expect(r.body.error).toBe(
+      `instance 1, input 'image': expected shape [${S}, ${S}, 2]; the list at [3] has ${S - 1} items, dimension 1 is ${S}`,
+    );
   });
 
   it('refuses a wrong dtype with 400 naming the position', async () => {
@@ -248,7 +286,9 @@ describe('bad requests', () => {
     (bad[2]![5] as unknown[])[1] = 'high';
     const r = await post('/v1/models/tiny:predict', { instances: [bad] });
     expect(r.status).toBe(400);
-    expect(r.body.error).toBe(`instance 0, input 'image': expected a number (DT_FLOAT) at [2, 5, 1], got the string "high"`);
+    expect(r.body.error).toBe(
+      `instance 0, input 'image': expected a number (DT_FLOAT) at [2, 5, 1], got the string "high"`,
+    );
   });
 
   it('refuses a non-finite pixel (TF Serving NaN token) with 400', async () => {
@@ -321,7 +361,11 @@ describe('health, metrics and the request log', () => {
     const h = await get('/healthz');
     expect(h.status).toBe(200);
     expect(h.body.status).toBe('ok');
-    expect(h.body.models).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'tiny', version: 1, state: 'AVAILABLE', labels: ['production'] })]));
+    expect(h.body.models).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'tiny', version: 1, state: 'AVAILABLE', labels: ['production'] }),
+      ]),
+    );
     const res = await fetch(`${server.url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
@@ -336,13 +380,24 @@ describe('health, metrics and the request log', () => {
     const x = images(2, 11);
     const r = await post('/v1/models/tiny/labels/production:predict', { instances: [nested(x, 0), nested(x, 1)] });
     await server.requestLog!.flush();
-    const row = await store.db.selectFrom('serving_request').selectAll().where('selector', '=', 'label:production').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const row = await store.db
+      .selectFrom('serving_request')
+      .selectAll()
+      .where('selector', '=', 'label:production')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ model: 'tiny', version: 1, instances: 2 });
     expect(row.latency_ms).toBeGreaterThan(0);
     const outputs = JSON.parse(row.outputs) as number[];
     expect(outputs).toEqual((r.body.predictions as number[][]).map((p) => p[0]));
-    const summary = JSON.parse(row.input_summary) as { bands: { band: string; count: number; mean: number; min: number; max: number }[]; angles: null };
-    expect(summary.bands.map((b) => [b.band, b.count])).toEqual([['hh', 2 * S * S], ['hv', 2 * S * S]]);
+    const summary = JSON.parse(row.input_summary) as {
+      bands: { band: string; count: number; mean: number; min: number; max: number }[];
+      angles: null;
+    };
+    expect(summary.bands.map((b) => [b.band, b.count])).toEqual([
+      ['hh', 2 * S * S],
+      ['hv', 2 * S * S],
+    ]);
     let hh = 0;
     for (let i = 0; i < x.length; i += 2) hh += x[i]!;
     expect(summary.bands[0]!.mean).toBeCloseTo(hh / (2 * S * S), 5);
@@ -407,7 +462,10 @@ describe('load', () => {
         versions.add(String(r.headers['x-floe-model-version']));
       }
     };
-    const clients = [0, 1, 2].flatMap(() => [client('/v1/models/tiny:predict', seen.latest), client('/v1/models/tiny/labels/production:predict', seen.label)]);
+    const clients = [0, 1, 2].flatMap(() => [
+      client('/v1/models/tiny:predict', seen.latest),
+      client('/v1/models/tiny/labels/production:predict', seen.label),
+    ]);
     await new Promise((r) => setTimeout(r, 200));
     await registry.register({ runId: runIds[1]!, name: 'tiny', aliases: ['production'] });
     const deadline = Date.now() + 30_000;
@@ -419,7 +477,12 @@ describe('load', () => {
     expect(v1.disposed).toBe(true);
     expect([...seen.latest].sort()).toEqual(['1', '2']);
     expect([...seen.label].sort()).toEqual(['1', '2']);
-    expect(ModelStatusResponse.parse((await get('/v1/models/tiny')).body).model_version_status.map((v) => [v.version, v.state])).toEqual([['2', 'AVAILABLE']]);
+    expect(
+      ModelStatusResponse.parse((await get('/v1/models/tiny')).body).model_version_status.map((v) => [
+        v.version,
+        v.state,
+      ]),
+    ).toEqual([['2', 'AVAILABLE']]);
     const expected = await inProcess('tiny:2', x.subarray(0, S * S * 2), 1);
     const r = await post('/v1/models/tiny/labels/production:predict', bodies[0]!);
     expect((r.body.predictions as number[][])[0]![0]).toBeCloseTo(expected[0]!, 5);
@@ -429,11 +492,20 @@ describe('load', () => {
 
 describe('batching off and configuration', () => {
   it('runs every request alone when batching is off', async () => {
-    const solo = await serve({ store, port: 0, pollIntervalMs: 0, batching: false, requestLog: false, models: ['tiny'] });
+    const solo = await serve({
+      store,
+      port: 0,
+      pollIntervalMs: 0,
+      batching: false,
+      requestLog: false,
+      models: ['tiny'],
+    });
     try {
       const x = images(8, 14);
       const replies = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => request('POST', `${solo.url}/v1/models/tiny:predict`, { instances: [nested(x, i)] })),
+        Array.from({ length: 8 }, (_, i) =>
+          request('POST', `${solo.url}/v1/models/tiny:predict`, { instances: [nested(x, i)] }),
+        ),
       );
       expect(replies.every((r) => r.status === 200)).toBe(true);
       const text = solo.metrics.render();
@@ -446,6 +518,8 @@ describe('batching off and configuration', () => {
 
   it('refuses to listen beyond loopback unless told to, and bad options', async () => {
     await expect(serve({ store, host: '0.0.0.0', port: 0 })).rejects.toThrow(/refusing to listen on 0.0.0.0/);
-    await expect(serve({ store, port: 0, batching: { maxBatchSize: 0 } })).rejects.toThrow(/maxBatchSize must be a positive integer/);
+    await expect(serve({ store, port: 0, batching: { maxBatchSize: 0 } })).rejects.toThrow(
+      /maxBatchSize must be a positive integer/,
+    );
   });
 });

@@ -44,10 +44,14 @@ export interface ServeOptions extends ServedModelsOptions {
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
 /** Route: model name, then an optional version or label, then `/metadata` or `:verb`. */
-const MODEL_ROUTE = /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+)|\/labels\/([^/:]+))?(?:(\/metadata)|:([A-Za-z]+))?\/?$/;
+const MODEL_ROUTE =
+  /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+)|\/labels\/([^/:]+))?(?:(\/metadata)|:([A-Za-z]+))?\/?$/;
 
 class BodyTooLarge extends ServingError {
-  constructor(limit: number, readonly drained: boolean) {
+  constructor(
+    limit: number,
+    readonly drained: boolean,
+  ) {
     super(413, `request body is larger than the limit of ${limit} bytes`);
   }
 }
@@ -78,7 +82,11 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => (over ? reject(new BodyTooLarge(limit, true)) : resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))));
+    req.on('end', () =>
+      over
+        ? reject(new BodyTooLarge(limit, true))
+        : resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)),
+    );
     req.on('error', reject);
   });
 }
@@ -106,20 +114,40 @@ export class ModelServer {
   ) {
     this.batching = batchingOptions(opts.batching);
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
-    if (!Number.isInteger(this.maxBodyBytes) || this.maxBodyBytes < 1) throw new RangeError(`serve: maxBodyBytes must be a positive integer, got ${opts.maxBodyBytes}`);
-    this.requests = this.metrics.add(new Counter('floe_serving_requests_total', 'Requests by model, version, API and HTTP status code.'));
-    this.latency = this.metrics.add(new Histogram('floe_serving_request_duration_seconds', 'Predict latency, body received to response written.', LATENCY_BUCKETS_SECONDS));
-    this.batchSizes = this.metrics.add(new Histogram('floe_serving_batch_size', 'Instances per executed batch.', BATCH_SIZE_BUCKETS));
-    this.batchSeconds = this.metrics.add(new Histogram('floe_serving_batch_duration_seconds', 'Model execution time per batch.', LATENCY_BUCKETS_SECONDS));
+    if (!Number.isInteger(this.maxBodyBytes) || this.maxBodyBytes < 1)
+      throw new RangeError(`serve: maxBodyBytes must be a positive integer, got ${opts.maxBodyBytes}`);
+    this.requests = this.metrics.add(
+      new Counter('floe_serving_requests_total', 'Requests by model, version, API and HTTP status code.'),
+    );
+    this.latency = this.metrics.add(
+      new Histogram(
+        'floe_serving_request_duration_seconds',
+        'Predict latency, body received to response written.',
+        LATENCY_BUCKETS_SECONDS,
+      ),
+    );
+    this.batchSizes = this.metrics.add(
+      new Histogram('floe_serving_batch_size', 'Instances per executed batch.', BATCH_SIZE_BUCKETS),
+    );
+    this.batchSeconds = this.metrics.add(
+      new Histogram('floe_serving_batch_duration_seconds', 'Model execution time per batch.', LATENCY_BUCKETS_SECONDS),
+    );
     this.metrics.add(
-      new Gauge('floe_serving_model_version_state', '1 for each served version in its state (LOADING, AVAILABLE, UNLOADING, END).', () =>
-        models.overview().map((m) => ({ labels: { model: m.name, version: String(m.version), state: m.state }, value: 1 })),
+      new Gauge(
+        'floe_serving_model_version_state',
+        '1 for each served version in its state (LOADING, AVAILABLE, UNLOADING, END).',
+        () =>
+          models
+            .overview()
+            .map((m) => ({ labels: { model: m.name, version: String(m.version), state: m.state }, value: 1 })),
       ),
     );
     if (requestLog) {
       this.metrics.add(
-        new Gauge('floe_serving_request_log_entries', 'Request log entries by outcome (recorded, written, dropped, failed, queued).', () =>
-          Object.entries(requestLog.stats).map(([outcome, value]) => ({ labels: { outcome }, value })),
+        new Gauge(
+          'floe_serving_request_log_entries',
+          'Request log entries by outcome (recorded, written, dropped, failed, queued).',
+          () => Object.entries(requestLog.stats).map(([outcome, value]) => ({ labels: { outcome }, value })),
         ),
       );
     }
@@ -128,10 +156,13 @@ export class ModelServer {
   static async start(opts: ServeOptions = {}): Promise<ModelServer> {
     const host = opts.host ?? '127.0.0.1';
     if (!LOOPBACK.includes(host) && !opts.allowRemote) {
-      throw new RangeError(`serve: refusing to listen on ${host}; the model server binds to loopback (pass allowRemote to override)`);
+      throw new RangeError(
+        `serve: refusing to listen on ${host}; the model server binds to loopback (pass allowRemote to override)`,
+      );
     }
     const port = opts.port ?? 8501;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`serve: port must be 0..65535, got ${port}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new RangeError(`serve: port must be 0..65535, got ${port}`);
     const store = opts.store ?? (await openProjectStore(opts.storeOptions));
     const requestLog = opts.requestLog === false ? null : new RequestLog(store, { log: opts.log, ...opts.requestLog });
     const models = new ServedModels(store, opts);
@@ -193,7 +224,10 @@ export class ModelServer {
         api = 'metrics';
         this.allow(req, ['GET']);
         const text = this.metrics.render();
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+        res.writeHead(200, {
+          'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
         return;
       }
@@ -210,7 +244,8 @@ export class ModelServer {
       if (verb !== undefined) {
         api = verb;
         this.allow(req, ['POST']);
-        if (verb !== 'predict') throw invalidArgument(`':${verb}' is not supported: Floe serves the predict API (':predict')`);
+        if (verb !== 'predict')
+          throw invalidArgument(`':${verb}' is not supported: Floe serves the predict API (':predict')`);
         version = await this.predict(req, res, model, sel, started);
         return;
       }
@@ -221,8 +256,17 @@ export class ModelServer {
         try {
           version = String(servable.number);
           const lineage = servable.version.lineage.dataset;
-          const td = lineage?.trainingDatasetName ? `${lineage.trainingDatasetName}:${lineage.trainingDatasetVersion}` : null;
-          this.send(res, 200, metadataResponse(model, servable.number, servable.signature, { aliases: this.models.labelsOf(model, servable.number), trainingDataset: td }));
+          const td = lineage?.trainingDatasetName
+            ? `${lineage.trainingDatasetName}:${lineage.trainingDatasetVersion}`
+            : null;
+          this.send(
+            res,
+            200,
+            metadataResponse(model, servable.number, servable.signature, {
+              aliases: this.models.labelsOf(model, servable.number),
+              trainingDataset: td,
+            }),
+          );
         } finally {
           servable.release();
         }
@@ -247,7 +291,13 @@ export class ModelServer {
   }
 
   /** Serves one predict request; returns the version that answered. */
-  private async predict(req: http.IncomingMessage, res: http.ServerResponse, name: string, sel: VersionSelector, started: bigint): Promise<string> {
+  private async predict(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    name: string,
+    sel: VersionSelector,
+    started: bigint,
+  ): Promise<string> {
     const body = parseRequestJson((await readBody(req, this.maxBodyBytes)).toString('utf8'));
     const servable = this.models.acquire(name, sel);
     try {
@@ -267,7 +317,11 @@ export class ModelServer {
       const nested = sig.outputs.map((o, k) => nestOutput(result.outputs[k]!, o.shape, request.count));
       let payload: unknown;
       if (request.format === 'row') {
-        payload = { predictions: single ? nested[0] : nested[0]!.map((_, i) => Object.fromEntries(sig.outputs.map((o, k) => [o.name, nested[k]![i]]))) };
+        payload = {
+          predictions: single
+            ? nested[0]
+            : nested[0]!.map((_, i) => Object.fromEntries(sig.outputs.map((o, k) => [o.name, nested[k]![i]]))),
+        };
       } else {
         payload = { outputs: single ? nested[0] : Object.fromEntries(sig.outputs.map((o, k) => [o.name, nested[k]])) };
       }

@@ -59,19 +59,29 @@ function numbers(v: unknown): number[] | null {
  * The serving signature of a registered version: shapes from the loaded network, names and
  * preprocessing from the signature the registry stored at training time.
  */
-export function servingSignature(model: LayersModel, version: Pick<ModelVersion, 'name' | 'version' | 'signature'>): ServingSignature {
+export function servingSignature(
+  model: LayersModel,
+  version: Pick<ModelVersion, 'name' | 'version' | 'signature'>,
+): ServingSignature {
   const stored = version.signature as StoredSignature;
   const label = `model ${version.name} version ${version.version}`;
   if (model.inputs.length < 1 || model.inputs.length > 2) {
-    throw new RangeError(`${label}: ${model.inputs.length} inputs; Floe serves image models with an optional incidence-angle input`);
+    throw new RangeError(
+      `${label}: ${model.inputs.length} inputs; Floe serves image models with an optional incidence-angle input`,
+    );
   }
   const imageShape = model.inputs[0]!.shape.slice(1);
   if (imageShape.length !== 3 || imageShape.some((d) => d === null || d < 1)) {
-    throw new RangeError(`${label}: the image input has shape [${model.inputs[0]!.shape.join(', ')}], expected [batch, height, width, channels]`);
+    throw new RangeError(
+      `${label}: the image input has shape [${model.inputs[0]!.shape.join(', ')}], expected [batch, height, width, channels]`,
+    );
   }
   const shape = imageShape as number[];
   const channelCount = shape[2]!;
-  let channels = Array.isArray(stored.channels) && stored.channels.every((c) => typeof c === 'string') ? (stored.channels as string[]) : [];
+  let channels =
+    Array.isArray(stored.channels) && stored.channels.every((c) => typeof c === 'string')
+      ? (stored.channels as string[])
+      : [];
   if (channels.length !== channelCount) channels = Array.from({ length: channelCount }, (_, i) => `channel_${i}`);
   const inputs: ServingInput[] = [{ name: 'image', shape, role: 'image' }];
   let angleFeature: string | null = null;
@@ -79,18 +89,25 @@ export function servingSignature(model: LayersModel, version: Pick<ModelVersion,
   if (model.inputs.length === 2) {
     const angleShape = model.inputs[1]!.shape.slice(1);
     if (sizeOf(angleShape as number[]) !== 1) {
-      throw new RangeError(`${label}: the second input has shape [${model.inputs[1]!.shape.join(', ')}], expected one incidence angle per instance`);
+      throw new RangeError(
+        `${label}: the second input has shape [${model.inputs[1]!.shape.join(', ')}], expected one incidence angle per instance`,
+      );
     }
     angleFeature = typeof stored.angleFeature === 'string' ? stored.angleFeature : 'inc_angle';
     const norm = stored.angleNormalization as { mean?: unknown; std?: unknown } | null | undefined;
     angleNormalization =
-      norm && typeof norm.mean === 'number' && typeof norm.std === 'number' && norm.std > 0 ? { mean: norm.mean, std: norm.std } : { mean: 0, std: 1 };
+      norm && typeof norm.mean === 'number' && typeof norm.std === 'number' && norm.std > 0
+        ? { mean: norm.mean, std: norm.std }
+        : { mean: 0, std: 1 };
     inputs.push({ name: angleFeature, shape: [], role: 'angle' });
   }
   const pre = stored.preprocessing as { channelMean?: unknown; channelStd?: unknown } | null | undefined;
   const mean = numbers(pre?.channelMean);
   const std = numbers(pre?.channelStd);
-  const preprocessing = mean && std && mean.length === channelCount && std.length === channelCount ? { channelMean: mean, channelStd: std.map((s) => (s > 0 ? s : 1)) } : null;
+  const preprocessing =
+    mean && std && mean.length === channelCount && std.length === channelCount
+      ? { channelMean: mean, channelStd: std.map((s) => (s > 0 ? s : 1)) }
+      : null;
   const outputs: ServingOutput[] = model.outputs.map((o, i) => ({
     // A Sequential model has no outputNames until compiled; its output tensor is '<layer>/<layer>'.
     name: model.outputNames[i] || o.name.split('/')[0] || `output_${i}`,

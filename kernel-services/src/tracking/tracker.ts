@@ -568,14 +568,12 @@ export class ActiveRun {
       .insertInto('run_artifact')
       .values({ run_id: this.id, name, kind, blob_key: blobKey, meta: storedJson(meta), created_at: storedTime() })
       .onConflict((oc) =>
-        oc
-          .columns(['run_id', 'name'])
-          .doUpdateSet((eb) => ({
-            kind: eb.ref('excluded.kind'),
-            blob_key: eb.ref('excluded.blob_key'),
-            meta: eb.ref('excluded.meta'),
-            created_at: eb.ref('excluded.created_at'),
-          })),
+        oc.columns(['run_id', 'name']).doUpdateSet((eb) => ({
+          kind: eb.ref('excluded.kind'),
+          blob_key: eb.ref('excluded.blob_key'),
+          meta: eb.ref('excluded.meta'),
+          created_at: eb.ref('excluded.created_at'),
+        })),
       )
       .execute();
   }

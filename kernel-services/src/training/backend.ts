@@ -50,9 +50,7 @@ export function loadTf(): Tf {
     );
   }
   if (tf.getBackend() !== 'tensorflow') {
-    throw new NativeBackendError(
-      `tfjs is on the '${tf.getBackend()}' backend, not the native 'tensorflow' one`,
-    );
+    throw new NativeBackendError(`tfjs is on the '${tf.getBackend()}' backend, not the native 'tensorflow' one`);
   }
   // Same results, less work: see native-kernels.ts.
   installLeanKernels(tf);

@@ -9,9 +9,18 @@ describe('explanations', () => {
   it('saliency of a model that only looks at the centre is zero away from the centre', () => {
     // A fixed "model": mean of a 5x5 window in the middle, through a sigmoid.
     const input = tf.input({ shape: [15, 15, 1] });
-    const crop = tf.layers.cropping2D({ cropping: [[5, 5], [5, 5]] }).apply(input) as import('@tensorflow/tfjs-node').SymbolicTensor;
+    const crop = tf.layers
+      .cropping2D({
+        cropping: [
+          [5, 5],
+          [5, 5],
+        ],
+      })
+      .apply(input) as import('@tensorflow/tfjs-node').SymbolicTensor;
     const flat = tf.layers.flatten().apply(crop) as import('@tensorflow/tfjs-node').SymbolicTensor;
-    const out = tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: 'ones', useBias: false }).apply(flat);
+    const out = tf.layers
+      .dense({ units: 1, activation: 'sigmoid', kernelInitializer: 'ones', useBias: false })
+      .apply(flat);
     const model = tf.model({ inputs: input, outputs: out as import('@tensorflow/tfjs-node').SymbolicTensor });
     const patch = tf.randomNormal([15, 15, 1], 0, 0.1, 'float32', 3);
     const map = saliency(model, patch);
@@ -31,10 +40,22 @@ describe('explanations', () => {
   it('Grad-CAM peaks on the bright target that drives the prediction', () => {
     const model = tf.sequential({
       layers: [
-        tf.layers.conv2d({ inputShape: [30, 30, 1], filters: 1, kernelSize: 3, padding: 'same', kernelInitializer: 'ones', useBias: false }),
+        tf.layers.conv2d({
+          inputShape: [30, 30, 1],
+          filters: 1,
+          kernelSize: 3,
+          padding: 'same',
+          kernelInitializer: 'ones',
+          useBias: false,
+        }),
         tf.layers.flatten(),
         // Small weights keep the sigmoid out of saturation, so gradients are not vanishingly small.
-        tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.constant({ value: 1e-3 }), useBias: false }),
+        tf.layers.dense({
+          units: 1,
+          activation: 'sigmoid',
+          kernelInitializer: tf.initializers.constant({ value: 1e-3 }),
+          useBias: false,
+        }),
       ],
     });
     const pixels = new Float32Array(30 * 30).fill(0.01);

@@ -25,7 +25,9 @@ function checkPatch(model: LayersModel, patch: Tensor): void {
   const want = model.inputs[0]!.shape.slice(1);
   const got = patch.shape;
   if (got.length !== 3 || want.some((d, i) => d !== null && d !== got[i])) {
-    throw new RangeError(`explain: patch shape [${got.join(', ')}] does not match the model input [${want.join(', ')}]`);
+    throw new RangeError(
+      `explain: patch shape [${got.join(', ')}] does not match the model input [${want.join(', ')}]`,
+    );
   }
 }
 
@@ -43,7 +45,11 @@ export function saliency(model: LayersModel, patch: Tensor, extra: ExtraInputs =
       const out = model.apply(extra.length ? [input, ...extra] : input, { training: false }) as Tensor;
       return out.sum();
     })(x);
-    return grad.abs().max(-1).reshape([h * w]).dataSync() as Float32Array;
+    return grad
+      .abs()
+      .max(-1)
+      .reshape([h * w])
+      .dataSync() as Float32Array;
   });
   return normalise(Float32Array.from(raw), h, w);
 }
@@ -72,7 +78,11 @@ function lastConvLayer(model: LayersModel): string {
  * which regions of the patch support the prediction. Works for any functional or sequential model:
  * the layers after the target are re-applied to the target's activation.
  */
-export function gradCam(model: LayersModel, patch: Tensor, opts: { layer?: string; extra?: ExtraInputs } = {}): Heatmap {
+export function gradCam(
+  model: LayersModel,
+  patch: Tensor,
+  opts: { layer?: string; extra?: ExtraInputs } = {},
+): Heatmap {
   const tf = loadTf();
   checkPatch(model, patch);
   const extra = opts.extra ?? [];
@@ -84,9 +94,9 @@ export function gradCam(model: LayersModel, patch: Tensor, opts: { layer?: strin
 
   const cam = tf.tidy(() => {
     const inputs = [patch.expandDims(0), ...extra];
-    const activation = tf.model({ inputs: model.inputs, outputs: model.getLayer(layerName).output }).predict(
-      inputs.length > 1 ? inputs : inputs[0]!,
-    ) as Tensor;
+    const activation = tf
+      .model({ inputs: model.inputs, outputs: model.getLayer(layerName).output })
+      .predict(inputs.length > 1 ? inputs : inputs[0]!) as Tensor;
 
     // Forward pass from the activation to the output through the model's own graph.
     const forwardFrom = (act: Tensor): Tensor => {
@@ -110,7 +120,10 @@ export function gradCam(model: LayersModel, patch: Tensor, opts: { layer?: strin
     const grads = tf.grad(forwardFrom)(activation); // [1, h', w', k]
     const weights = grads.mean([1, 2], true); // [1, 1, 1, k]
     const map = tf.relu(activation.mul(weights).sum(-1, true)); // [1, h', w', 1]
-    return tf.image.resizeBilinear(map as Tensor4D, [h, w]).reshape([h * w]).dataSync() as Float32Array;
+    return tf.image
+      .resizeBilinear(map as Tensor4D, [h, w])
+      .reshape([h * w])
+      .dataSync() as Float32Array;
   });
   return normalise(Float32Array.from(cam), h, w);
 }

@@ -55,7 +55,7 @@ export function rocAuc(labels: ArrayLike<number>, probs: ArrayLike<number>): num
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => probs[a]! - probs[b]!);
   let positives = 0;
   let rankSumPositives = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && probs[order[j + 1]!] === probs[order[i]!]) j++;
     const averageRank = (i + j) / 2 + 1; // 1-based ranks, ties share their mean rank
@@ -73,7 +73,10 @@ export function rocAuc(labels: ArrayLike<number>, probs: ArrayLike<number>): num
 }
 
 /** Points of the ROC curve (false-positive rate, true-positive rate) at every distinct threshold. */
-export function rocCurve(labels: ArrayLike<number>, probs: ArrayLike<number>): { fpr: number[]; tpr: number[]; thresholds: number[] } {
+export function rocCurve(
+  labels: ArrayLike<number>,
+  probs: ArrayLike<number>,
+): { fpr: number[]; tpr: number[]; thresholds: number[] } {
   check(labels, probs);
   const n = labels.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]!);
@@ -112,7 +115,16 @@ export function confusionMatrix(labels: ArrayLike<number>, probs: ArrayLike<numb
     } else if (predicted) fp++;
     else tn++;
   }
-  return { matrix: [[tn, fp], [fn, tp]], tn, fp, fn, tp };
+  return {
+    matrix: [
+      [tn, fp],
+      [fn, tp],
+    ],
+    tn,
+    fp,
+    fn,
+    tp,
+  };
 }
 
 export interface AngleBin {
@@ -136,7 +148,8 @@ export function accuracyByAngle(
   threshold = 0.5,
 ): AngleBin[] {
   check(labels, probs);
-  if (angles.length !== labels.length) throw new RangeError(`metrics: ${labels.length} labels but ${angles.length} angles`);
+  if (angles.length !== labels.length)
+    throw new RangeError(`metrics: ${labels.length} labels but ${angles.length} angles`);
   const bins: { low: number | null; high: number | null; right: number; count: number }[] = [];
   bins.push({ low: null, high: edges[0]!, right: 0, count: 0 });
   for (let i = 0; i + 1 < edges.length; i++) bins.push({ low: edges[i]!, high: edges[i + 1]!, right: 0, count: 0 });

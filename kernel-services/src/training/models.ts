@@ -40,9 +40,7 @@ export function buildLenet(spec: Partial<LenetSpec> = {}): LayersModel {
     }),
   );
   model.add(tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }));
-  model.add(
-    tf.layers.conv2d({ filters: s.filters[1], kernelSize: s.kernelSize, activation: 'relu', name: 'conv2' }),
-  );
+  model.add(tf.layers.conv2d({ filters: s.filters[1], kernelSize: s.kernelSize, activation: 'relu', name: 'conv2' }));
   model.add(tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }));
   model.add(tf.layers.flatten({ name: 'flatten' }));
   model.add(tf.layers.dense({ units: s.denseUnits, activation: 'relu', name: 'dense1' }));
@@ -64,10 +62,13 @@ function validateLenet(s: LenetSpec): void {
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`LeNet spec: ${name} must be a positive integer, got ${v}`);
   }
-  if (!(s.dropout >= 0 && s.dropout < 1)) throw new RangeError(`LeNet spec: dropout must be in [0, 1), got ${s.dropout}`);
+  if (!(s.dropout >= 0 && s.dropout < 1))
+    throw new RangeError(`LeNet spec: dropout must be in [0, 1), got ${s.dropout}`);
   // Two valid convolutions and two 2x2 pools must leave at least one pixel.
   const side = Math.floor((Math.floor((Math.min(h, w) - s.kernelSize + 1) / 2) - s.kernelSize + 1) / 2);
   if (side < 1) {
-    throw new RangeError(`LeNet spec: input ${h}x${w} is too small for kernelSize ${s.kernelSize} (two conv + pool blocks)`);
+    throw new RangeError(
+      `LeNet spec: input ${h}x${w} is too small for kernelSize ${s.kernelSize} (two conv + pool blocks)`,
+    );
   }
 }

@@ -23,7 +23,11 @@ export interface ZooOptions {
 export function buildModel(name: string, opts: ZooOptions = {}): LayersModel {
   switch (name) {
     case 'lenet':
-      return buildLenet({ ...opts.lenet, ...(opts.inputShape ? { inputShape: opts.inputShape } : {}), ...(opts.dropout !== undefined ? { dropout: opts.dropout } : {}) });
+      return buildLenet({
+        ...opts.lenet,
+        ...(opts.inputShape ? { inputShape: opts.inputShape } : {}),
+        ...(opts.dropout !== undefined ? { dropout: opts.dropout } : {}),
+      });
     case 'extremeearth-cnn':
       return buildExtremeEarthCnn(opts, false);
     case 'extremeearth-cnn-angle':
@@ -46,8 +50,12 @@ function buildExtremeEarthCnn(opts: ZooOptions, withAngle: boolean): LayersModel
   const image = tf.input({ shape: inputShape, name: 'image' });
   let x: SymbolicTensor = image;
   [64, 128, 128, 64].forEach((filters, i) => {
-    x = tf.layers.conv2d({ filters, kernelSize: 3, activation: 'relu', name: `conv${i + 1}` }).apply(x) as SymbolicTensor;
-    x = tf.layers.maxPooling2d({ poolSize: i === 0 ? 3 : 2, strides: 2, name: `pool${i + 1}` }).apply(x) as SymbolicTensor;
+    x = tf.layers
+      .conv2d({ filters, kernelSize: 3, activation: 'relu', name: `conv${i + 1}` })
+      .apply(x) as SymbolicTensor;
+    x = tf.layers
+      .maxPooling2d({ poolSize: i === 0 ? 3 : 2, strides: 2, name: `pool${i + 1}` })
+      .apply(x) as SymbolicTensor;
     x = tf.layers.dropout({ rate: dropout, name: `dropout${i + 1}` }).apply(x) as SymbolicTensor;
   });
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as SymbolicTensor;

@@ -82,7 +82,11 @@ export const servingMigration: Migration = {
       .addColumn('outputs', t.json, (c) => c.notNull())
       .execute();
     // Monitoring reads one model version's requests in a time window.
-    await db.schema.createIndex('serving_request_model_at').on('serving_request').columns(['model', 'version', 'at']).execute();
+    await db.schema
+      .createIndex('serving_request_model_at')
+      .on('serving_request')
+      .columns(['model', 'version', 'at'])
+      .execute();
 
     await addAutoIdColumn(db.schema.createTable('drift_report'), ctx.dialect)
       .addColumn('created_at', t.timestamp, (c) => c.notNull())
@@ -94,7 +98,11 @@ export const servingMigration: Migration = {
       .addColumn('alerts', t.integer, (c) => c.notNull())
       .addColumn('report', t.json, (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('drift_report_model').on('drift_report').columns(['model', 'version', 'created_at']).execute();
+    await db.schema
+      .createIndex('drift_report_model')
+      .on('drift_report')
+      .columns(['model', 'version', 'created_at'])
+      .execute();
 
     await addAutoIdColumn(db.schema.createTable('drift_alert'), ctx.dialect)
       .addColumn('report_id', t.integer, (c) => c.notNull().references('drift_report.id').onDelete('cascade'))
