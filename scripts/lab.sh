@@ -10,8 +10,11 @@ bash scripts/setup.sh
 export FLOE_HOME="${FLOE_HOME:-$FLOE_ROOT/floe-project}"
 mkdir -p "$FLOE_HOME"
 say "project store: $FLOE_HOME"
+# Jupyter refuses to start as root unless told; containers and CI machines often run as root.
+root_args=()
+[ "$(id -u)" -eq 0 ] && root_args=(--allow-root)
 say "starting JupyterLab on 127.0.0.1 (the URL with its token is printed below)"
-exec "$VENV/bin/jupyter" lab \
+exec "$VENV/bin/jupyter" lab "${root_args[@]}" \
   --ServerApp.ip=127.0.0.1 \
   --ServerApp.root_dir="$FLOE_ROOT" \
   --LabApp.default_url=/lab/tree/notebooks \
