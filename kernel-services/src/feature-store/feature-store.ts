@@ -102,7 +102,6 @@ export class FeatureStore {
       );
     }
     const schema = parsed.data;
-    const names = new Set(schema.map((f) => f.name));
     const primaryKey = Array.isArray(def.primaryKey) ? def.primaryKey : [def.primaryKey];
     if (primaryKey.length === 0)
       throw new FeatureStoreError(`feature group '${def.name}': the primary key names at least one feature`);
@@ -124,7 +123,6 @@ export class FeatureStore {
         );
       }
     }
-    void names;
     const ruleSet = def.ruleSet === undefined ? null : storableRuleSet(def.ruleSet, def.name);
 
     const latest = await this.store.db
