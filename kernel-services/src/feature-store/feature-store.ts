@@ -4,7 +4,7 @@
  */
 import { FeatureSchema as FeatureSchemaContract, type FeatureSchema } from '@floe/schema';
 import { openProjectStore, type ProjectStore, type StoreOptions } from '../store';
-import { readJson, readTime, storedJson, storedTime } from '../store/portable';
+import { nextVersion, readJson, readTime, storedJson, storedTime } from '../store/portable';
 import { arrowSchema } from './arrow';
 import { FeatureGroupNotFoundError, FeatureStoreError } from './errors';
 import { FeatureGroup, type FeatureGroupInfo, type FeatureGroupLineage } from './feature-group';
@@ -125,14 +125,7 @@ export class FeatureStore {
     }
     const ruleSet = def.ruleSet === undefined ? null : storableRuleSet(def.ruleSet, def.name);
 
-    const latest = await this.store.db
-      .selectFrom('feature_group')
-      .select('version')
-      .where('name', '=', def.name)
-      .orderBy('version', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    const version = def.version ?? (latest ? Number(latest.version) + 1 : 1);
+    const version = def.version ?? (await nextVersion(this.store.db, 'feature_group', def.name));
     if (!Number.isInteger(version) || version < 1)
       throw new FeatureStoreError(`feature group '${def.name}': version must be a positive integer`);
     const exists = await this.store.db

@@ -7,7 +7,7 @@
 import type { Feature, FeatureSchema } from '@floe/schema';
 import type { Table } from '@lancedb/lancedb';
 import type * as arrow from 'apache-arrow';
-import { readJson, readTime, storedJson, storedTime } from '../store/portable';
+import { nextVersion, readJson, readTime, storedJson, storedTime } from '../store/portable';
 import { arrowToRows } from './arrow';
 import { FeatureStoreError } from './errors';
 import type { AsOf, FeatureGroup } from './feature-group';
@@ -328,14 +328,7 @@ export async function createTrainingDataset(
   }
   const assigned = assignSplits(rows, splits, seed, stratify);
 
-  const latest = await fs.store.db
-    .selectFrom('training_dataset')
-    .select('version')
-    .where('name', '=', def.name)
-    .orderBy('version', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const version = def.version ?? (latest ? Number(latest.version) + 1 : 1);
+  const version = def.version ?? (await nextVersion(fs.store.db, 'training_dataset', def.name));
   const splitsBlob = `training-datasets/${def.name}/v${version}/splits-${Date.now().toString(36)}.json`;
   await fs.store.blobs.put(splitsBlob, JSON.stringify(assigned));
   const spec: TrainingDatasetSpec = {

@@ -5,7 +5,7 @@ import type { LayersModel } from '@tensorflow/tfjs-node';
 import type { Selectable } from 'kysely';
 import { openProjectStore, type ProjectStore } from '../store';
 import type { ModelVersionTableRow } from '../store/migrations/003_experiments';
-import { readJson, storedJson, storedTime } from '../store/portable';
+import { nextVersion, readJson, storedJson, storedTime } from '../store/portable';
 import { copyModelBlobs, loadModelFromBlobs } from '../tracking/model-io';
 import { ExperimentTracker } from '../tracking/tracker';
 
@@ -133,12 +133,7 @@ export class ModelRegistry {
     const signature = (artifact.meta.signature as Record<string, unknown> | undefined) ?? {};
     const version = await this.store.writeTransaction(
       async (trx) => {
-        const last = await trx
-          .selectFrom('model_version')
-          .select((eb) => eb.fn.max<number>('version').as('v'))
-          .where('name', '=', opts.name)
-          .executeTakeFirst();
-        const next = Number(last?.v ?? 0) + 1;
+        const next = await nextVersion(trx, 'model_version', opts.name);
         await trx
           .insertInto('model_version')
           .values({

@@ -10,7 +10,8 @@
  *   replaced, see metadata.ts);
  * - floating point: `double precision` (float8 on PostgreSQL, REAL affinity on SQLite).
  */
-import { sql, type ColumnDataType, type CreateTableBuilder, type Expression } from 'kysely';
+import { sql, type ColumnDataType, type CreateTableBuilder, type Expression, type Kysely } from 'kysely';
+import type { FloeDatabase } from './database';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
@@ -99,4 +100,20 @@ export function readBool(value: number | boolean | string | bigint | null | unde
 }
 
 /** `sql` re-exported so domain code needs one import for raw fragments that both engines accept. */
+/** Tables of numbered versions per name (feature groups, training datasets, model versions). */
+export type VersionedTable = 'feature_group' | 'training_dataset' | 'model_version';
+
+/**
+ * The next version number of `name` in a versioned table: 1 for a new name. Call it inside the write
+ * transaction that inserts the version when two writers could race.
+ */
+export async function nextVersion(db: Kysely<FloeDatabase>, table: VersionedTable, name: string): Promise<number> {
+  const last = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.max<number>('version').as('v'))
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return Number(last?.v ?? 0) + 1;
+}
+
 export { sql };
