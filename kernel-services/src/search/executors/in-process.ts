@@ -1,5 +1,11 @@
 import { loadTrialFunction, startTrial, type TrialFunction } from '../trial';
-import type { AttemptKey, ExecutorListener, TrialAssignment, TrialExecutor } from './types';
+import {
+  type AttemptKey,
+  type ExecutorListener,
+  type TrialAssignment,
+  type TrialExecutor,
+  cancelQueued,
+} from './types';
 
 /**
  * Runs trials concurrently inside the driver's own process (async functions interleave on one event
@@ -36,19 +42,7 @@ export class InProcessExecutor implements TrialExecutor {
   }
 
   stop(key: AttemptKey, reason: string): void {
-    const i = this.queue.findIndex((a) => a.trialId === key.trialId && a.attempt === key.attempt);
-    if (i >= 0) {
-      this.queue.splice(i, 1);
-      this.listener?.ended(key, {
-        kind: 'finished',
-        metric: null,
-        stopped: true,
-        stopReason: reason,
-        steps: 0,
-        busyMs: 0,
-      });
-      return;
-    }
+    if (cancelQueued(this.queue, key, reason, this.listener)) return;
     this.running.get(`${key.trialId}:${key.attempt}`)?.stop(reason);
   }
 

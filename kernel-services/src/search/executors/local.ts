@@ -2,7 +2,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { childEntry } from '../ts-require';
 import { gpuForWorker, visibleGpus } from './gpus';
 import type { FromWorker, ToWorker } from './process-worker';
-import type { AttemptKey, ExecutorListener, TrialAssignment, TrialExecutor } from './types';
+import {
+  type AttemptKey,
+  type ExecutorListener,
+  type TrialAssignment,
+  type TrialExecutor,
+  cancelQueued,
+} from './types';
 
 export interface LocalExecutorOptions {
   /** Worker processes (default 2). */
@@ -102,19 +108,7 @@ export class LocalProcessExecutor implements TrialExecutor {
   }
 
   stop(key: AttemptKey, reason: string): void {
-    const i = this.queue.findIndex((a) => a.trialId === key.trialId && a.attempt === key.attempt);
-    if (i >= 0) {
-      this.queue.splice(i, 1);
-      this.listener?.ended(key, {
-        kind: 'finished',
-        metric: null,
-        stopped: true,
-        stopReason: reason,
-        steps: 0,
-        busyMs: 0,
-      });
-      return;
-    }
+    if (cancelQueued(this.queue, key, reason, this.listener)) return;
     const w = this.pool.find((x) => x.current?.trialId === key.trialId && x.current.attempt === key.attempt);
     if (w) this.post(w, { type: 'stop', trialId: key.trialId, attempt: key.attempt, reason });
   }

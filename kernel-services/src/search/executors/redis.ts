@@ -10,7 +10,13 @@ import { Queue, Worker as BullWorker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import * as os from 'node:os';
 import { loadTrialFunction, startTrial, type TrialOutcome } from '../trial';
-import type { AttemptKey, ExecutorListener, TrialAssignment, TrialExecutor } from './types';
+import {
+  type AttemptKey,
+  type ExecutorListener,
+  type TrialAssignment,
+  type TrialExecutor,
+  stoppedBeforeStart,
+} from './types';
 
 export const DEFAULT_QUEUE = 'floe-trials';
 
@@ -146,14 +152,7 @@ export class RedisExecutor implements TrialExecutor {
       if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
         try {
           await job.remove();
-          this.listener?.ended(key, {
-            kind: 'finished',
-            metric: null,
-            stopped: true,
-            stopReason: reason,
-            steps: 0,
-            busyMs: 0,
-          });
+          this.listener?.ended(key, stoppedBeforeStart(reason));
           return;
         } catch {
           // a worker took it in the meantime: tell it to stop

@@ -20,6 +20,28 @@ export interface AttemptKey {
   attempt: number;
 }
 
+/** The outcome of an attempt stopped while it was still queued: no worker ever ran it. */
+export function stoppedBeforeStart(reason: string): TrialOutcome {
+  return { kind: 'finished', metric: null, stopped: true, stopReason: reason, steps: 0, busyMs: 0 };
+}
+
+/**
+ * Removes a queued (not yet started) attempt from a local queue and reports it stopped. Returns false
+ * when the attempt is not in the queue (it is running, or already over).
+ */
+export function cancelQueued(
+  queue: TrialAssignment[],
+  key: AttemptKey,
+  reason: string,
+  listener: ExecutorListener | undefined,
+): boolean {
+  const i = queue.findIndex((a) => a.trialId === key.trialId && a.attempt === key.attempt);
+  if (i < 0) return false;
+  queue.splice(i, 1);
+  listener?.ended(key, stoppedBeforeStart(reason));
+  return true;
+}
+
 /** What executors tell the driver. Every event is also a heartbeat of its attempt. */
 export interface ExecutorListener {
   started(key: AttemptKey, worker: string): void;
