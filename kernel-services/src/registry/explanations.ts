@@ -5,7 +5,7 @@ import { loadTf } from '../training/backend';
 import type { PatchRecord } from '../training/data';
 import { escapeHtml, showBundle } from '../training/display';
 import { gradCam, saliency, type Heatmap } from '../training/explain';
-import { pngDataUrl } from '../training/png';
+import { encodePng, pngDataUrl } from '../training/png';
 import type { ModelSignature } from '../training/train';
 import { ModelRegistry } from './registry';
 
@@ -117,29 +117,48 @@ function upscaledRgba(width: number, height: number, pixel: (i: number) => [numb
   return out;
 }
 
-export function explanationBundle(payload: ExplanationPayload): FloeMimeBundle {
+/** The patch (grey, 2–98 % stretch) and the heatmap blended over it, each as RGBA upscaled ×4. */
+function explanationRgba(payload: ExplanationPayload): { patch: Uint8Array; overlay: Uint8Array } {
   const { width, height } = payload;
   const gray = stretch(Float32Array.from(payload.background));
-  const patchPng = pngDataUrl(
-    width * SCALE,
-    height * SCALE,
-    upscaledRgba(width, height, (i) => [gray[i]!, gray[i]!, gray[i]!]),
-  );
-  const overlayPng = pngDataUrl(
-    width * SCALE,
-    height * SCALE,
-    upscaledRgba(width, height, (i) => {
-      const heat = payload.heatmap[i]!;
-      const alpha = 0.65 * heat;
-      const [r, g, b] = heatColor(heat);
-      const base = gray[i]!;
-      return [
-        Math.round(base * (1 - alpha) + r * alpha),
-        Math.round(base * (1 - alpha) + g * alpha),
-        Math.round(base * (1 - alpha) + b * alpha),
-      ];
-    }),
-  );
+  const patch = upscaledRgba(width, height, (i) => [gray[i]!, gray[i]!, gray[i]!]);
+  const overlay = upscaledRgba(width, height, (i) => {
+    const heat = payload.heatmap[i]!;
+    const alpha = 0.65 * heat;
+    const [r, g, b] = heatColor(heat);
+    const base = gray[i]!;
+    return [
+      Math.round(base * (1 - alpha) + r * alpha),
+      Math.round(base * (1 - alpha) + g * alpha),
+      Math.round(base * (1 - alpha) + b * alpha),
+    ];
+  });
+  return { patch, overlay };
+}
+
+/**
+ * One PNG with the patch on the left and the heatmap overlay on the right (a gap of 8 pixels between):
+ * what `floe models explain --png` writes.
+ */
+export function explanationPng(payload: ExplanationPayload): Buffer {
+  const { patch, overlay } = explanationRgba(payload);
+  const w = payload.width * SCALE;
+  const h = payload.height * SCALE;
+  const gap = 8;
+  const W = 2 * w + gap;
+  const out = new Uint8Array(W * h * 4).fill(255);
+  for (let y = 0; y < h; y++) {
+    out.set(patch.subarray(y * w * 4, (y + 1) * w * 4), y * W * 4);
+    out.set(overlay.subarray(y * w * 4, (y + 1) * w * 4), (y * W + w + gap) * 4);
+  }
+  return encodePng(W, h, out);
+}
+
+export function explanationBundle(payload: ExplanationPayload): FloeMimeBundle {
+  const { width, height } = payload;
+  const images = explanationRgba(payload);
+  const patchPng = pngDataUrl(width * SCALE, height * SCALE, images.patch);
+  const overlayPng = pngDataUrl(width * SCALE, height * SCALE, images.overlay);
   const title = `${payload.method === 'gradcam' ? 'Grad-CAM' : 'Saliency'} of ${payload.model}: p(iceberg) = ${payload.probability.toFixed(3)}`;
   const html =
     `<div class="floe-explanation" style="font-family:var(--jp-ui-font-family,sans-serif);font-size:12px">` +

@@ -94,6 +94,34 @@ describe('floe train / runs / models', () => {
     const best: string[] = [];
     expect(await modelsCommand(['best', 'eval_accuracy'], (l) => best.push(l))).toBe(0);
     expect(best[0]).toMatch(/^iceberg:1 \(production\)/);
+
+    // Explain one prediction of the registered model from the command line, with a PNG written.
+    const png = path.join(dir, 'explain.png');
+    const explained: string[] = [];
+    expect(
+      await modelsCommand(
+        ['explain', 'iceberg@production', '--data', file, '--id', 'r3', '--method', 'gradcam', '--png', png, '--json'],
+        (l) => explained.push(l),
+      ),
+    ).toBe(0);
+    const e = JSON.parse(explained[0]!) as { patch: string; probability: number; heatmap: number[]; width: number };
+    expect(e.patch).toBe('r3');
+    expect(e.probability).toBeGreaterThan(0);
+    expect(e.probability).toBeLessThan(1);
+    expect(e.width).toBe(16);
+    expect(e.heatmap).toHaveLength(256);
+    expect(Math.max(...e.heatmap)).toBeCloseTo(1, 5);
+    const bytes = fs.readFileSync(png);
+    expect(bytes.subarray(1, 4).toString('ascii')).toBe('PNG');
+    // Patch and overlay side by side, each 16 pixels ×4, with an 8-pixel gap.
+    expect(bytes.readUInt32BE(16)).toBe(2 * 64 + 8);
+    expect(bytes.readUInt32BE(20)).toBe(64);
+    expect(fs.existsSync(`${png}.partial`)).toBe(false);
+    const plain: string[] = [];
+    await modelsCommand(['explain', 'iceberg:1', '--data', file], (l) => plain.push(l));
+    expect(plain[0]).toMatch(
+      /^saliency of iceberg:1 on patch r0: p\(iceberg\) = 0\.\d{3}; heatmap 16x16, peak at row \d+/,
+    );
   });
 
   it('names the bad option or feature', async () => {
@@ -105,5 +133,12 @@ describe('floe train / runs / models', () => {
       /--data .*missing\.json/,
     );
     await expect(runsCommand(['frobnicate'], () => undefined)).rejects.toThrow("unknown runs command 'frobnicate'");
+    await expect(modelsCommand(['explain', 'iceberg@production'], () => undefined)).rejects.toThrow('needs --data');
+    await expect(
+      modelsCommand(['explain', 'iceberg@production', '--data', file, '--id', 'nope'], () => undefined),
+    ).rejects.toThrow("no patch with id 'nope'");
+    await expect(
+      modelsCommand(['explain', 'iceberg@production', '--data', file, '--method', 'lime'], () => undefined),
+    ).rejects.toThrow("--method is saliency or gradcam, got 'lime'");
   });
 });

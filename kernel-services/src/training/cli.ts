@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
-import type { EpochRow, Run } from '@floe/schema';
+import { EXPLANATION_MIME, type EpochRow, type ExplanationPayload, type Run } from '@floe/schema';
 import { parseArgs } from '../cli/main';
 import { openProjectStore, type ProjectStore } from '../store';
 import { ExperimentTracker, type RunFilter } from '../tracking/tracker';
 import { ModelRegistry } from '../registry/registry';
+import { explain, explanationPng } from '../registry/explanations';
 import { recordsTrainingData, type PatchRecord, type TrainingData } from './data';
 import { train, TrainingInterruptedError, type OptimizerName, type TrainConfig } from './train';
 
@@ -53,21 +54,33 @@ async function withStore<T>(fn: (store: ProjectStore) => Promise<T>): Promise<T>
   }
 }
 
-function readRecords(file: string): PatchRecord[] {
+function readRecords(file: string, option = 'data'): PatchRecord[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`--data ${file}: ${(err as Error).message}`);
+    throw new UsageError(`--${option} ${file}: ${(err as Error).message}`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`--data ${file} is not JSON: ${(err as Error).message}`);
+    throw new UsageError(`--${option} ${file} is not JSON: ${(err as Error).message}`);
   }
-  if (!Array.isArray(parsed)) throw new UsageError(`--data ${file}: expected a JSON array of Statoil records`);
+  if (!Array.isArray(parsed)) throw new UsageError(`--${option} ${file}: expected a JSON array of Statoil records`);
   return parsed as PatchRecord[];
+}
+
+/** Writes beside the target and renames, so an interrupted write never leaves half a file under its name. */
+function writeFileAtomic(file: string, bytes: Buffer): void {
+  const partial = `${file}.partial`;
+  try {
+    fs.writeFileSync(partial, bytes);
+    fs.renameSync(partial, file);
+  } catch (err) {
+    fs.rmSync(partial, { force: true });
+    throw new UsageError(`--png ${file}: ${(err as Error).message}`);
+  }
 }
 
 const fmt = (v: unknown, d = 4): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '–');
@@ -305,7 +318,9 @@ export const MODELS_USAGE = `usage: floe models [list] [--json]
        floe models register RUN_ID NAME [--alias A] [--description D]
        floe models alias NAME ALIAS VERSION  point an alias at a version (moves it)
        floe models best METRIC [--name NAME] [--direction min|max]
-       floe models lineage REF`;
+       floe models lineage REF
+       floe models explain REF --data patches.json [--id ID] [--method saliency|gradcam] [--png FILE]
+                                            explain one prediction (default: the file's first patch)`;
 
 export async function modelsCommand(argv: string[], out: Out): Promise<number> {
   const { positionals, options } = parseArgs(argv);
@@ -402,6 +417,51 @@ export async function modelsCommand(argv: string[], out: Out): Promise<number> {
             out(
               `  ← feature group ${chain.featureGroupCommit.featureGroup} v${chain.featureGroupCommit.version}, commit ${chain.featureGroupCommit.commit} (${chain.featureGroupCommit.rows} rows, ${chain.featureGroupCommit.committedAt})`,
             );
+        }
+        return 0;
+      }
+      case 'explain': {
+        if (!rest[0]) throw new UsageError(MODELS_USAGE);
+        const file = str(options, 'data');
+        if (!file) throw new UsageError(`floe models explain needs --data patches.json\n${MODELS_USAGE}`);
+        const method = str(options, 'method') ?? 'saliency';
+        if (method !== 'saliency' && method !== 'gradcam')
+          throw new UsageError(`--method is saliency or gradcam, got '${method}'`);
+        const records = readRecords(file, 'data');
+        const id = str(options, 'id');
+        const record = id === undefined ? records[0] : records.find((r) => String(r.id) === id);
+        if (!record)
+          throw new UsageError(
+            id === undefined ? `--data ${file} has no patches` : `--data ${file} has no patch with id '${id}'`,
+          );
+        const result = await explain(rest[0], record, method, { store, display: false });
+        const payload = result.bundle[EXPLANATION_MIME] as ExplanationPayload;
+        const png = str(options, 'png');
+        if (png) writeFileAtomic(png, explanationPng(payload));
+        if (json)
+          out(
+            JSON.stringify({
+              model: result.model,
+              method,
+              patch: record.id,
+              probability: result.probability,
+              height: payload.height,
+              width: payload.width,
+              heatmap: payload.heatmap,
+              ...(png ? { png } : {}),
+            }),
+          );
+        else {
+          let peak = 0;
+          result.heatmap.values.forEach((v, i) => {
+            if (v > result.heatmap.values[peak]!) peak = i;
+          });
+          const w = result.heatmap.width;
+          out(
+            `${method} of ${result.model} on patch ${record.id}: p(iceberg) = ${result.probability.toFixed(3)}; ` +
+              `heatmap ${result.heatmap.height}x${w}, peak at row ${Math.floor(peak / w)}, column ${peak % w}` +
+              (png ? `; wrote ${png}` : ''),
+          );
         }
         return 0;
       }
