@@ -414,6 +414,31 @@ const version = await registry.register({ runId: runId, name: names.model, alias
 console.log(\`registered \${version.name}:\${version.version} aliases \${version.aliases.join(', ')}; metrics\`, version.metrics);
 const chain = await registry.lineage(\`\${names.model}@production\`);
 console.log(JSON.stringify({ run: { id: chain.run.id, name: chain.run.name, experiment: chain.run.experiment }, dataset: chain.trainingDataset, featureGroupCommit: chain.featureGroupCommit }, null, 1));`),
+    md(`## Why does it say iceberg?
+
+Interpretability is one of the open problems of Earth-observation deep learning: a reviewer should see *what* in
+the patch the model looked at. Two explanations of one prediction of the registered model, drawn over the HH band:
+- **saliency**: how much the predicted probability changes with each input pixel (|∂p/∂x|, largest over channels);
+- **Grad-CAM**: the last convolution's feature maps weighted by their mean gradient, the positive part upsampled to
+  the patch — coarser, but it shows the *region* that supports the answer.
+
+For a trained model both light up the bright target in the middle and not the sea clutter around it. From a shell,
+\`floe models explain NAME@production --data patches.json --png explain.png\` writes the same picture.`),
+    code(`const [patch] = floe.servingPatches(1, 107);
+const sal = await floe.explain(\`\${names.model}@production\`, patch!, 'saliency', { store: store });
+const cam = await floe.explain(\`\${names.model}@production\`, patch!, 'gradcam', { store: store });
+// Where the saliency mass sits: the share of it in the central 25 × 25 pixels, where the target is.
+const { width, height, values } = sal.heatmap;
+let centre = 0;
+let total = 0;
+values.forEach((v, i) => {
+  const r = Math.floor(i / width);
+  const c = i % width;
+  total += v;
+  if (Math.abs(r - height / 2) < 12.5 && Math.abs(c - width / 2) < 12.5) centre += v;
+});
+console.log(\`patch \${patch!.id}: p(iceberg) = \${sal.probability.toFixed(3)}; \${((100 * centre) / total).toFixed(0)} % of the saliency in the central 11 % of the patch\`);
+if (Math.abs(sal.probability - cam.probability) > 1e-6) throw new Error('both explanations explain the same prediction');`),
     md(`## Serve it
 
 \`floe.serve\` (or \`floe serve\` from a shell) starts the REST server on loopback; port 0 picks a free port. The served
