@@ -7,3 +7,4 @@ export * from './search';
 export * from './validation';
 export * from './serving';
 export * from './hub';
+export * from './hub-feature-store';

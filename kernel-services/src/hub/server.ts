@@ -22,6 +22,8 @@ import { info } from '../info';
 import { openProjectStore, type ProjectStore } from '../store';
 import { ModelRegistry } from '../registry/registry';
 import { NotInStoreError, PanelReads } from './read-models';
+import { PatchPageQuery, PatchPageResponse } from '@floe/schema';
+import { closeFeatureStoreReads, featureStoreReads } from './feature-store-reads';
 
 /**
  * The hub: a thin HTTP adapter over the floe library, reached by the browser only through
@@ -148,6 +150,13 @@ const routes: Route[] = [
         await (await reads()).featureGroup(params[0]!, version === null ? undefined : integerParam(version, 'version')),
       );
     },
+  }),
+  route('/feature-groups/{name}/patches', {
+    GET: async ({ reads, params, url }) =>
+      answer(
+        PatchPageResponse,
+        await featureStoreReads((await reads()).store).patchPage(params[0]!, parseQuery(url, PatchPageQuery)),
+      ),
   }),
   route('/training-datasets', {
     GET: async ({ reads }) =>
@@ -310,6 +319,7 @@ export async function startHub(listen: HubListen, options: HubOptions = {}): Pro
         const opened = await readsPromise?.catch(() => undefined);
         if (opened) {
           await opened.close();
+          await closeFeatureStoreReads(opened.store);
           if (ownsStore) await opened.store.close();
         }
       })()),
