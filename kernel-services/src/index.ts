@@ -73,3 +73,5 @@ export * from './pipeline';
 export * from './serving';
 export * from './monitoring';
 export * as show from './show';
+// Labels placed on SAR rasters (viewer or notebook) → chips committed into a feature group.
+export * from './labeling';

@@ -7,4 +7,5 @@ export * from './search';
 export * from './validation';
 export * from './serving';
 export * from './hub';
+export * from './labels';
 export * from './hub-feature-store';

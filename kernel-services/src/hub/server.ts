@@ -21,6 +21,7 @@ import type { ZodType } from 'zod';
 import { info } from '../info';
 import { openProjectStore, type ProjectStore } from '../store';
 import { ModelRegistry } from '../registry/registry';
+import { commitLabelsRoute } from './labels';
 import { NotInStoreError, PanelReads } from './read-models';
 import { PatchPageQuery, PatchPageResponse } from '@floe/schema';
 import { closeFeatureStoreReads, featureStoreReads } from './feature-store-reads';
@@ -164,6 +165,10 @@ const routes: Route[] = [
   }),
   route('/searches', {
     GET: async ({ reads }) => answer(SearchListResponse, { searches: await (await reads()).searchList() }),
+  }),
+  // Lazy reference: labels.ts imports HttpError from this module.
+  route('/labels/commit', {
+    POST: async ({ req, reads }) => commitLabelsRoute(req, async () => (await reads()).store),
   }),
   route('/searches/{id}', {
     GET: async ({ reads, params }) =>
