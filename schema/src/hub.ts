@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ModelVersion, Run, RunArtifact, RunStatus } from './tracking';
-import { SearchStatus, TrialSummary } from './search';
+import { ParallelCoordinatesSpec, SearchStatus, TrialSummary } from './search';
 
 // ---- experiments and runs ----
 
@@ -36,6 +36,8 @@ export const RunListQuery = z.object({
   /** Case-insensitive text that the run's name or params (as JSON text) must contain. */
   filter: z.string().max(200).default(''),
   status: RunStatus.optional(),
+  /** `none`: top-level runs only (searches, not their trials); a run id: that run's children (its trials). */
+  parent: z.union([z.literal('none'), z.coerce.number().int().nonnegative()]).optional(),
 });
 export type RunListQuery = z.infer<typeof RunListQuery>;
 
@@ -48,6 +50,8 @@ export const RunRow = z.object({
   params: z.record(z.string(), z.unknown()),
   summary: z.record(z.string(), z.number()),
   parentRunId: z.number().int().nullable(),
+  /** Child runs (a search's trials) under this run. */
+  children: z.number().int().nonnegative(),
   epochsCompleted: z.number().int(),
   startedAt: z.string(),
   endedAt: z.string().nullable(),
@@ -212,6 +216,10 @@ export const SearchDetailResponse = z.object({
   /** The search's configuration as stored (space, optimizer, stopping rule, direction). */
   config: z.record(z.string(), z.unknown()),
   trials: z.array(TrialSummary),
+  /** The best finished or stopped trial under the search's direction, or null before one has a metric. */
+  best: z.object({ trial: z.number().int(), metric: z.number(), params: z.record(z.string(), z.unknown()) }).nullable(),
+  /** One axis per search-space parameter plus the metric; one line per trial with a metric. */
+  parallelCoordinates: ParallelCoordinatesSpec,
 });
 export type SearchDetailResponse = z.infer<typeof SearchDetailResponse>;
 
@@ -230,3 +238,42 @@ export const StoreChangeCounters = z.object({
   trials: z.string(),
 });
 export type StoreChangeCounters = z.infer<typeof StoreChangeCounters>;
+
+// ---- run images (saliency across epochs) ----
+
+/** A file name inside a multi-file artifact: no separators, no leading dot (so never `..`). */
+export const ArtifactFileName = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/, 'a file name is letters, digits, _ . - (no slashes, no leading dot)');
+
+/**
+ * `GET /v1/runs/{id}/image?artifact=<name>[&file=<file>]`: a PNG or JPEG of a run's artifact (an image
+ * artifact, or one file listed in a multi-file artifact's `meta.images`), served with its content type.
+ */
+export const RunImageQuery = z.object({
+  artifact: z.string().min(1).max(200),
+  file: ArtifactFileName.optional(),
+});
+export type RunImageQuery = z.infer<typeof RunImageQuery>;
+
+/**
+ * `meta` of a saliency artifact (kind `plot`, name `saliency/epoch-<NNN>`, blob key a folder prefix):
+ * the explanation images of a fixed set of patches after one epoch, so epochs and runs line up.
+ */
+export const SaliencyArtifactMeta = z.object({
+  type: z.literal('saliency'),
+  method: z.enum(['saliency', 'gradcam']),
+  epoch: z.number().int().nonnegative(),
+  images: z.array(
+    z.object({
+      file: ArtifactFileName,
+      /** The patch's id (the same ids every epoch and every run of a comparison). */
+      patch: z.string(),
+      /** The patch's label (1 iceberg, 0 ship) when known. */
+      label: z.number().int().nullable(),
+      /** The model's p(iceberg) for the patch at that epoch. */
+      probability: z.number().nullable(),
+    }),
+  ),
+});
+export type SaliencyArtifactMeta = z.infer<typeof SaliencyArtifactMeta>;

@@ -3,20 +3,24 @@
  * Plain library code over the store (no HTTP here): the hub's routes call it, tests call it directly.
  * The runs page pushes filtering, sorting and paging into SQL so that 5,000 runs cost one page.
  */
-import type {
-  ExperimentSummary,
-  FeatureGroupDetailResponse,
-  FeatureGroupSummary,
-  MetricSeries,
-  RunDetailResponse,
-  RunListQuery,
-  RunListResponse,
-  RunRow,
-  RunStatus,
-  SearchDetailResponse,
-  SearchSummary,
-  StoreChangeCounters,
-  TrainingDatasetSummary,
+import {
+  ABLATION_MIME,
+  SaliencyArtifactMeta,
+  type AblationBundle,
+  type ExperimentSummary,
+  type FeatureGroupDetailResponse,
+  type FeatureGroupSummary,
+  type MetricSeries,
+  type RunDetailResponse,
+  type RunListQuery,
+  type RunListResponse,
+  type RunRow,
+  type RunStatus,
+  type SearchDetailResponse,
+  type SearchSummary,
+  type StoreChangeCounters,
+  type RunImageQuery,
+  type TrainingDatasetSummary,
 } from '@floe/schema';
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { FloeDatabase } from '../store/database';
@@ -25,7 +29,27 @@ import type { ProjectStore } from '../store';
 import { readJson } from '../store/portable';
 import { ExperimentTracker } from '../tracking/tracker';
 import { SearchRepository, type SearchRecord } from '../search/repository';
-import { trialSummary } from '../search/display';
+import { ablationBundle, bestOf, parallelCoordinates, trialSummary } from '../search/display';
+
+/** Largest image the hub serves from a run's artifacts (saliency PNGs are a few KiB to a few hundred). */
+export const MAX_RUN_IMAGE_BYTES = 8 * 1024 * 1024;
+
+/** An image read from a run's artifacts, with the content type its magic bytes say. */
+export interface RunImage {
+  contentType: 'image/png' | 'image/jpeg';
+  bytes: Uint8Array;
+}
+
+/** A run image that exists but may not be served (too large, or not a PNG/JPEG): the hub answers `status`. */
+export class RunImageRefused extends Error {
+  override name = 'RunImageRefused';
+  constructor(
+    readonly status: 413 | 415,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** A record the panels asked for that is not in the store (the hub answers 404). */
 export class NotInStoreError extends Error {
@@ -104,6 +128,8 @@ export class PanelReads {
     const conditions = (eb: ExpressionBuilder<FloeDatabase, 'run'>) => {
       const all: Expression<SqlBool>[] = [eb('run.experiment_id', '=', exp.id)];
       if (query.status) all.push(eb('run.status', '=', query.status));
+      if (query.parent === 'none') all.push(eb('run.parent_run_id', 'is', null));
+      else if (query.parent !== undefined) all.push(eb('run.parent_run_id', '=', query.parent));
       if (query.filter) {
         const pattern = likePattern(query.filter);
         all.push(
@@ -131,6 +157,13 @@ export class PanelReads {
         'run.epochs_completed',
         'run.started_at',
         'run.ended_at',
+        // Trials under a search's run: one indexed count per row of the page (run_parent index).
+        (eb) =>
+          eb
+            .selectFrom('run as child')
+            .whereRef('child.parent_run_id', '=', 'run.id')
+            .select((c) => c.fn.countAll<number>().as('n'))
+            .as('children'),
       ]);
     const dir = query.dir;
     if (query.sort.startsWith('metric:')) {
@@ -166,6 +199,7 @@ export class PanelReads {
         params: readJson(r.params),
         summary: readJson(r.summary),
         parentRunId: r.parent_run_id,
+        children: Number(r.children ?? 0),
         epochsCompleted: r.epochs_completed,
         startedAt: r.started_at,
         endedAt: r.ended_at,
@@ -284,11 +318,59 @@ export class PanelReads {
       throw err;
     }
     const trials = await this.searches.listTrials(id);
+    const best = bestOf(record, trials);
     return {
       search: searchSummary(record),
       config: record.config as unknown as Record<string, unknown>,
       trials: trials.map(trialSummary),
+      best: best ? { trial: best.number, metric: best.metric!, params: best.params } : null,
+      parallelCoordinates: parallelCoordinates(record, trials),
     };
+  }
+
+  /** An ablation study's rows (metric and delta per removed component) and its bar chart. */
+  async ablation(id: number): Promise<AblationBundle> {
+    try {
+      return (await ablationBundle(this.store, id))[ABLATION_MIME] as AblationBundle;
+    } catch (err) {
+      if ((err as Error).name === 'SearchNotFoundError') throw new NotInStoreError((err as Error).message);
+      throw err;
+    }
+  }
+
+  // ---- run images ----
+
+  /**
+   * An image of a run: the artifact named `query.artifact` when it is one image, or the file
+   * `query.file` of a multi-file artifact that lists it in `meta.images` (saliency per epoch). The key
+   * read is the artifact's own key (plus a listed, separator-free name), never a path from the request.
+   */
+  async runImage(runId: number, query: RunImageQuery): Promise<RunImage> {
+    const artifact = (await this.tracker.artifacts(runId)).find((a) => a.name === query.artifact);
+    if (!artifact) throw new NotInStoreError(`run ${runId} has no artifact '${query.artifact}'`);
+    let key: string;
+    if (query.file !== undefined) {
+      const meta = SaliencyArtifactMeta.safeParse(artifact.meta);
+      const listed = meta.success && meta.data.images.some((i) => i.file === query.file);
+      if (!listed || !artifact.blobKey.endsWith('/'))
+        throw new NotInStoreError(`artifact '${query.artifact}' of run ${runId} lists no image '${query.file}'`);
+      key = artifact.blobKey + query.file;
+    } else {
+      if (artifact.blobKey.endsWith('/'))
+        throw new RangeError(`artifact '${query.artifact}' of run ${runId} is a folder: name one of its images (file)`);
+      key = artifact.blobKey;
+    }
+    const info = await this.store.blobs.stat(key);
+    if (!info) throw new NotInStoreError(`the image '${key}' of run ${runId} is missing from the blob store`);
+    if (info.size > MAX_RUN_IMAGE_BYTES)
+      throw new RunImageRefused(
+        413,
+        `the image '${key}' is ${info.size} bytes; the hub serves at most ${MAX_RUN_IMAGE_BYTES}`,
+      );
+    const bytes = await this.store.blobs.get(key);
+    const contentType = imageType(bytes);
+    if (!contentType) throw new RunImageRefused(415, `'${key}' of run ${runId} is not a PNG or JPEG image`);
+    return { contentType, bytes };
   }
 
   // ---- live updates ----
@@ -337,4 +419,12 @@ function searchSummary(s: SearchRecord): SearchSummary {
     runId: s.runId,
     error: s.error,
   };
+}
+
+/** PNG or JPEG by magic bytes (the stored name is not trusted for the content type). */
+function imageType(bytes: Uint8Array): RunImage['contentType'] | null {
+  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (bytes.length >= 8 && png.every((b, i) => bytes[i] === b)) return 'image/png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  return null;
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  AblationBundle,
   API_VERSION,
   ExperimentListResponse,
   FeatureGroupDetailResponse,
@@ -11,6 +12,7 @@ import {
   ModelListResponse,
   RunDetailQuery,
   RunDetailResponse,
+  RunImageQuery,
   RunListQuery,
   RunListResponse,
   SearchDetailResponse,
@@ -121,6 +123,28 @@ const routes: Route[] = [
         await (await reads()).runDetail(integerParam(params[0]!, 'run id'), parseQuery(url, RunDetailQuery).points),
       ),
   }),
+  route('/runs/{id}/image', {
+    // Saliency and other images of a run: the artifact's own key, a size bound, the type from magic bytes.
+    GET: async ({ reads, params, url, res }) => {
+      const runId = integerParam(params[0]!, 'run id');
+      let image;
+      try {
+        image = await (await reads()).runImage(runId, parseQuery(url, RunImageQuery));
+      } catch (err) {
+        if (err instanceof RunImageRefused) throw new HttpError(err.status, err.message);
+        throw err;
+      }
+      res.writeHead(200, {
+        'content-type': image.contentType,
+        'content-length': image.bytes.byteLength,
+        'cache-control': 'private, max-age=60',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': "default-src 'none'; sandbox",
+      });
+      res.end(image.bytes);
+      return STREAMED;
+    },
+  }),
   route('/models', {
     GET: async ({ reads }) =>
       answer(ModelListResponse, { models: await new ModelRegistry((await reads()).store).names() }),
@@ -170,9 +194,14 @@ const routes: Route[] = [
   route('/labels/commit', {
     POST: async ({ req, reads }) => commitLabelsRoute(req, async () => (await reads()).store),
   }),
+  route('/labels/overlay', { GET: async ({ url, reads }) => labelOverlayRoute(url, async () => (await reads()).store) }),
   route('/searches/{id}', {
     GET: async ({ reads, params }) =>
       answer(SearchDetailResponse, await (await reads()).search(integerParam(params[0]!, 'search id'))),
+  }),
+  route('/searches/{id}/ablation', {
+    GET: async ({ reads, params }) =>
+      answer(AblationBundle, await (await reads()).ablation(integerParam(params[0]!, 'search id'))),
   }),
 ];
 

@@ -50,7 +50,8 @@ export function trialSummary(t: TrialRecord): TrialSummary {
   };
 }
 
-function bestOf(search: SearchRecord, trials: TrialRecord[]): TrialRecord | null {
+/** The best completed or stopped trial with a metric, under the search's direction. */
+export function bestOf(search: SearchRecord, trials: TrialRecord[]): TrialRecord | null {
   let best: TrialRecord | null = null;
   for (const t of trials) {
     if ((t.status !== 'completed' && t.status !== 'stopped') || t.metric === null) continue;
