@@ -24,7 +24,7 @@ import { info } from '../info';
 import { openProjectStore, type ProjectStore } from '../store';
 import { ModelRegistry } from '../registry/registry';
 import { commitLabelsRoute } from './labels';
-import { NotInStoreError, PanelReads } from './read-models';
+import { NotInStoreError, PanelReads, RunImageRefused } from './read-models';
 import { PatchPageQuery, PatchPageResponse } from '@floe/schema';
 import { closeFeatureStoreReads, featureStoreReads } from './feature-store-reads';
 
