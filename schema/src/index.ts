@@ -9,3 +9,4 @@ export * from './serving';
 export * from './hub';
 export * from './labels';
 export * from './hub-feature-store';
+export * from './deployments';

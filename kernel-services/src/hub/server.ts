@@ -7,6 +7,8 @@ import {
   ExperimentListResponse,
   FeatureGroupDetailResponse,
   FeatureGroupListResponse,
+  DeploymentDetailResponse,
+  DeploymentListResponse,
   ModelDetailResponse,
   ModelLineageResponse,
   ModelListResponse,
@@ -23,6 +25,7 @@ import type { ZodType } from 'zod';
 import { info } from '../info';
 import { openProjectStore, type ProjectStore } from '../store';
 import { ModelRegistry } from '../registry/registry';
+import { DeploymentReads, servingChangeCounter } from './deployment-reads';
 import { commitLabelsRoute } from './labels';
 import { NotInStoreError, PanelReads, RunImageRefused } from './read-models';
 import { PatchPageQuery, PatchPageResponse } from '@floe/schema';
@@ -163,6 +166,14 @@ const routes: Route[] = [
       return answer(ModelLineageResponse, await registry.lineage({ name: params[0]!, version }));
     },
   }),
+  route('/deployments', {
+    GET: async ({ reads }) =>
+      answer(DeploymentListResponse, { deployments: await new DeploymentReads((await reads()).store).list() }),
+  }),
+  route('/deployments/{name}', {
+    GET: async ({ reads, params }) =>
+      answer(DeploymentDetailResponse, await new DeploymentReads((await reads()).store).detail(params[0]!)),
+  }),
   route('/feature-groups', {
     GET: async ({ reads }) =>
       answer(FeatureGroupListResponse, { featureGroups: await (await reads()).featureGroups() }),
@@ -268,7 +279,10 @@ export async function startHub(listen: HubListen, options: HubOptions = {}): Pro
       if (ticking) return;
       ticking = true;
       try {
-        const counters = JSON.stringify(await panel.changeCounters());
+        const counters = JSON.stringify({
+          ...(await panel.changeCounters()),
+          serving: await servingChangeCounter(panel.store),
+        });
         if (counters !== last) {
           last = counters;
           res.write(`event: changes\ndata: ${counters}\n\n`);

@@ -31,6 +31,8 @@ export interface RequestLogEntry {
   inputs: RequestInputSummary;
   /** First output per instance. */
   outputs: number[];
+  /** The deployment record of the server that answered (null: none recorded). */
+  deploymentId?: number | null;
 }
 
 export interface RequestLogStats {
@@ -91,6 +93,7 @@ export class RequestLog {
       // Non-finite outputs (a NaN prediction) are stored as null rather than refused.
       input_summary: storedJson(e.inputs),
       outputs: JSON.stringify(e.outputs.map((v) => (Number.isFinite(v) ? v : null))),
+      deployment_id: e.deploymentId ?? null,
     });
     // A running flush keeps going while rows are queued, so it picks these up too.
     if (this.queue.length >= this.flushRows) {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { summarizeInputs } from '../monitoring/summary';
 import { openProjectStore, type ProjectStore, type StoreOptions } from '../store';
 import { Batcher, batchingOptions, type BatchingOptions } from './batcher';
+import { checkDeploymentName, defaultDeploymentName, DeploymentRecorder, type DeploymentOptions } from './deployment';
 import { decodePredictRequest, nestOutput, parseRequestJson } from './decode';
 import { invalidArgument, ServingError } from './errors';
 import { BATCH_SIZE_BUCKETS, Counter, Gauge, Histogram, LATENCY_BUCKETS_SECONDS, MetricsRegistry } from './metrics';
@@ -39,6 +40,8 @@ export interface ServeOptions extends ServedModelsOptions {
   requestLog?: RequestLogOptions | false;
   /** Listen on a non-loopback address (there is no authentication). */
   allowRemote?: boolean;
+  /** Record this server as a deployment in the project store (default on, see deployment.ts); false: off. */
+  deployment?: DeploymentOptions | false;
 }
 
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
@@ -101,6 +104,9 @@ export class ModelServer {
   private readonly batching: BatchingOptions;
   private readonly maxBodyBytes: number;
   private closing: Promise<void> | null = null;
+  private readonly log: (line: string) => void;
+  /** This server's deployment record, once written (null when off or when it could not be written). */
+  deployment: DeploymentRecorder | null = null;
   url = '';
   port = 0;
 
@@ -112,6 +118,7 @@ export class ModelServer {
     private readonly ownsStore: boolean,
     opts: ServeOptions,
   ) {
+    this.log = opts.log ?? (() => undefined);
     this.batching = batchingOptions(opts.batching);
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
     if (!Number.isInteger(this.maxBodyBytes) || this.maxBodyBytes < 1)
@@ -160,6 +167,9 @@ export class ModelServer {
         `serve: refusing to listen on ${host}; the model server binds to loopback (pass allowRemote to override)`,
       );
     }
+    const deploymentName =
+      opts.deployment === false ? '' : (opts.deployment?.name ?? defaultDeploymentName(opts.models));
+    if (opts.deployment !== false) checkDeploymentName(deploymentName);
     const port = opts.port ?? 8501;
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new RangeError(`serve: port must be 0..65535, got ${port}`);
@@ -188,6 +198,35 @@ export class ModelServer {
     const addr = server.address() as AddressInfo;
     ms.port = addr.port;
     ms.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    if (opts.deployment !== false) {
+      const batching = batchingOptions(opts.batching);
+      try {
+        ms.deployment = await DeploymentRecorder.start(store, {
+          name: deploymentName,
+          url: ms.url,
+          config: {
+            models: opts.models ?? null,
+            versionPolicy: opts.versionPolicy ?? 'latest',
+            batching: batching.enabled ? { maxBatchSize: batching.maxBatchSize, maxWaitUs: batching.maxWaitUs } : null,
+            maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
+            requestLog: requestLog !== null,
+          },
+          ...(opts.deployment?.heartbeatMs !== undefined ? { heartbeatMs: opts.deployment.heartbeatMs } : {}),
+          served: () =>
+            models.overview().map((m) => ({
+              model: m.name,
+              version: m.version,
+              state: m.state,
+              labels: m.labels,
+              error: m.error,
+            })),
+          log: opts.log,
+        });
+      } catch (err) {
+        // A store that refuses the write must not stop serving (the name was checked before listening).
+        opts.log?.(`serving: the deployment record could not be written: ${(err as Error).message}`);
+      }
+    }
     return ms;
   }
 
@@ -350,6 +389,7 @@ export class ModelServer {
             request.count,
           ),
           outputs,
+          deploymentId: this.deployment?.id ?? null,
         });
       }
       return version;
@@ -369,6 +409,9 @@ export class ModelServer {
       });
       await this.models.close();
       await this.requestLog?.close();
+      await this.deployment
+        ?.stop()
+        .catch((err: Error) => this.log(`serving: deployment record not marked stopped: ${err.message}`));
       if (this.ownsStore) await this.store.close();
     })();
     return this.closing;

@@ -25,6 +25,8 @@ export interface ServingRequestTableRow {
   input_summary: string;
   /** JSON: the first output per instance (the probability of "iceberg"). */
   outputs: string;
+  /** The deployment (server start) that served it; added by 006_deployments, null before. */
+  deployment_id: number | null;
 }
 
 export interface DriftReportTableRow {

@@ -8,6 +8,7 @@ import { featureStoreMigration } from './002_feature_store';
 import { experimentsMigration } from './003_experiments';
 import { searchMigration } from './004_search';
 import { servingMigration } from './005_serving';
+import { deploymentsMigration } from './006_deployments';
 import type { Migration } from './types';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -16,6 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
   experimentsMigration,
   searchMigration,
   servingMigration,
+  deploymentsMigration,
 ];
 
 export type { Migration, MigrationContext } from './types';
