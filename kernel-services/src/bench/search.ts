@@ -2,10 +2,13 @@
  * `floe bench search`: the same trials (same sampled configurations, same seeds) run asynchronously
  * with Maggy's median early stopping and synchronously (batches of `workers` trials, each batch waits
  * for its slowest; no early stopping, like a Spark stage per batch), on the same warmed-up pool of
- * worker processes, one after the other. Two parts:
+ * worker processes, one after the other, through the product's path (store writes and experiment
+ * tracker runs included). Two parts:
  * - replay: hundreds of trials whose learning curves and epoch durations come from the documented
- *   replay model (search/replay.ts, docs/benchmarks.md), played with real timers in real processes,
- *   at 4, 8 and 16 workers; scaling efficiency relative to 4 workers;
+ *   replay model (search/replay.ts, docs/benchmarks.md), played with real timers in real processes
+ *   (sleeps, not CPU work, so 16 workers on 2 cores measure the scheduler, not the cores), at 4, 8 and
+ *   16 workers; also asynchronously without early stopping, which isolates what dropping the
+ *   barriers gains on heterogeneous trial durations; scaling efficiency relative to the smallest pool;
  * - real: a small search that really trains the iceberg LeNet (TensorFlow.js, native backend).
  * The headline ratio is the worst (highest) async/sync ratio of the replay worker counts.
  */
@@ -16,9 +19,10 @@ import { BENCH_GOALS, type BenchLine } from './contract';
 import type { BenchRunner } from './index';
 import { openProjectStore, type ProjectStore } from '../store';
 import type { SearchConfig } from '../search/config';
-import { SearchDriver, type SearchResult } from '../search/driver';
+import { SearchDriver, type SearchRecorder, type SearchResult } from '../search/driver';
 import { LocalProcessExecutor } from '../search/executors/local';
-import { LENET_SEARCH_SPACE } from '../search/replay';
+import { LENET_SEARCH_SPACE, REPLAY_EPOCHS, replayCurve } from '../search/replay';
+import { TrackerSearchRecorder } from '../search/tracking';
 
 export interface SearchBenchOptions {
   trials: number;
@@ -33,7 +37,7 @@ export interface SearchBenchOptions {
 
 export function parseSearchBenchArgs(args: string[]): SearchBenchOptions {
   const o: SearchBenchOptions = {
-    trials: 240,
+    trials: 960,
     workers: [4, 8, 16],
     scale: 0.5,
     minTrials: 10,
@@ -73,6 +77,8 @@ export function parseSearchBenchArgs(args: string[]): SearchBenchOptions {
 const ext = path.extname(__filename) === '.ts' ? '.ts' : '.js';
 const searchDir = path.join(__dirname, '..', 'search');
 
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
 interface PairFigures {
   workers: number;
   trials: number;
@@ -86,10 +92,26 @@ interface PairFigures {
   stoppedEarly: number;
   asyncWorkSeconds: number;
   syncWorkSeconds: number;
+  /** Where the async run's worker time went (see SearchTimeline). */
+  asyncTimeline: {
+    steadyUtilisation: number;
+    tailSeconds: number;
+    dispatchGapMsP50: number;
+    dispatchGapMsP95: number;
+    dispatchGapSeconds: number;
+    prefetch: number;
+    storeBatches: number;
+    storeSeconds: number;
+  };
+  /** Replay only: the model's nominal durations of the epochs the async run played (timer overrun = work ÷ this). */
+  asyncNominalWorkSeconds?: number;
+  /** Replay only: async without early stopping, same trials: what removing the barriers alone gains. */
+  asyncNoStopSeconds?: number;
+  asyncNoStopUtilisation?: number;
+  barrierRatio?: number;
 }
 
 function figures(workers: number, a: SearchResult, s: SearchResult): PairFigures {
-  const r3 = (x: number): number => Math.round(x * 1000) / 1000;
   return {
     workers,
     trials: a.trials.length,
@@ -103,24 +125,45 @@ function figures(workers: number, a: SearchResult, s: SearchResult): PairFigures
     stoppedEarly: a.stoppedEarly,
     asyncWorkSeconds: r3(a.busyMs / 1000),
     syncWorkSeconds: r3(s.busyMs / 1000),
+    asyncTimeline: {
+      steadyUtilisation: r3(a.timeline.steadyUtilisation),
+      tailSeconds: r3(a.timeline.tailMs / 1000),
+      dispatchGapMsP50: a.timeline.dispatchGapMs.p50,
+      dispatchGapMsP95: a.timeline.dispatchGapMs.p95,
+      dispatchGapSeconds: r3(a.timeline.dispatchGapMs.total / 1000),
+      prefetch: a.prefetch,
+      storeBatches: a.writes.batches,
+      storeSeconds: r3(a.writes.flushMs / 1000),
+    },
   };
+}
+
+/** Σ over trials of the replay model's durations of the epochs each trial actually played. */
+function nominalWorkSeconds(r: SearchResult, scale: number): number {
+  let ms = 0;
+  for (const t of r.trials) {
+    const { epochMs } = replayCurve(t.params, t.seed, Number(t.budget ?? t.params.epochs ?? REPLAY_EPOCHS));
+    for (let i = 0; i < t.steps; i++) ms += epochMs[i]! * scale;
+  }
+  return r3(ms / 1000);
 }
 
 async function pair(
   store: ProjectStore,
   executor: LocalProcessExecutor,
+  recorder: SearchRecorder,
   base: SearchConfig,
   minTrials: number,
 ): Promise<[SearchResult, SearchResult]> {
   const a = await SearchDriver.run(
     store,
     { ...base, name: `${base.name}-async`, mode: 'async', earlyStopping: { rule: 'median', minTrials } },
-    { executor },
+    { executor, recorder },
   );
   const s = await SearchDriver.run(
     store,
     { ...base, name: `${base.name}-sync`, mode: 'sync', earlyStopping: null },
-    { executor },
+    { executor, recorder },
   );
   return [a, s];
 }
@@ -129,6 +172,8 @@ export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> =>
   const o = parseSearchBenchArgs(args);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-bench-search-'));
   const store = await openProjectStore({ home });
+  // Trials are recorded as tracker runs, as `runSearch` does: the store's cost is part of the figure.
+  const recorder = new TrackerSearchRecorder(store);
   const replay: PairFigures[] = [];
   let real: PairFigures | null = null;
   let realUnavailable: string | undefined;
@@ -152,14 +197,27 @@ export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> =>
         await SearchDriver.run(
           store,
           { ...replayConfig, name: 'bench-warmup', numTrials: w, fixedParams: { epochs: 1 } },
-          { executor },
+          { executor, recorder },
         );
-        const [a, s] = await pair(store, executor, replayConfig, o.minTrials);
-        const f = figures(w, a, s);
+        const [a, s] = await pair(store, executor, recorder, replayConfig, o.minTrials);
+        const n = await SearchDriver.run(
+          store,
+          { ...replayConfig, name: `${replayConfig.name}-async-no-stopping`, mode: 'async', earlyStopping: null },
+          { executor, recorder },
+        );
+        const f: PairFigures = {
+          ...figures(w, a, s),
+          asyncNominalWorkSeconds: nominalWorkSeconds(a, o.scale),
+          asyncNoStopSeconds: r3(n.wallMs / 1000),
+          asyncNoStopUtilisation: r3(n.utilisation),
+          barrierRatio: r3(n.wallMs / s.wallMs),
+        };
         replay.push(f);
         log(
-          `  async ${f.asyncSeconds}s (utilisation ${f.asyncUtilisation}, ${f.stoppedEarly} stopped early, best ${f.asyncBest?.toFixed(4)}) | ` +
-            `sync ${f.syncSeconds}s (utilisation ${f.syncUtilisation}, best ${f.syncBest?.toFixed(4)}) | ratio ${f.ratio}`,
+          `  async ${f.asyncSeconds}s (utilisation ${f.asyncUtilisation}, before the tail ${f.asyncTimeline.steadyUtilisation}, tail ${f.asyncTimeline.tailSeconds}s, ` +
+            `dispatch gap p50 ${f.asyncTimeline.dispatchGapMsP50} ms, ${f.stoppedEarly} stopped early, best ${f.asyncBest?.toFixed(4)}) | ` +
+            `sync ${f.syncSeconds}s (utilisation ${f.syncUtilisation}, best ${f.syncBest?.toFixed(4)}) | ratio ${f.ratio} | ` +
+            `async without early stopping ${f.asyncNoStopSeconds}s (${f.barrierRatio} of sync)`,
         );
       } finally {
         await executor.close();
@@ -190,11 +248,12 @@ export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> =>
             numTrials: o.realWorkers,
             fixedParams: { ...realConfig.fixedParams, epochs: 1 },
           },
-          { executor },
+          { executor, recorder },
         );
         const [a, s] = await pair(
           store,
           executor,
+          recorder,
           realConfig,
           Math.min(o.minTrials, Math.max(1, Math.floor(o.realTrials / 4))),
         );
@@ -222,6 +281,7 @@ export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> =>
       ? Math.round(((base.asyncSeconds * base.workers) / (f.asyncSeconds * f.workers)) * 1000) / 1000
       : null,
     asyncUtilisation: f.asyncUtilisation,
+    steadyUtilisation: f.asyncTimeline.steadyUtilisation,
   }));
   const ratio = replay.length ? Math.max(...replay.map((f) => f.ratio)) : null;
   return {
@@ -231,6 +291,10 @@ export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> =>
     reference:
       'synchronous mode (batches of `workers` trials, no early stopping) on the same trials, seeds and worker pool, measured in this run',
     ratioIs: 'worst async/sync wall-clock ratio over the replay worker counts',
+    otherGoals: {
+      asyncUtilisation: '>= 0.95 (Σ busy time measured in the workers ÷ (workers × wall-clock), whole run)',
+      scalingEfficiencyAt16: '>= 0.9 ((T_base·W_base)/(T_16·16), async runs)',
+    },
     replay,
     scaling,
     real,

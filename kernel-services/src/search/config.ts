@@ -29,6 +29,12 @@ export interface SearchConfig {
   mode?: 'async' | 'sync';
   /** Trials in flight at once. Default: the executor's worker count. */
   workers?: number;
+  /**
+   * Async mode: attempts kept queued at the executor beyond `workers`, so a worker that finishes
+   * starts its next trial without a round trip through the driver. Default: `workers` for random,
+   * grid and list; 0 for ASHA and TPE (their next suggestion should see the trial that just ended).
+   */
+  prefetch?: number;
   seed?: number;
   /** Retries of a failed attempt before the trial is marked error. Default 1. */
   maxRetries?: number;
@@ -61,6 +67,8 @@ export function checkSearchConfig(config: SearchConfig, where = 'search config')
     fail(`'mode' must be 'async' or 'sync', got ${JSON.stringify(config.mode)}`);
   if (config.workers !== undefined && (!Number.isInteger(config.workers) || config.workers < 1))
     fail(`'workers' must be a positive integer, got ${config.workers}`);
+  if (config.prefetch !== undefined && (!Number.isInteger(config.prefetch) || config.prefetch < 0))
+    fail(`'prefetch' must be a non-negative integer, got ${config.prefetch}`);
   if (config.maxRetries !== undefined && (!Number.isInteger(config.maxRetries) || config.maxRetries < 0))
     fail(`'maxRetries' must be a non-negative integer`);
   if (config.earlyStopping && config.earlyStopping.rule !== 'median')

@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openProjectStore, type ProjectStore } from '../store';
 import type { SearchConfig } from './config';
 import { SearchDriver } from './driver';
 import { InProcessExecutor } from './executors/in-process';
 import { LENET_SEARCH_SPACE, replayCurve } from './replay';
 import { SearchRepository } from './repository';
+import { TrackerSearchRecorder } from './tracking';
 import type { TrialReporter } from './trial';
 
 const REPLAY = { module: path.join(__dirname, 'replay.ts'), export: 'replayTrial' };
@@ -180,6 +181,87 @@ describe('search driver (in-process executor)', () => {
     expect((await repo.getSearch(driver.searchId)).status).toBe('stopped');
   });
 
+  it('dispatches the next trials while store writes are held back, and writes everything before it returns', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let transactions = 0;
+    // The same store, but every write transaction waits at the gate (a slow or busy database).
+    const slowStore: ProjectStore = {
+      ...store,
+      writeTransaction: async (fn, o) => {
+        await gate;
+        transactions++;
+        return store.writeTransaction(fn, o);
+      },
+    };
+    const started: number[] = [];
+    const quick = async (_p: Record<string, unknown>, r: TrialReporter) => {
+      started.push(r.trial.number);
+      r.report(1, 0.6 + r.trial.number / 100);
+      r.report(2, 0.7 + r.trial.number / 100);
+      return 0.7 + r.trial.number / 100;
+    };
+    const running = SearchDriver.run(slowStore, config({ numTrials: 10 }), {
+      executor: new InProcessExecutor(2, quick as never),
+      flushMs: 5,
+    });
+    for (let i = 0; i < 200 && started.length < 10; i++) await new Promise((r) => setTimeout(r, 10));
+    const searchId = (await new SearchRepository(store).listSearches()).at(0)!.id;
+    // Every trial ran although not one write reached the store.
+    expect(started).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(transactions).toBe(0);
+    expect(await new SearchRepository(store).listTrials(searchId)).toHaveLength(0);
+    open();
+    const result = await running;
+    expect(result.searchId).toBe(searchId);
+    expect(result.trials).toHaveLength(10);
+    expect(result.trials.every((t) => t.status === 'completed' && t.curve.length === 2)).toBe(true);
+    expect(result.best!.number).toBe(10);
+    // Batched: far fewer transactions than writes, and a trial's updates within a batch merged.
+    expect(result.writes.batches).toBe(transactions);
+    expect(result.writes.batches).toBeLessThan(result.writes.writes);
+    expect(result.writes.merged).toBeGreaterThan(0);
+  });
+
+  it('records each ended trial as a tracker run from its own state, without re-reading the search', async () => {
+    const listTrials = vi.spyOn(SearchRepository.prototype, 'listTrials');
+    try {
+      const result = await SearchDriver.run(
+        store,
+        config({ name: 'tracked', numTrials: 16, earlyStopping: { rule: 'median', minTrials: 3 } }),
+        { executor: new InProcessExecutor(4), recorder: new TrackerSearchRecorder(store) },
+      );
+      // Once, for the result at the end; never per trial.
+      expect(listTrials).toHaveBeenCalledTimes(1);
+      const search = await new SearchRepository(store).getSearch(result.searchId);
+      const runs = await store.db
+        .selectFrom('run')
+        .selectAll()
+        .where('parent_run_id', '=', search.runId!)
+        .orderBy('id')
+        .execute();
+      expect(runs).toHaveLength(16);
+      for (const t of result.trials) {
+        const run = runs.find((r) => r.id === t.runId)!;
+        expect(JSON.parse(run.tags)).toMatchObject({ trial: String(t.number), status: t.status });
+        expect(run.status).toBe(t.status === 'stopped' ? 'interrupted' : 'finished');
+        if (t.status === 'stopped') expect(run.error).toBe(t.stopReason);
+        const epochs = await store.db
+          .selectFrom('run_metric')
+          .select(['step', 'value'])
+          .where('run_id', '=', run.id)
+          .where('scope', '=', 'epoch')
+          .orderBy('step')
+          .execute();
+        expect(epochs.map((m) => m.value)).toEqual(t.curve);
+        expect(JSON.parse(run.summary).val_accuracy).toBe(t.metric);
+      }
+      expect(result.trials.some((t) => t.status === 'stopped')).toBe(true);
+    } finally {
+      listTrials.mockRestore();
+    }
+  });
+
   it('validates its config with errors naming the field', async () => {
     await expect(
       SearchDriver.run(store, config({ numTrials: 0 }), { executor: new InProcessExecutor(1) }),
@@ -192,5 +274,8 @@ describe('search driver (in-process executor)', () => {
         executor: new InProcessExecutor(1),
       }),
     ).rejects.toThrow(/'space': parameter 'lr'/);
+    await expect(
+      SearchDriver.run(store, config({ prefetch: -1 }), { executor: new InProcessExecutor(1) }),
+    ).rejects.toThrow(/'prefetch' must be a non-negative integer/);
   });
 });

@@ -19,6 +19,7 @@ import { SearchSpace } from './space';
 import { MedianStoppingRule } from './stopping';
 import type { TrialOutcome } from './trial';
 import { isBetter, type Optimizer, type Suggestion, type TrialView } from './types';
+import { SearchWriteBehind, type WriteBehindStats } from './write-behind';
 
 /** Hooks into the experiment tracker (parent run for the search, a child run per trial). */
 export interface SearchRecorder {
@@ -41,6 +42,8 @@ export interface DriverOptions {
   pollMs?: number;
   /** Called after every state change (live displays). */
   onUpdate?: (event: SearchEvent) => void;
+  /** Longest a store write waits before its batch is written. Default 100 ms. */
+  flushMs?: number;
 }
 
 export type SearchEvent =
@@ -60,6 +63,22 @@ export interface SearchResult {
   busyMs: number;
   stoppedEarly: number;
   errors: number;
+  /** Where worker time went (driver clock): what the utilisation figure leaves out, and why. */
+  timeline: SearchTimeline;
+  /** Extra attempts kept submitted beyond the worker count (0 in sync mode). */
+  prefetch: number;
+  writes: WriteBehindStats;
+}
+
+export interface SearchTimeline {
+  /** From the start to the moment the last attempt started: from then on no work was left to give. */
+  lastStartMs: number;
+  /** wallMs − lastStartMs: the end-of-search tail, in which workers go idle one after the other. */
+  tailMs: number;
+  /** Worker busy time before lastStartMs ÷ (workers × lastStartMs): the scheduler's share of utilisation. */
+  steadyUtilisation: number;
+  /** Per worker, the time between the end of one attempt and the start of its next one. */
+  dispatchGapMs: { count: number; total: number; p50: number; p95: number; max: number };
 }
 
 interface LiveTrial {
@@ -81,9 +100,21 @@ interface LiveTrial {
   startedAt: number | null;
   worker: string | null;
   busyMs: number;
+  /** What the store holds besides the above (kept here so that nothing re-reads the store per trial). */
+  startedAtStored: string | null;
+  finishedAtStored: string | null;
+  durationMs: number | null;
+  stopReason: string | null;
+  error: string | null;
+  runId: number | null;
 }
 
 const DRIVER_STALE_MS = 10_000;
+
+function percentile(sorted: readonly number[], q: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
 
 export class SearchDriver {
   private readonly repo: SearchRepository;
@@ -102,10 +133,21 @@ export class SearchDriver {
   private exhausted = false;
   private busyMs = 0;
   private finishOrder: number[] = [];
+  /** Completed or stopped trials with a curve: what the median rule compares with (kept, not rebuilt). */
+  private readonly finishedCurves: LiveTrial[] = [];
   private metricBuffer: { trial: LiveTrial; attempt: number; idx: number; step: number; value: number; at: string }[] =
     [];
-  private writes: Promise<void> = Promise.resolve();
-  private writeError: Error | undefined;
+  private readonly writes: SearchWriteBehind;
+  private fillError: Error | undefined;
+  private t0 = 0;
+  /** Driver-clock intervals of attempts: [end − busy, end], and per worker the last end. */
+  private readonly busyIntervals: [number, number][] = [];
+  private readonly lastEndOfWorker = new Map<string, number>();
+  private readonly dispatchGaps: number[] = [];
+  private lastStartAt = 0;
+  /** Ended trials waiting to be recorded in the tracker, and the background chain that records them. */
+  private readonly toRecord: LiveTrial[] = [];
+  private recording: Promise<void> = Promise.resolve();
   private resolveDone!: () => void;
   private readonly done = new Promise<void>((r) => (this.resolveDone = r));
   private runId: number | null = null;
@@ -116,6 +158,11 @@ export class SearchDriver {
     private readonly opts: DriverOptions,
   ) {
     this.repo = new SearchRepository(store);
+    this.writes = new SearchWriteBehind(store, opts.flushMs ?? 100, () => this.flushMetrics());
+  }
+
+  private get writeError(): Error | undefined {
+    return this.fillError ?? this.writes.error;
   }
 
   /** Creates a search in the store and runs it to the end. */
@@ -165,11 +212,24 @@ export class SearchDriver {
     return this.config.workers ?? this.opts.executor.workers;
   }
 
+  /**
+   * Attempts kept submitted beyond the worker count, so that a worker finds its next trial waiting
+   * the moment it reports (no round trip through the driver). Default: one per worker when the
+   * optimizer's suggestions do not depend on results (random, grid, list); none for ASHA and TPE,
+   * whose next suggestion should see the trial that just ended. Always 0 in sync mode.
+   */
+  get prefetch(): number {
+    if (this.config.mode === 'sync') return 0;
+    if (this.config.prefetch !== undefined) return this.config.prefetch;
+    const name = this.optimizer?.name;
+    return name === 'random' || name === 'grid' || name === 'list' ? this.workers : 0;
+  }
+
   /** Ends the search cleanly: no new trials, running ones are told to stop. */
   stop(): void {
     if (this.stopping) return;
     this.stopping = true;
-    this.persist(() => this.repo.setStatus(this.searchId, 'stopping'));
+    this.writes.op((repo) => repo.setStatus(this.searchId, 'stopping'));
     for (const n of this.inFlight) {
       const t = this.trials.get(n)!;
       this.sendStop(t, 'search stopped');
@@ -194,7 +254,10 @@ export class SearchDriver {
       if (this.runId !== null) await this.repo.setRunId(this.searchId, this.runId);
     }
 
+    if (this.opts.recorder) await this.recordMissingRuns();
+
     const t0 = performance.now();
+    this.t0 = t0;
     const executor = this.opts.executor;
     await executor.attach({
       started: (key, worker) => this.onStarted(key, worker),
@@ -213,8 +276,9 @@ export class SearchDriver {
       executor.detach();
     }
     const wallMs = performance.now() - t0;
-    this.flushMetrics();
-    await this.writes;
+    await this.writes.flush();
+    await this.recording;
+    await this.writes.flush();
     if (this.writeError) throw this.writeError;
 
     const trials = await this.repo.listTrials(this.searchId);
@@ -241,7 +305,51 @@ export class SearchDriver {
       busyMs: this.busyMs,
       stoppedEarly: trials.filter((t) => t.status === 'stopped' && t.stopReason?.startsWith('median rule')).length,
       errors: trials.filter((t) => t.status === 'error').length,
+      timeline: this.timeline(wallMs),
+      prefetch: this.prefetch,
+      writes: { ...this.writes.stats },
     };
+  }
+
+  private timeline(wallMs: number): SearchTimeline {
+    const lastStartMs = Math.min(wallMs, Math.max(0, this.lastStartAt - this.t0));
+    let before = 0;
+    const cut = this.t0 + lastStartMs;
+    for (const [a, b] of this.busyIntervals) before += Math.max(0, Math.min(b, cut) - Math.max(a, this.t0));
+    const gaps = [...this.dispatchGaps].sort((a, b) => a - b);
+    const r = (x: number): number => Math.round(x * 100) / 100;
+    return {
+      lastStartMs: r(lastStartMs),
+      tailMs: r(wallMs - lastStartMs),
+      steadyUtilisation: lastStartMs > 0 ? Math.min(1, before / (this.workers * lastStartMs)) : 0,
+      dispatchGapMs: {
+        count: gaps.length,
+        total: r(gaps.reduce((x, y) => x + y, 0)),
+        p50: r(percentile(gaps, 0.5)),
+        p95: r(percentile(gaps, 0.95)),
+        max: r(gaps[gaps.length - 1] ?? 0),
+      },
+    };
+  }
+
+  /**
+   * Ended trials of a resumed search that have no tracker run yet (their recording was lost with the
+   * previous driver) get one now, so the tracker holds exactly one child run per ended trial.
+   */
+  private async recordMissingRuns(): Promise<void> {
+    const recorder = this.opts.recorder!;
+    for (const n of this.finishOrder) {
+      const t = this.trials.get(n)!;
+      if (t.runId !== null) continue;
+      const runId = await recorder.trialEnded(
+        { id: this.searchId, config: this.config, runId: this.runId },
+        this.record(t),
+      );
+      if (runId !== null) {
+        t.runId = runId;
+        await this.repo.updateTrial(t.id, { run_id: runId });
+      }
+    }
   }
 
   private async loadExisting(): Promise<void> {
@@ -272,8 +380,15 @@ export class SearchDriver {
         startedAt: null,
         worker: r.worker,
         busyMs: 0,
+        startedAtStored: r.startedAt,
+        finishedAtStored: r.finishedAt,
+        durationMs: r.durationMs,
+        stopReason: r.stopReason,
+        error: r.error,
+        runId: r.runId,
       };
       this.trials.set(t.number, t);
+      if ((r.status === 'completed' || r.status === 'stopped') && t.history.length > 0) this.finishedCurves.push(t);
       this.created = Math.max(this.created, t.number);
       if (r.status === 'pending' || r.status === 'running') {
         // Whatever ran under the old driver is lost with it: run the trial again from the start.
@@ -283,6 +398,8 @@ export class SearchDriver {
       }
     }
     this.finishOrder = ended.map((r) => r.number);
+    // The rule compares with finished trials in the order they ended (it does not depend on it).
+    this.finishedCurves.sort((a, b) => this.finishOrder.indexOf(a.number) - this.finishOrder.indexOf(b.number));
     await this.store.audit('search.resume', `search:${this.searchId}`, {
       requeued: this.retryQueue.length,
       ended: ended.length,
@@ -305,7 +422,7 @@ export class SearchDriver {
     this.filling = true;
     void this.fillOnce()
       .catch((err: Error) => {
-        this.writeError ??= err;
+        this.fillError ??= err;
         this.stopping = true;
       })
       .finally(() => {
@@ -322,7 +439,7 @@ export class SearchDriver {
     const sync = this.config.mode === 'sync';
     if (sync && this.inFlight.size > 0) return;
     if (this.writeError) throw this.writeError;
-    let free = this.workers - this.inFlight.size;
+    let free = this.workers + this.prefetch - this.inFlight.size;
     // Retries and requeued trials first.
     while (free > 0 && this.retryQueue.length) {
       this.submit(this.trials.get(this.retryQueue.shift()!)!);
@@ -364,20 +481,26 @@ export class SearchDriver {
         startedAt: null,
         worker: null,
         busyMs: 0,
+        startedAtStored: null,
+        finishedAtStored: null,
+        durationMs: null,
+        stopReason: null,
+        error: null,
+        runId: null,
       };
       this.trials.set(number, t);
-      this.persist(async () => {
-        t.id = await this.repo.createTrial(this.searchId, rec);
+      this.writes.op(async (repo) => {
+        t.id = await repo.createTrial(this.searchId, rec);
       });
       if (this.stopping) {
         t.status = 'cancelled';
-        this.persist(() =>
-          this.repo.updateTrial(t.id, {
-            status: 'cancelled',
-            stop_reason: 'search stopped',
-            finished_at: storedTime(),
-          }),
-        );
+        t.stopReason = 'search stopped';
+        t.finishedAtStored = storedTime();
+        this.writes.updateTrial(t, {
+          status: 'cancelled',
+          stop_reason: 'search stopped',
+          finished_at: t.finishedAtStored,
+        });
         continue;
       }
       this.submit(t);
@@ -393,16 +516,15 @@ export class SearchDriver {
     t.lastHeartbeat = Date.now();
     this.inFlight.add(t.number);
     const attempt = t.attempt;
-    this.persist(() =>
-      this.repo.updateTrial(t.id, {
-        attempt,
-        status: 'pending',
-        steps: 0,
-        best_metric: null,
-        metric: null,
-        stop_reason: null,
-      }),
-    );
+    t.stopReason = null;
+    this.writes.updateTrial(t, {
+      attempt,
+      status: 'pending',
+      steps: 0,
+      best_metric: null,
+      metric: null,
+      stop_reason: null,
+    });
     const a: TrialAssignment = {
       searchId: this.searchId,
       trialId: t.number,
@@ -436,8 +558,12 @@ export class SearchDriver {
     t.worker = worker;
     t.startedAt = Date.now();
     t.lastHeartbeat = Date.now();
-    const at = storedTime();
-    this.persist(() => this.repo.updateTrial(t.id, { status: 'running', worker, started_at: at }));
+    const now = performance.now();
+    this.lastStartAt = now;
+    const lastEnd = this.lastEndOfWorker.get(worker);
+    if (lastEnd !== undefined) this.dispatchGaps.push(Math.max(0, now - lastEnd));
+    t.startedAtStored = storedTime();
+    this.writes.updateTrial(t, { status: 'running', worker, started_at: t.startedAtStored });
     this.opts.onUpdate?.({ type: 'trial-started', number: t.number, worker });
   }
 
@@ -454,13 +580,11 @@ export class SearchDriver {
     t.history.push(value);
     if (t.best === null || isBetter(value, t.best, this.config.direction)) t.best = value;
     this.metricBuffer.push({ trial: t, attempt: t.attempt, idx: t.history.length - 1, step, value, at: storedTime() });
-    if (this.metricBuffer.length >= 256) this.flushMetrics();
+    this.writes.wake();
+    if (this.metricBuffer.length >= 2000) this.flushMetrics();
     this.opts.onUpdate?.({ type: 'metric', number: t.number, step, value });
     if (this.rule && !t.stopSent && !this.stopping) {
-      const finished = [...this.trials.values()].filter(
-        (x) => (x.status === 'completed' || x.status === 'stopped') && x.history.length > 0,
-      );
-      const decision = this.rule.check(t, finished, this.config.direction);
+      const decision = this.rule.check(t, this.finishedCurves, this.config.direction);
       if (decision) this.sendStop(t, decision.reason);
     }
   }
@@ -477,70 +601,127 @@ export class SearchDriver {
     this.inFlight.delete(t.number);
     this.busyMs += outcome.busyMs;
     t.busyMs += outcome.busyMs;
+    const now = performance.now();
+    if (outcome.busyMs > 0) this.busyIntervals.push([now - outcome.busyMs, now]);
+    if (t.worker && t.status === 'running') this.lastEndOfWorker.set(t.worker, now);
+    // The next trial goes out before anything else is done about this one.
+    const finished = outcome.kind === 'finished' && (outcome.metric !== null || outcome.stopped);
+    const retry = !finished && !this.stopping && t.failures + 1 <= (this.config.maxRetries ?? 1) ? t.number : undefined;
+    if (retry !== undefined) this.retryQueue.push(retry);
+    this.fill();
+
     const at = storedTime();
     const durationMs = outcome.busyMs;
-    this.flushMetrics();
-    if (outcome.kind === 'finished' && (outcome.metric !== null || outcome.stopped)) {
+    if (outcome.kind === 'finished' && finished) {
       t.status = outcome.stopped ? 'stopped' : 'completed';
       t.metric = outcome.metric;
       const reason = outcome.stopped ? (outcome.stopReason ?? t.stopSent ?? 'stopped') : null;
-      this.persist(() =>
-        this.repo.updateTrial(t.id, {
-          status: t.status,
-          metric: t.metric,
-          best_metric: t.best,
-          steps: t.history.length,
-          stop_reason: reason,
-          finished_at: at,
-          duration_ms: durationMs,
-        }),
-      );
+      t.stopReason = reason;
+      t.finishedAtStored = at;
+      t.durationMs = durationMs;
+      this.writes.updateTrial(t, {
+        status: t.status,
+        metric: t.metric,
+        best_metric: t.best,
+        steps: t.history.length,
+        stop_reason: reason,
+        finished_at: at,
+        duration_ms: durationMs,
+      });
+      if (t.history.length > 0) this.finishedCurves.push(t);
       this.optimizer.observe(this.view(t));
       this.ended(t, reason);
     } else {
       const error =
         outcome.kind === 'failed' ? outcome.error : `trial ${t.number} returned no metric and reported none`;
       t.failures++;
-      const retry = !this.stopping && t.failures <= (this.config.maxRetries ?? 1);
-      t.status = retry ? 'pending' : 'error';
-      const failures = t.failures;
-      this.persist(() =>
-        this.repo.updateTrial(t.id, {
-          status: t.status,
-          failures,
-          error,
-          steps: t.history.length,
-          ...(retry ? {} : { finished_at: at, duration_ms: durationMs }),
-        }),
-      );
-      if (retry) this.retryQueue.push(t.number);
-      else {
+      t.status = retry !== undefined ? 'pending' : 'error';
+      t.error = error;
+      if (retry === undefined) {
+        t.finishedAtStored = at;
+        t.durationMs = durationMs;
+      }
+      this.writes.updateTrial(t, {
+        status: t.status,
+        failures: t.failures,
+        error,
+        steps: t.history.length,
+        ...(retry === undefined ? { finished_at: at, duration_ms: durationMs } : {}),
+      });
+      if (retry === undefined) {
         this.optimizer.observe(this.view(t));
         this.ended(t, null);
       }
     }
+    // An ended trial can change what the optimizer suggests (ASHA promotions), so fill once more.
     this.fill();
     this.checkDone();
   }
 
   private ended(t: LiveTrial, reason: string | null): void {
     this.opts.onUpdate?.({ type: 'trial-ended', number: t.number, status: t.status, metric: t.metric, reason });
-    const recorder = this.opts.recorder;
-    if (recorder) {
-      this.persist(async () => {
-        const rec = (await this.repo.listTrials(this.searchId)).find((r) => r.id === t.id);
-        if (!rec) return;
-        const runId = await recorder.trialEnded({ id: this.searchId, config: this.config, runId: this.runId }, rec);
-        if (runId !== null) await this.repo.updateTrial(t.id, { run_id: runId });
-      });
+    if (!this.opts.recorder) return;
+    this.toRecord.push(t);
+    if (this.toRecord.length === 1) this.recording = this.recording.then(() => this.recordEnded());
+  }
+
+  /**
+   * Records ended trials in the tracker, in the background: once the batch holding their end is in
+   * the store (a run links to a stored trial), outside that batch's transaction, from the driver's
+   * own record of each trial — nothing re-reads the search.
+   */
+  private async recordEnded(): Promise<void> {
+    await this.writes.settled();
+    const recorder = this.opts.recorder!;
+    const batch = this.toRecord.splice(0);
+    for (const t of batch) {
+      if (this.writeError) return;
+      try {
+        const runId = await recorder.trialEnded(
+          { id: this.searchId, config: this.config, runId: this.runId },
+          this.record(t),
+        );
+        if (runId !== null) {
+          t.runId = runId;
+          this.writes.updateTrial(t, { run_id: runId });
+        }
+      } catch (err) {
+        this.fillError ??= err as Error;
+      }
     }
+  }
+
+  /** The trial as the store holds it (built from the driver's state, not read back). */
+  private record(t: LiveTrial): TrialRecord {
+    return {
+      id: t.id,
+      number: t.number,
+      params: t.params,
+      budget: t.budget,
+      rung: t.rung,
+      promotedFrom: t.promotedFrom,
+      status: t.status,
+      attempt: t.attempt,
+      failures: t.failures,
+      seed: t.seed,
+      worker: t.worker,
+      startedAt: t.startedAtStored,
+      finishedAt: t.finishedAtStored,
+      durationMs: t.durationMs,
+      metric: t.metric,
+      bestMetric: t.best,
+      steps: t.history.length,
+      stopReason: t.stopReason,
+      error: t.error,
+      runId: t.runId,
+      curve: [...t.history],
+    };
   }
 
   /** Heartbeat to the store, stop requests from elsewhere, and workers that went silent. */
   private poll(): void {
-    this.flushMetrics();
-    this.persist(async () => {
-      const { stopRequested } = await this.repo.heartbeat(this.searchId);
+    this.writes.op(async (repo) => {
+      const { stopRequested } = await repo.heartbeat(this.searchId);
       if (stopRequested && !this.stopping) this.stop();
     });
     const timeout = this.config.heartbeatTimeoutMs ?? 120_000;
@@ -564,18 +745,12 @@ export class SearchDriver {
 
   // ---- persistence -----------------------------------------------------------------------------
 
-  /** Queues a store write; writes run one after another, in order, off the scheduling path. */
-  private persist(write: () => Promise<void>): void {
-    this.writes = this.writes.then(write).catch((err: Error) => {
-      this.writeError ??= err;
-    });
-  }
-
+  /** Reported metrics join the next batch of writes as one multi-row insert (called as a batch is cut). */
   private flushMetrics(): void {
     if (!this.metricBuffer.length) return;
     const rows = this.metricBuffer;
     this.metricBuffer = [];
-    this.persist(() => this.repo.appendMetrics(rows.map(({ trial, ...r }) => ({ ...r, trialId: trial.id }))));
+    this.writes.op((repo) => repo.appendMetrics(rows.map(({ trial, ...r }) => ({ ...r, trialId: trial.id }))));
   }
 
   private view(t: LiveTrial): TrialView {

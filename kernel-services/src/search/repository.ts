@@ -3,8 +3,9 @@
  * here; notebooks, the CLI and the hub read through here.
  */
 import * as os from 'node:os';
+import type { Kysely } from 'kysely';
 import type { SearchStatus, TrialParams, TrialStatus } from '@floe/schema';
-import { readJson, storedJson, storedTime, type ProjectStore } from '../store';
+import { readJson, storedJson, storedTime, type FloeDatabase, type ProjectStore } from '../store';
 import type { SearchConfig } from './config';
 
 export class SearchNotFoundError extends Error {
@@ -75,10 +76,14 @@ function deadLocalProcess(driver: string | null): boolean {
 }
 
 export class SearchRepository {
-  constructor(readonly store: ProjectStore) {}
+  constructor(
+    readonly store: ProjectStore,
+    /** A transaction to work in (the driver's batched writes); default: the store's connection. */
+    private readonly trx?: Kysely<FloeDatabase>,
+  ) {}
 
-  private get db() {
-    return this.store.db;
+  private get db(): Kysely<FloeDatabase> {
+    return this.trx ?? this.store.db;
   }
 
   async createSearch(config: SearchConfig): Promise<number> {
@@ -101,7 +106,12 @@ export class SearchRepository {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await this.store.audit('search.create', `search:${row.id}`, { name: config.name, kind: config.kind ?? 'search' });
+    await this.store.audit(
+      'search.create',
+      `search:${row.id}`,
+      { name: config.name, kind: config.kind ?? 'search' },
+      this.trx,
+    );
     return row.id;
   }
 
@@ -195,7 +205,7 @@ export class SearchRepository {
       .set({ stop_requested: 1, updated_at: storedTime() })
       .where('id', '=', id)
       .execute();
-    await this.store.audit('search.stop', `search:${id}`);
+    await this.store.audit('search.stop', `search:${id}`, undefined, this.trx);
   }
 
   /** Clears a stop request (a resumed search should run again). */

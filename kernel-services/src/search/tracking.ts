@@ -44,32 +44,52 @@ export class TrackerSearchRecorder implements SearchRecorder {
     return run.id;
   }
 
+  /**
+   * One child run per ended trial, written in one transaction together with the trial's link to it
+   * (`search_trial.run_id`), from the record the driver hands over: nothing here reads the search.
+   */
   async trialEnded(
     search: { id: number; config: SearchConfig; runId: number | null },
     trial: TrialRecord,
   ): Promise<number | null> {
     const c = search.config;
-    const run = await this.tracker.startRun({
-      experiment: this.experimentOf(c),
-      name: `${c.kind ?? 'search'}-${search.id}-trial-${trial.number}`,
-      params: trial.params,
-      parentRunId: search.runId,
-      tags: {
-        kind: `${c.kind ?? 'search'}_trial`,
-        search_id: String(search.id),
-        trial: String(trial.number),
-        status: trial.status,
-        ...(trial.stopReason ? { stop_reason: trial.stopReason } : {}),
-        ...(trial.worker ? { worker: trial.worker } : {}),
+    const status =
+      trial.status === 'error'
+        ? 'failed'
+        : trial.status === 'stopped' || trial.status === 'cancelled'
+          ? 'interrupted'
+          : 'finished';
+    return this.tracker.recordEndedRun(
+      {
+        experiment: this.experimentOf(c),
+        name: `${c.kind ?? 'search'}-${search.id}-trial-${trial.number}`,
+        params: trial.params,
+        parentRunId: search.runId,
+        tags: {
+          kind: `${c.kind ?? 'search'}_trial`,
+          search_id: String(search.id),
+          trial: String(trial.number),
+          status: trial.status,
+          ...(trial.stopReason ? { stop_reason: trial.stopReason } : {}),
+          ...(trial.worker ? { worker: trial.worker } : {}),
+        },
+        status,
+        error:
+          status === 'failed'
+            ? (trial.error ?? 'trial failed')
+            : status === 'interrupted'
+              ? (trial.stopReason ?? 'stopped')
+              : null,
+        epochs: trial.curve.map((v) => ({ [c.metric]: v })),
+        final: trial.metric !== null ? { [c.metric]: trial.metric } : {},
+        startedAt: trial.startedAt,
+        endedAt: trial.finishedAt,
       },
-    });
-    for (let i = 0; i < trial.curve.length; i++) await run.log('epoch', i + 1, { [c.metric]: trial.curve[i]! });
-    if (trial.metric !== null) await run.log('final', 0, { [c.metric]: trial.metric });
-    if (trial.status === 'error') await run.fail(trial.error ?? 'trial failed');
-    else if (trial.status === 'stopped' || trial.status === 'cancelled')
-      await run.interrupt(trial.stopReason ?? 'stopped');
-    else await run.finish();
-    return run.id;
+      async (trx, runId) => {
+        if (trial.id >= 0)
+          await trx.updateTable('search_trial').set({ run_id: runId }).where('id', '=', trial.id).execute();
+      },
+    );
   }
 
   async searchEnded(

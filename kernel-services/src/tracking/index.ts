@@ -3,6 +3,7 @@ export {
   ActiveRun,
   RunNotFoundError,
   type StartRunOptions,
+  type EndedRunOptions,
   type RunFilter,
   type RunComparison,
 } from './tracker';

@@ -13,8 +13,8 @@ import type {
   RunEnvironment,
   RunStatus,
 } from '@floe/schema';
-import type { Selectable } from 'kysely';
-import type { ProjectStore } from '../store';
+import type { Kysely, Selectable } from 'kysely';
+import type { FloeDatabase, ProjectStore } from '../store';
 import { readJson, storedJson, storedTime } from '../store/portable';
 import type { RunTableRow } from '../store/migrations/003_experiments';
 
@@ -69,6 +69,22 @@ export interface StartRunOptions {
   environment?: RunEnvironment | null;
 }
 
+/** A run recorded after the fact (`recordEndedRun`). */
+export interface EndedRunOptions {
+  experiment: string;
+  name: string;
+  params?: Record<string, unknown>;
+  parentRunId?: number | null;
+  tags?: Record<string, string>;
+  status: Exclude<RunStatus, 'running'>;
+  error?: string | null;
+  /** Metrics after each epoch (index 0 = epoch 1). */
+  epochs: Record<string, number>[];
+  final?: Record<string, number>;
+  startedAt?: string | null;
+  endedAt?: string | null;
+}
+
 export interface RunFilter {
   experiment?: string;
   status?: RunStatus | RunStatus[];
@@ -121,6 +137,9 @@ function pidAlive(pid: number): boolean {
 }
 
 export class ExperimentTracker {
+  /** Experiment ids by name, for `recordEndedRun` (experiments are never renamed or deleted). */
+  private readonly experimentIds = new Map<string, number>();
+
   constructor(readonly store: ProjectStore) {}
 
   /** The experiment of that name, created on first use. */
@@ -200,6 +219,76 @@ export class ExperimentTracker {
         .execute();
     await this.store.audit('run.start', `run:${id}`, { experiment: exp.name });
     return new ActiveRun(this, id, {}, 0);
+  }
+
+  /**
+   * Records a run that already ended (a search trial) in one write transaction: the row, its epoch
+   * curve and final metrics as one multi-row insert, summary and status. `link` runs in the same
+   * transaction (a search stores the run id on its trial there, so a crash leaves both or neither).
+   * The experiment's id is looked up once per tracker.
+   */
+  async recordEndedRun(
+    opts: EndedRunOptions,
+    link?: (trx: Kysely<FloeDatabase>, runId: number) => Promise<void>,
+  ): Promise<number> {
+    let experimentId = this.experimentIds.get(opts.experiment);
+    if (experimentId === undefined) {
+      experimentId = (await this.experiment(opts.experiment)).id;
+      this.experimentIds.set(opts.experiment, experimentId);
+    }
+    const expId = experimentId;
+    const now = storedTime();
+    const summary: Record<string, number> = {};
+    const metricRows: { name: string; scope: 'epoch' | 'final'; step: number; value: number }[] = [];
+    opts.epochs.forEach((values, i) => {
+      for (const [name, value] of Object.entries(values)) {
+        if (!Number.isFinite(value)) continue;
+        metricRows.push({ name, scope: 'epoch', step: i + 1, value });
+        summary[name] = value;
+      }
+    });
+    for (const [name, value] of Object.entries(opts.final ?? {})) {
+      if (!Number.isFinite(value)) continue;
+      metricRows.push({ name, scope: 'final', step: 0, value });
+      summary[name] = value;
+    }
+    return this.store.writeTransaction(async (trx) => {
+      const { id } = await trx
+        .insertInto('run')
+        .values({
+          experiment_id: expId,
+          name: opts.name,
+          status: opts.status,
+          params: storedJson(opts.params ?? {}),
+          summary: storedJson(summary),
+          environment: null,
+          dataset: null,
+          training_dataset_id: null,
+          code: null,
+          checkpoint: null,
+          parent_run_id: opts.parentRunId ?? null,
+          tags: storedJson(opts.tags ?? {}),
+          error: opts.error ?? null,
+          epochs_completed: opts.epochs.length,
+          started_at: opts.startedAt ?? now,
+          ended_at: opts.endedAt ?? now,
+          heartbeat_at: opts.endedAt ?? now,
+          host: os.hostname(),
+          pid: process.pid,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      // SQLite binds at most 32,766 variables: 6 per row, so 2,000 rows per insert.
+      for (let i = 0; i < metricRows.length; i += 2000) {
+        await trx
+          .insertInto('run_metric')
+          .values(metricRows.slice(i, i + 2000).map((m) => ({ run_id: id, ...m, at: now })))
+          .execute();
+      }
+      await this.store.audit(`run.${opts.status}`, `run:${id}`, { experiment: opts.experiment }, trx);
+      if (link) await link(trx, id);
+      return id;
+    });
   }
 
   /**

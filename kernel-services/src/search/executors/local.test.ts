@@ -8,8 +8,64 @@ import type { SearchConfig } from '../config';
 import { SearchDriver } from '../driver';
 import { LENET_SEARCH_SPACE } from '../replay';
 import { SearchRepository } from '../repository';
+import { TrackerSearchRecorder } from '../tracking';
+import type { TrialOutcome } from '../trial';
 import { childEntry } from '../ts-require';
 import { LocalProcessExecutor } from './local';
+import type { AttemptKey, ExecutorListener, TrialAssignment } from './types';
+
+const sleepModule = path.join(__dirname, '..', 'fixtures', 'sleep-trial.ts');
+
+/** Executor events in arrival order, for tests that drive an executor without a search driver. */
+function recordingListener(): ExecutorListener & {
+  events: string[];
+  /** performance.now() at which each trial's end reached this process. */
+  endedAt: Map<number, number>;
+  outcomes: Map<number, TrialOutcome>;
+  workerOf: Map<number, string>;
+  ended: (key: AttemptKey, o: TrialOutcome) => void;
+  whenEnded(n: number): Promise<void>;
+} {
+  const events: string[] = [];
+  const endedAt = new Map<number, number>();
+  const outcomes = new Map<number, TrialOutcome>();
+  const workerOf = new Map<number, string>();
+  const waiting = new Map<number, () => void>();
+  return {
+    events,
+    endedAt,
+    outcomes,
+    workerOf,
+    started: (k, w) => {
+      events.push(`started ${k.trialId}`);
+      workerOf.set(k.trialId, w);
+    },
+    metric: () => undefined,
+    alive: () => undefined,
+    ended: (k, o) => {
+      events.push(`ended ${k.trialId}`);
+      endedAt.set(k.trialId, performance.now());
+      outcomes.set(k.trialId, o);
+      waiting.get(k.trialId)?.();
+    },
+    whenEnded(n) {
+      return outcomes.has(n) ? Promise.resolve() : new Promise((r) => waiting.set(n, r));
+    },
+  };
+}
+
+function sleepAssignment(n: number, ms: number): TrialAssignment {
+  return {
+    searchId: 1,
+    trialId: n,
+    number: n,
+    attempt: 1,
+    params: { ms, value: n / 10 },
+    seed: n,
+    budget: null,
+    trial: { module: sleepModule, export: 'sleepTrial' },
+  };
+}
 
 const replayModule = path.join(__dirname, '..', 'replay.ts');
 
@@ -122,7 +178,7 @@ describe('local process-pool executor', () => {
 
   it('resumes a search whose driver was killed: requeues unfinished trials and completes', async () => {
     const { file, execArgv } = childEntry(path.join(__dirname, '..', 'fixtures'), 'driver-child', __filename);
-    const child = fork(file, [dir, '10'], {
+    const child = fork(file, [dir, '10', 'track'], {
       execArgv,
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       env: { ...process.env, FLOE_REPLAY_SCALE: '0.5' },
@@ -149,7 +205,17 @@ describe('local process-pool executor', () => {
     expect(interrupted.length).toBeGreaterThan(0);
     expect((await repo.getSearch(searchId)).status).toBe('running');
 
-    const driver = await SearchDriver.resume(store, searchId, { executor: pool });
+    // A trial whose end reached the store but whose tracker run did not (the driver died in between).
+    const unrecorded = before.find((t) => t.status === 'completed' && t.runId !== null)!;
+    expect(unrecorded).toBeDefined();
+    await store.db.deleteFrom('run_metric').where('run_id', '=', unrecorded.runId!).execute();
+    await store.db.deleteFrom('run').where('id', '=', unrecorded.runId!).execute();
+    await repo.updateTrial(unrecorded.id, { run_id: null });
+
+    const driver = await SearchDriver.resume(store, searchId, {
+      executor: pool,
+      recorder: new TrackerSearchRecorder(store),
+    });
     const result = await driver.run();
     expect(result.status).toBe('completed');
     expect(result.trials).toHaveLength(10);
@@ -164,5 +230,111 @@ describe('local process-pool executor', () => {
     for (const t of before.filter((x) => x.status === 'completed')) {
       expect(result.trials.find((x) => x.number === t.number)!.attempt).toBe(1);
     }
+    // The tracker holds exactly one child run per trial, linked both ways, with the trial's curve.
+    const search = await repo.getSearch(searchId);
+    const children = await store.db
+      .selectFrom('run')
+      .select(['id', 'tags', 'status', 'epochs_completed'])
+      .where('parent_run_id', '=', search.runId!)
+      .execute();
+    expect(children).toHaveLength(10);
+    const byTrial = new Map(children.map((c) => [Number(JSON.parse(c.tags).trial), c]));
+    expect(byTrial.size).toBe(10);
+    for (const t of result.trials) {
+      expect(t.runId).toBe(byTrial.get(t.number)!.id);
+      expect(byTrial.get(t.number)).toMatchObject({ status: 'finished', epochs_completed: 20 });
+    }
+    const curve = await store.db
+      .selectFrom('run_metric')
+      .select('value')
+      .where('run_id', '=', result.trials.find((t) => t.number === unrecorded.number)!.runId!)
+      .where('scope', '=', 'epoch')
+      .orderBy('step')
+      .execute();
+    expect(curve.map((m) => m.value)).toEqual(unrecorded.curve);
+    expect(search.status).toBe('completed');
+  });
+
+  it('hands a busy worker its next trial ahead, so it starts it without a round trip to the driver', async () => {
+    const two = new LocalProcessExecutor({ workers: 2, gpus: [], lookahead: 1 });
+    try {
+      const l = recordingListener();
+      await two.attach(l);
+      // Both workers load the trial module first (a cold TypeScript load takes a while here).
+      two.submit(sleepAssignment(91, 1));
+      two.submit(sleepAssignment(92, 1));
+      await Promise.all([91, 92].map((n) => l.whenEnded(n)));
+      for (const [n, ms] of [
+        [1, 150],
+        [2, 400],
+        [3, 400],
+        [4, 50],
+      ] as const)
+        two.submit(sleepAssignment(n, ms));
+      // The driver's process is unresponsive from before trial 1 ends until after trial 3 could have
+      // ended: only a worker that already holds trial 3 can run it meanwhile.
+      const blockUntil = performance.now() + 700;
+      while (performance.now() < blockUntil);
+      const unblocked = performance.now();
+      await Promise.all([1, 2, 3, 4].map((n) => l.whenEnded(n)));
+      expect(l.workerOf.get(3)).toBe(l.workerOf.get(1));
+      expect(l.events.indexOf('started 3')).toBe(l.events.indexOf('ended 1') + 1);
+      // Started by the worker itself at ~150 ms, so over by the time the driver listens again
+      // (had it waited for the driver, it would end ~400 ms after that).
+      expect(l.endedAt.get(3)! - unblocked).toBeLessThan(200);
+      expect([...l.outcomes.values()].every((o) => o.kind === 'finished' && !o.stopped)).toBe(true);
+      two.detach();
+    } finally {
+      await two.close();
+    }
+  });
+
+  it('takes a queued trial back for a worker that went idle, and stops a queued trial unstarted', async () => {
+    const two = new LocalProcessExecutor({ workers: 2, gpus: [], lookahead: 1 });
+    try {
+      const l = recordingListener();
+      await two.attach(l);
+      two.submit(sleepAssignment(91, 1));
+      two.submit(sleepAssignment(92, 1));
+      await Promise.all([91, 92].map((n) => l.whenEnded(n)));
+      two.submit(sleepAssignment(1, 1500)); // worker A, long
+      two.submit(sleepAssignment(2, 30)); // worker B, short
+      two.submit(sleepAssignment(3, 30)); // queued behind trial 1 on worker A
+      two.submit(sleepAssignment(4, 30)); // queued behind trial 2 on worker B
+      two.stop({ trialId: 4, attempt: 1 }, 'not wanted');
+      await Promise.all([2, 3, 4].map((n) => l.whenEnded(n)));
+      // Trial 3 did not wait for the long trial 1: the idle worker took it back and ran it.
+      expect(l.outcomes.has(1)).toBe(false);
+      expect(l.workerOf.get(3)).toBe(l.workerOf.get(2));
+      expect(l.outcomes.get(4)).toMatchObject({ kind: 'finished', stopped: true, stopReason: 'not wanted', busyMs: 0 });
+      expect(l.events).not.toContain('started 4');
+      await l.whenEnded(1);
+      two.detach();
+    } finally {
+      await two.close();
+    }
+  });
+
+  it('keeps every worker busy with prefetched trials and reports where worker time went', async () => {
+    const result = await SearchDriver.run(
+      store,
+      config({
+        numTrials: 12,
+        space: { ms: { type: 'discrete', values: [40, 80, 120] } },
+        trial: { module: sleepModule, export: 'sleepTrial' },
+      }),
+      { executor: pool },
+    );
+    expect(result.status).toBe('completed');
+    expect(result.prefetch).toBe(3);
+    expect(result.trials.every((t) => t.status === 'completed' && t.attempt === 1)).toBe(true);
+    const tl = result.timeline;
+    expect(tl.dispatchGapMs.count).toBe(12 - 3);
+    expect(tl.lastStartMs + tl.tailMs).toBeCloseTo(result.wallMs, 0);
+    expect(tl.steadyUtilisation).toBeGreaterThan(0);
+    expect(tl.steadyUtilisation).toBeLessThanOrEqual(1);
+    // Sync mode never prefetches: batches are the point of it.
+    const sync = await SearchDriver.run(store, config({ numTrials: 3, mode: 'sync' }), { executor: pool });
+    expect(sync.prefetch).toBe(0);
   });
 });

@@ -23,13 +23,25 @@ export interface LocalExecutorOptions {
   env?: NodeJS.ProcessEnv;
   /** Working directory of the workers (relative trial module paths resolve from the driver's cwd). */
   cwd?: string;
+  /**
+   * Assignments a busy worker may hold queued behind its running trial (default 1), so that it starts
+   * its next trial the moment the current one ends instead of after a round trip to the driver. Only
+   * used when the driver submits more attempts than there are workers (its `prefetch`); an idle
+   * worker takes queued assignments back from busy ones, so lookahead never leaves a worker idle.
+   */
+  lookahead?: number;
 }
 
 interface Worker {
   index: number;
   child: ChildProcess;
   ready: boolean;
+  /** The attempt the worker runs (or is about to start). */
   current: TrialAssignment | undefined;
+  /** Attempts queued in the worker behind `current`, in order. */
+  next: TrialAssignment[];
+  /** Queued attempts the pool asked the worker to give back (unqueue sent, answer pending). */
+  reclaiming: Set<TrialAssignment>;
   lastSeen: number;
   failedStarts: number;
   /** Why the pool killed it (heartbeat timeout), reported with its failed attempt. */
@@ -45,7 +57,8 @@ interface Worker {
 export class LocalProcessExecutor implements TrialExecutor {
   readonly kind = 'local';
   readonly workers: number;
-  private readonly opts: Required<Omit<LocalExecutorOptions, 'env' | 'cwd'>> &
+  readonly lookahead: number;
+  private readonly opts: Required<Omit<LocalExecutorOptions, 'env' | 'cwd' | 'lookahead'>> &
     Pick<LocalExecutorOptions, 'env' | 'cwd'>;
   private readonly pool: Worker[] = [];
   private readonly queue: TrialAssignment[] = [];
@@ -58,6 +71,10 @@ export class LocalProcessExecutor implements TrialExecutor {
     this.workers = opts.workers ?? 2;
     if (!Number.isInteger(this.workers) || this.workers < 1) {
       throw new RangeError(`local executor: workers must be a positive integer, got ${opts.workers}`);
+    }
+    this.lookahead = opts.lookahead ?? 1;
+    if (!Number.isInteger(this.lookahead) || this.lookahead < 0) {
+      throw new RangeError(`local executor: lookahead must be a non-negative integer, got ${opts.lookahead}`);
     }
     this.opts = {
       workers: this.workers,
@@ -76,7 +93,7 @@ export class LocalProcessExecutor implements TrialExecutor {
 
   /** The worker running an attempt, if any. */
   workerOf(key: AttemptKey): { index: number; pid: number } | undefined {
-    const w = this.pool.find((x) => x.current?.trialId === key.trialId && x.current.attempt === key.attempt);
+    const w = this.pool.find((x) => x.current !== undefined && sameAttempt(x.current, key));
     return w ? { index: w.index, pid: w.child.pid ?? -1 } : undefined;
   }
 
@@ -109,7 +126,10 @@ export class LocalProcessExecutor implements TrialExecutor {
 
   stop(key: AttemptKey, reason: string): void {
     if (cancelQueued(this.queue, key, reason, this.listener)) return;
-    const w = this.pool.find((x) => x.current?.trialId === key.trialId && x.current.attempt === key.attempt);
+    // Running or queued in a worker: the worker stops it, or drops it unstarted and reports that.
+    const w = this.pool.find(
+      (x) => (x.current !== undefined && sameAttempt(x.current, key)) || x.next.some((a) => sameAttempt(a, key)),
+    );
     if (w) this.post(w, { type: 'stop', trialId: key.trialId, attempt: key.attempt, reason });
   }
 
@@ -145,7 +165,16 @@ export class LocalProcessExecutor implements TrialExecutor {
     else if (this.opts.gpus.length === 0 && process.env.CUDA_VISIBLE_DEVICES === undefined)
       delete env.CUDA_VISIBLE_DEVICES;
     const child = fork(file, [], { execArgv, env, cwd: this.opts.cwd, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const worker: Worker = { index, child, ready: false, current: undefined, lastSeen: Date.now(), failedStarts };
+    const worker: Worker = {
+      index,
+      child,
+      ready: false,
+      current: undefined,
+      next: [],
+      reclaiming: new Set(),
+      lastSeen: Date.now(),
+      failedStarts,
+    };
     this.pool[index] = worker;
     return new Promise<void>((resolve) => {
       child.on('message', (msg: FromWorker) => {
@@ -158,12 +187,35 @@ export class LocalProcessExecutor implements TrialExecutor {
           return;
         }
         const key = { trialId: msg.trialId, attempt: msg.attempt };
-        if (msg.type === 'started') this.listener?.started(key, `local:${index}:pid${child.pid}`);
-        else if (msg.type === 'metric') this.listener?.metric(key, msg.step, msg.value);
+        if (msg.type === 'started') {
+          // The worker moved on to a queued attempt by itself (lookahead).
+          const i = worker.next.findIndex((a) => sameAttempt(a, key));
+          if (i >= 0 && (!worker.current || !sameAttempt(worker.current, key))) {
+            const [a] = worker.next.splice(i, 1);
+            worker.reclaiming.delete(a!);
+            worker.current = a;
+          }
+          this.listener?.started(key, `local:${index}:pid${child.pid}`);
+        } else if (msg.type === 'metric') this.listener?.metric(key, msg.step, msg.value);
         else if (msg.type === 'alive') this.listener?.alive(key);
         else if (msg.type === 'ended') {
-          worker.current = undefined;
+          if (worker.current && sameAttempt(worker.current, key)) {
+            // The worker starts its first queued attempt at once; 'started' confirms it.
+            worker.current = worker.next.shift();
+            if (worker.current) worker.reclaiming.delete(worker.current);
+          } else {
+            const i = worker.next.findIndex((a) => sameAttempt(a, key));
+            if (i >= 0) worker.reclaiming.delete(worker.next.splice(i, 1)[0]!); // stopped while queued
+          }
           this.listener?.ended(key, msg.outcome);
+          this.pump();
+        } else if (msg.type === 'unqueued') {
+          const i = worker.next.findIndex((a) => sameAttempt(a, key));
+          if (msg.taken && i >= 0) {
+            const [a] = worker.next.splice(i, 1);
+            worker.reclaiming.delete(a!);
+            this.queue.unshift(a!);
+          }
           this.pump();
         }
       });
@@ -178,6 +230,9 @@ export class LocalProcessExecutor implements TrialExecutor {
   private onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     const a = worker.current;
     worker.current = undefined;
+    // Queued attempts never started there: they go back to the pool's queue.
+    this.queue.unshift(...worker.next.splice(0));
+    worker.reclaiming.clear();
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     const why = worker.killedFor;
     if (a) {
@@ -216,20 +271,57 @@ export class LocalProcessExecutor implements TrialExecutor {
     }
   }
 
+  private usable(w: Worker | undefined): w is Worker {
+    return !!w && w.ready && w.child.exitCode === null && w.child.signalCode === null;
+  }
+
+  /**
+   * Idle workers first; then, with lookahead, one more queued attempt per busy worker; and when
+   * workers are idle with nothing left in the pool's queue, queued attempts are taken back from busy
+   * workers (so lookahead never keeps a worker idle at the end of a search).
+   */
   private pump(): void {
     if (!this.listener) return;
     for (const w of this.pool) {
-      if (!this.queue.length) return;
-      if (!w || !w.ready || w.current || w.child.exitCode !== null || w.child.signalCode !== null) continue;
+      if (!this.queue.length) break;
+      if (!this.usable(w) || w.current) continue;
       const a = this.queue.shift()!;
       w.current = a;
       w.lastSeen = Date.now();
       w.killedFor = undefined;
       this.post(w, { type: 'run', assignment: a });
     }
+    for (let depth = 1; depth <= this.lookahead && this.queue.length; depth++) {
+      for (const w of this.pool) {
+        if (!this.queue.length) break;
+        if (!this.usable(w) || !w.current || w.next.length >= depth) continue;
+        const a = this.queue.shift()!;
+        w.next.push(a);
+        this.post(w, { type: 'run', assignment: a });
+      }
+    }
+    if (this.queue.length) return;
+    let idle = this.pool.filter((w) => this.usable(w) && !w.current).length;
+    if (!idle) return;
+    // Take back the most recently queued attempts first (they would wait longest).
+    for (const w of this.pool) {
+      if (!idle) break;
+      if (!this.usable(w)) continue;
+      for (let i = w.next.length - 1; i >= 0 && idle > 0; i--) {
+        const a = w.next[i]!;
+        if (w.reclaiming.has(a)) continue;
+        w.reclaiming.add(a);
+        idle--;
+        this.post(w, { type: 'unqueue', trialId: a.trialId, attempt: a.attempt });
+      }
+    }
   }
 
   private post(w: Worker, msg: ToWorker): void {
     if (w.child.connected) w.child.send(msg);
   }
+}
+
+function sameAttempt(a: AttemptKey, b: AttemptKey): boolean {
+  return a.trialId === b.trialId && a.attempt === b.attempt;
 }

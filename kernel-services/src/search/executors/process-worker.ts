@@ -1,14 +1,19 @@
 /**
  * Entry of a local worker process (forked by LocalProcessExecutor): runs one trial attempt at a time
- * and talks to the driver over the IPC channel — assignment in; started, metrics, alive and the
+ * and talks to the driver over the IPC channel — assignments in; started, metrics, alive and the
  * outcome out; stop signals in.
+ *
+ * A worker may hold one assignment queued behind the running one (the pool's lookahead): it starts it
+ * the moment the running attempt ends, without waiting for a round trip to the driver. The pool can
+ * take a queued assignment back (`unqueue`) to give it to a worker that went idle.
  */
 import { loadTrialFunction, startTrial } from '../trial';
-import type { TrialAssignment } from './types';
+import { stoppedBeforeStart, type TrialAssignment } from './types';
 
 export type ToWorker =
   | { type: 'run'; assignment: TrialAssignment }
   | { type: 'stop'; trialId: number; attempt: number; reason: string }
+  | { type: 'unqueue'; trialId: number; attempt: number }
   | { type: 'exit' };
 
 export type FromWorker =
@@ -16,7 +21,9 @@ export type FromWorker =
   | { type: 'started'; trialId: number; attempt: number }
   | { type: 'metric'; trialId: number; attempt: number; step: number; value: number }
   | { type: 'alive'; trialId: number; attempt: number }
-  | { type: 'ended'; trialId: number; attempt: number; outcome: import('../trial').TrialOutcome };
+  | { type: 'ended'; trialId: number; attempt: number; outcome: import('../trial').TrialOutcome }
+  /** Answer to `unqueue`: `taken` is false when the attempt had already started (or was stopped). */
+  | { type: 'unqueued'; trialId: number; attempt: number; taken: boolean };
 
 function send(msg: FromWorker): void {
   process.send?.(msg);
@@ -29,19 +36,13 @@ function main(): void {
   }
   const heartbeatMs = Number(process.env.FLOE_WORKER_HEARTBEAT_MS ?? 1000);
   let current: { trialId: number; attempt: number; stop(reason: string): void } | undefined;
+  const queued: TrialAssignment[] = [];
+  const isKey = (a: { trialId: number; attempt: number }, k: { trialId: number; attempt: number }): boolean =>
+    a.trialId === k.trialId && a.attempt === k.attempt;
 
-  process.on('message', (msg: ToWorker) => {
-    if (msg.type === 'exit') {
-      current?.stop('worker exiting');
-      process.disconnect?.();
-      setImmediate(() => process.exit(0));
-      return;
-    }
-    if (msg.type === 'stop') {
-      if (current && current.trialId === msg.trialId && current.attempt === msg.attempt) current.stop(msg.reason);
-      return;
-    }
-    const a = msg.assignment;
+  function runNext(): void {
+    const a = queued.shift();
+    if (!a) return;
     const key = { trialId: a.trialId, attempt: a.attempt };
     send({ type: 'started', ...key });
     let fn;
@@ -53,6 +54,7 @@ function main(): void {
         ...key,
         outcome: { kind: 'failed', error: (err as Error).message, crashed: false, busyMs: 0 },
       });
+      runNext();
       return;
     }
     const run = startTrial(
@@ -69,7 +71,34 @@ function main(): void {
       clearInterval(alive);
       current = undefined;
       send({ type: 'ended', ...key, outcome });
+      runNext();
     });
+  }
+
+  process.on('message', (msg: ToWorker) => {
+    if (msg.type === 'exit') {
+      current?.stop('worker exiting');
+      process.disconnect?.();
+      setImmediate(() => process.exit(0));
+      return;
+    }
+    if (msg.type === 'stop') {
+      if (current && isKey(current, msg)) return current.stop(msg.reason);
+      const i = queued.findIndex((a) => isKey(a, msg));
+      if (i >= 0) {
+        queued.splice(i, 1);
+        send({ type: 'ended', trialId: msg.trialId, attempt: msg.attempt, outcome: stoppedBeforeStart(msg.reason) });
+      }
+      return;
+    }
+    if (msg.type === 'unqueue') {
+      const i = queued.findIndex((a) => isKey(a, msg));
+      if (i >= 0) queued.splice(i, 1);
+      send({ type: 'unqueued', trialId: msg.trialId, attempt: msg.attempt, taken: i >= 0 });
+      return;
+    }
+    queued.push(msg.assignment);
+    if (!current) runNext();
   });
   // The driver going away ends the worker (no orphans).
   process.on('disconnect', () => process.exit(0));
