@@ -70,3 +70,50 @@ export const CommitLabelsResponse = z.object({
   chips: z.array(CommittedChip),
 });
 export type CommitLabelsResponse = z.infer<typeof CommitLabelsResponse>;
+
+// ---- overlays on the SAR viewer ----
+
+const Position = z.tuple([z.number().finite(), z.number().finite()]);
+
+/** The GeoJSON geometries the viewer draws: points (labels, detections) and polygons (footprints, boxes). */
+export const OverlayGeometry = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('Point'), coordinates: Position }),
+  z.object({ type: z.literal('Polygon'), coordinates: z.array(z.array(Position).min(4)).min(1) }),
+]);
+export type OverlayGeometry = z.infer<typeof OverlayGeometry>;
+
+export const OverlayFeature = z.object({
+  type: z.literal('Feature'),
+  geometry: OverlayGeometry,
+  /** `class` picks the style (ship, iceberg, …); `score` (0–1) is shown for predictions; `label` as text. */
+  properties: z
+    .object({
+      class: z.string().max(64).optional(),
+      score: z.number().finite().optional(),
+      label: z.string().max(200).optional(),
+    })
+    .passthrough()
+    .nullable()
+    .default(null),
+});
+export type OverlayFeature = z.infer<typeof OverlayFeature>;
+
+/**
+ * A named layer of vector features on a raster. `crs` says how coordinates are read: `pixel` as
+ * [column, row] of the full-resolution image, `lonlat` as GeoJSON's [longitude, latitude], placed
+ * through the raster's affine transform or GCP fit.
+ */
+export const SarOverlay = z.object({
+  name: z.string().min(1).max(200),
+  kind: z.enum(['labels', 'footprints', 'predictions', 'other']).default('other'),
+  crs: z.enum(['pixel', 'lonlat']).default('lonlat'),
+  visible: z.boolean().default(true),
+  features: z.array(OverlayFeature).max(100_000),
+});
+export type SarOverlay = z.output<typeof SarOverlay>;
+export type SarOverlayInput = z.input<typeof SarOverlay>;
+
+/** `GET /v1/labels/overlay?raster=PATH`: committed labels and their chip footprints on that raster. */
+export const LabelOverlayQuery = z.object({ raster: z.string().min(1).max(1024) });
+export const LabelOverlayResponse = z.object({ overlays: z.array(SarOverlay) });
+export type LabelOverlayResponse = z.infer<typeof LabelOverlayResponse>;

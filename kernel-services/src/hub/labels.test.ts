@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CommitLabelsResponse, FeatureGroupDetailResponse } from '@floe/schema';
+import { CommitLabelsResponse, FeatureGroupDetailResponse, LabelOverlayResponse } from '@floe/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openProjectStore, type ProjectStore } from '../store';
 import { startHub, type RunningHub } from './server';
@@ -82,6 +82,32 @@ describe.skipIf(!haveData)('hub POST /v1/labels/commit', () => {
     const group = FeatureGroupDetailResponse.parse(detail.body);
     expect(group.commits.map((c) => c.rowsInserted)).toEqual([2]);
     expect(group.primaryKey).toEqual(['id']);
+    // The viewer draws committed labels from this route: points and 75×75 footprints, in pixels.
+    const overlay = await request(
+      port,
+      'GET',
+      `/v1/labels/overlay?raster=${encodeURIComponent(`${GRD_DIR}/iw-vv.tiff`)}`,
+    );
+    expect(overlay.status).toBe(200);
+    const { overlays } = LabelOverlayResponse.parse(overlay.body);
+    expect(overlays.map((o) => [o.name, o.kind, o.crs, o.features.length])).toEqual([
+      ['hub_labels v1: labels', 'labels', 'pixel', 2],
+      ['hub_labels v1: chip footprints', 'footprints', 'pixel', 2],
+    ]);
+    const iceberg = overlays[0]!.features.find((f) => f.properties?.class === 'iceberg')!;
+    expect(iceberg.geometry).toEqual({ type: 'Point', coordinates: [500, 400] });
+    expect(overlays[1]!.features[0]!.geometry.coordinates).toEqual([
+      [
+        [463, 363],
+        [538, 363],
+        [538, 438],
+        [463, 438],
+        [463, 363],
+      ],
+    ]);
+    const none = await request(port, 'GET', `/v1/labels/overlay?raster=${encodeURIComponent("o'ther.tif")}`);
+    expect(LabelOverlayResponse.parse(none.body).overlays).toEqual([]);
+    expect((await request(port, 'GET', '/v1/labels/overlay')).status).toBe(400);
   });
 
   it('answers bad requests with 4xx statuses that say what was wrong, and stays up', async () => {

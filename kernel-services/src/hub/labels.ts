@@ -1,5 +1,5 @@
 import type * as http from 'node:http';
-import { CommitLabelsResponse } from '@floe/schema';
+import { CommitLabelsResponse, LabelOverlayQuery, LabelOverlayResponse } from '@floe/schema';
 import { FeatureRowError } from '../feature-store/arrow';
 import {
   ConcurrentCommitError,
@@ -10,6 +10,7 @@ import {
 import { FeatureStore } from '../feature-store/feature-store';
 import { RasterError } from '../ingest/geotiff';
 import { commitLabels, LabelCommitError } from '../labeling/commit';
+import { committedLabelOverlays } from '../labeling/overlay';
 import type { ProjectStore } from '../store';
 import { HttpError } from './server';
 
@@ -64,6 +65,18 @@ export async function commitLabelsRoute(
     const status = statusOf(err);
     if (status !== null) throw new HttpError(status, (err as Error).message);
     throw err;
+  } finally {
+    await features.close();
+  }
+}
+
+/** `GET /v1/labels/overlay?raster=PATH`: labels already committed for that raster, for the viewer to draw. */
+export async function labelOverlayRoute(url: URL, store: () => Promise<ProjectStore>): Promise<LabelOverlayResponse> {
+  const query = LabelOverlayQuery.safeParse(Object.fromEntries(url.searchParams));
+  if (!query.success) throw new HttpError(400, `bad query on ${url.pathname}: raster (a path) is required`);
+  const features = new FeatureStore(await store());
+  try {
+    return LabelOverlayResponse.parse({ overlays: await committedLabelOverlays(features, query.data.raster) });
   } finally {
     await features.close();
   }

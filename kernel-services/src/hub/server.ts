@@ -26,7 +26,7 @@ import { info } from '../info';
 import { openProjectStore, type ProjectStore } from '../store';
 import { ModelRegistry } from '../registry/registry';
 import { DeploymentReads, servingChangeCounter } from './deployment-reads';
-import { commitLabelsRoute } from './labels';
+import { commitLabelsRoute, labelOverlayRoute } from './labels';
 import { NotInStoreError, PanelReads, RunImageRefused } from './read-models';
 import { PatchPageQuery, PatchPageResponse } from '@floe/schema';
 import { closeFeatureStoreReads, featureStoreReads } from './feature-store-reads';

@@ -9,3 +9,4 @@ export {
   resolveRasterPath,
   type CommitLabelsOptions,
 } from './commit';
+export { committedLabelOverlays } from './overlay';

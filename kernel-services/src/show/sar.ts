@@ -1,6 +1,7 @@
 import { encodePng } from '../training/png';
 import { escapeHtml, showBundle } from '../training/display';
 import type { FloeMimeBundle } from '@floe/schema';
+import { sarScene, type ShowSarSceneOptions } from './sar-scene';
 
 /**
  * `floe.show.sar(patch)`: a static look at a SAR patch (e.g. a 75 × 75 Statoil/C-CORE iceberg patch,
@@ -174,9 +175,18 @@ export function sarPatchBundle(input: SarPatch | StatoilRecord, options: ShowSar
   };
 }
 
-/** Shows a SAR patch in the notebook (tslab) and returns its bundle. */
-export function sar(input: SarPatch | StatoilRecord, options: ShowSarOptions = {}): FloeMimeBundle {
-  const bundle = sarPatchBundle(input, options);
+/**
+ * Shows a SAR patch in the notebook (tslab) and returns its bundle; given a GeoTIFF path, shows the
+ * whole scene with vector overlays instead (`sar-scene.ts`, asynchronous: it reads the file).
+ */
+export function sar(input: string, options?: ShowSarSceneOptions): Promise<FloeMimeBundle>;
+export function sar(input: SarPatch | StatoilRecord, options?: ShowSarOptions): FloeMimeBundle;
+export function sar(
+  input: SarPatch | StatoilRecord | string,
+  options: ShowSarOptions | ShowSarSceneOptions = {},
+): FloeMimeBundle | Promise<FloeMimeBundle> {
+  if (typeof input === 'string') return sarScene(input, options as ShowSarSceneOptions);
+  const bundle = sarPatchBundle(input, options as ShowSarOptions);
   if (options.display ?? true) showBundle(bundle);
   return bundle;
 }
