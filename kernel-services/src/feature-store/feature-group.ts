@@ -19,7 +19,7 @@ import { arrowSchema, arrowToRows, conformRows, FeatureRowError, primaryKeyNamer
 import { ConcurrentCommitError, DuplicatePrimaryKeyError, FeatureStoreError, ValidationRejectedError } from './errors';
 import type { FeatureData } from './lance';
 import { mergeStatistics, StatisticsBuilder, type CommitStatistics, type StatisticsSet } from './statistics';
-import { validateRows, type StoredRuleSet } from './validation-adapter';
+import { InsertValidation, type StoredRuleSet } from './validation-adapter';
 
 export interface FeatureGroupLineage {
   source: { name: string; version: number; commit: number };
@@ -81,7 +81,11 @@ export interface InsertOptions {
   progress?: (rowsDone: number) => void;
 }
 
-/** Rows are streamed in chunks; each chunk is validated on its own (dataset-level rules apply per chunk). */
+/**
+ * Rows: one array, or a stream of arrays (chunks) for inserts larger than memory. Validation applies
+ * to the whole insert either way (row rules chunk by chunk with state carried across chunks,
+ * dataset-level rules once over every row before the commit is recorded; see validation-adapter.ts).
+ */
 export type RowSource = readonly unknown[] | AsyncIterable<readonly unknown[]> | Iterable<readonly unknown[]>;
 
 function keyString(values: FeatureValue[]): string {
@@ -335,8 +339,11 @@ export class FeatureGroup {
 
   /**
    * Inserts rows as one commit. Bad rows (schema mismatch, unknown field, wrong tensor length,
-   * duplicate primary key) throw before anything is written; validation with policy `strict` rejects
-   * the whole commit, with `always` keeps failing rows aside (see `rejectedRows`).
+   * duplicate primary key) throw before anything is recorded; validation with policy `strict` rejects
+   * the whole commit (a dataset-level rule is decided over every row of the insert, after the last
+   * chunk and before the commit is recorded), with `always` keeps rows failing row rules aside (see
+   * `rejectedRows`). Lance appends run while the next chunk is read and prepared: parsing a file,
+   * schema checks and statistics overlap the Lance writer's threads.
    */
   async insert(source: RowSource, opts: InsertOptions = {}): Promise<CommitInfo> {
     const chunkRows = opts.chunkRows ?? 2048;
@@ -347,8 +354,12 @@ export class FeatureGroup {
     const inserted = new Map<string, number>();
     const stats = new StatisticsBuilder(this.info.schema, baseStats);
     const rejectedLines: string[] = [];
-    const reports: unknown[] = [];
+    const validation = this.info.ruleSet
+      ? new InsertValidation(this.info.schema, this.info.ruleSet, Array.isArray(source))
+      : undefined;
     let table: Table | undefined;
+    /** The Lance append in flight (appends are sequential: each must produce the next version). */
+    let appending: Promise<void> | undefined;
     let expectedVersion = 0;
     let offset = 0;
     let accepted = 0;
@@ -393,13 +404,13 @@ export class FeatureGroup {
         });
 
         let keep = rows;
-        if (this.info.ruleSet) {
-          const outcome = validateRows(rows, this.info.schema, this.info.ruleSet);
-          reports.push(outcome.report);
-          if (outcome.rejectCommit) {
+        if (validation) {
+          const outcome = validation.addChunk(rows);
+          if (outcome.rejectNow) {
+            const final = validation.finish(true);
             throw new ValidationRejectedError(
-              `${this.label}: validation (policy strict) rejected the commit: ${outcome.summary}`,
-              outcome.report,
+              `${this.label}: validation (policy strict) rejected the commit: ${final.summary}`,
+              final.report,
             );
           }
           if (outcome.rejected.size > 0) {
@@ -417,17 +428,37 @@ export class FeatureGroup {
           // The statistics pass counts NaN pixels; only then look for the row to name it.
           if (Object.keys(stats.tensorNaNs()).length > 0) this.refuseNaNTensors(slice, rows, name);
           table ??= await openForWrite();
-          const { version } = await table.add(part);
-          if (version !== expectedVersion + 1) {
-            throw new ConcurrentCommitError(
-              `${this.label}: another writer appended to the data during this insert (Lance version ${version}, expected ${expectedVersion + 1}); nothing was committed, retry`,
-            );
-          }
-          expectedVersion = version;
-          accepted += part.numRows;
-          opts.progress?.(offset + s + part.numRows);
+          await appending; // the previous append (its failure surfaces here)
+          const writer = table;
+          const done = offset + s + part.numRows;
+          appending = (async () => {
+            const { version } = await writer.add(part);
+            if (version !== expectedVersion + 1) {
+              throw new ConcurrentCommitError(
+                `${this.label}: another writer appended to the data during this insert (Lance version ${version}, expected ${expectedVersion + 1}); nothing was committed, retry`,
+              );
+            }
+            expectedVersion = version;
+            accepted += part.numRows;
+            opts.progress?.(done);
+          })();
+          appending.catch(() => undefined); // awaited above or below; never an unhandled rejection
         }
         offset += rows.length;
+      }
+      await appending;
+
+      let validationReport: unknown = null;
+      if (validation) {
+        // Dataset-level rules over the whole insert, before anything is recorded.
+        const final = validation.finish();
+        if (final.rejectCommit) {
+          throw new ValidationRejectedError(
+            `${this.label}: validation (policy strict) rejected the commit: ${final.summary}`,
+            final.report,
+          );
+        }
+        validationReport = final.report;
       }
 
       const rejectedBlob =
@@ -438,7 +469,6 @@ export class FeatureGroup {
 
       const commitStats = stats.finish();
       const statistics: CommitStatistics = { commit: commitStats, group: mergeStatistics(baseStats, commitStats) };
-      const validation = this.info.ruleSet ? (reports.length === 1 ? reports[0] : { chunks: reports }) : null;
       const lanceVersion = table ? expectedVersion : baseLance;
       const number = (base?.number ?? 0) + 1;
       const committedAt = storedTime();
@@ -468,7 +498,7 @@ export class FeatureGroup {
               total_rows: (base?.totalRows ?? 0) + accepted,
               committed_at: committedAt,
               statistics: storedJson(statistics),
-              validation: validation === null ? null : storedJson(validation),
+              validation: validationReport === null ? null : storedJson(validationReport),
               rejected_blob: rejectedBlob,
             })
             .execute();
@@ -483,6 +513,7 @@ export class FeatureGroup {
       );
       return (await this.commit(number))!;
     } catch (err) {
+      await appending?.catch(() => undefined); // let an append in flight finish before undoing it
       // Nothing recorded: put Lance back to the recorded state now rather than at the next insert.
       if (table && expectedVersion !== baseLance) {
         await table
