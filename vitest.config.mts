@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // Browser tests (tests/browser) run under Playwright; notebooks under nbconvert (scripts/test.sh).
 export default defineConfig({
   test: {
-    include: ['schema/src/**/*.test.ts', 'kernel-services/src/**/*.test.ts'],
+    include: ['schema/src/**/*.test.ts', 'kernel-services/src/**/*.test.ts', 'extension/src/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',

@@ -2,3 +2,4 @@
 import './base.css';
 import './sar-viewer.css';
 import './experiments.css';
+import './renderers.css';

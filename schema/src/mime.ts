@@ -94,3 +94,31 @@ export interface FloeMimeBundle {
   'text/plain': string;
   'text/html': string;
 }
+
+export const SAR_MIME = `${MIME_PREFIX}sar+json` as const;
+
+/**
+ * `floe.show.sar(patch)`: a patch grid. The pixels travel as the bundle's `image/png` (each band in dB
+ * with its 2–98 % stretch, then the dual-pol composite, side by side); this payload describes them.
+ */
+export const SarPayload = z.object({
+  version_major: z.literal(1),
+  version_minor: z.number().int().nonnegative(),
+  title: z.string().nullable(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  /** Per band, in dB: the stretch [low, high] the PNG was drawn with, the range and the count of finite pixels. */
+  bands: z.array(
+    z.object({
+      name: z.string(),
+      low: z.number().nullable(),
+      high: z.number().nullable(),
+      min: z.number().nullable(),
+      max: z.number().nullable(),
+      valid: z.number().int().nonnegative(),
+    }),
+  ),
+  /** Panels in the PNG, left to right, 4 px apart. */
+  panels: z.array(z.string()).min(1),
+});
+export type SarPayload = z.infer<typeof SarPayload>;
