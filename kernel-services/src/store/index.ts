@@ -15,6 +15,7 @@ import type { BlobStore } from './blobs/types';
 import type { FloeDatabase } from './database';
 import { migrateToLatest, type MigrationResult } from './migrator';
 import { openMetadata, sqlitePathFrom } from './metadata';
+import { backendsFor, checkProjectBackends, checkProjectId, readProjectFile, writeProjectFile } from './project-file';
 import { storedJson, storedTime, type SqlDialectName } from './portable';
 
 export interface StoreOptions {
@@ -95,6 +96,15 @@ export async function openProjectStore(opts: StoreOptions = {}): Promise<Project
   const metadataUrl = opts.metadataUrl ?? process.env.FLOE_METADATA_URL ?? path.join(home, 'floe.db');
   const blobUrl = opts.blobUrl ?? process.env.FLOE_BLOB_URL ?? path.join(home, 'blobs');
 
+  // The project file: a folder opened before must be opened with the backends it recorded (checked
+  // before anything is opened or created, so a wrong configuration leaves no empty store behind).
+  const s3Target = blobUrl.startsWith('s3://')
+    ? { ...parseS3Url(blobUrl), endpoint: resolveS3Config(opts.s3).endpoint }
+    : undefined;
+  const backends = backendsFor(home, metadataUrl, blobUrl, s3Target);
+  const recorded = readProjectFile(home);
+  if (recorded) checkProjectBackends(home, recorded, backends);
+
   // Blobs first: a bad S3 configuration fails before the database is touched.
   let blobs: BlobStore;
   let datasetLocation: (relPath: string) => DatasetLocation;
@@ -117,8 +127,12 @@ export async function openProjectStore(opts: StoreOptions = {}): Promise<Project
   let schema: MigrationResult;
   try {
     schema = await migrateToLatest(db, dialect, where);
+    const row = await db.selectFrom('meta').select('value').where('key', '=', 'project_id').executeTakeFirst();
+    if (recorded) checkProjectId(home, recorded, row?.value, where);
+    else writeProjectFile(home, backends, row!.value);
   } catch (err) {
     await db.destroy().catch(() => undefined);
+    blobs.close();
     throw err;
   }
   // Kysely's transactions take the write lock at begin on SQLite (metadata.ts), so only PostgreSQL
@@ -177,6 +191,7 @@ export type { FloeDatabase, MigrationTable } from './database';
 export type { MetaTable, AuditLogTable } from './migrations/001_core';
 export { MIGRATIONS, type Migration, type MigrationContext } from './migrations';
 export { StoreSchemaError, type MigrationResult } from './migrator';
+export { PROJECT_FILE, ProjectBackendMismatchError, readProjectFile, type ProjectFile } from './project-file';
 export {
   portableTypes,
   addAutoIdColumn,

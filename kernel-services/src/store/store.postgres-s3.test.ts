@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openProjectStore, type ProjectStore, type StoreOptions } from '.';
+import { openProjectStore, PROJECT_FILE, readProjectFile, type ProjectStore, type StoreOptions } from '.';
 import { storeBackends } from '../test-support/store-backends';
 import { parseS3Url, resolveS3Config, S3BlobStore } from './blobs/s3';
 import { describeStoreBehaviour } from './store-behaviour';
@@ -48,7 +48,7 @@ describe('project store on PostgreSQL + S3: specifics', () => {
     store = await openProjectStore(options);
     expect(store.dialect).toBe('postgres');
     await store.blobs.put('a.txt', 'x');
-    expect(fs.readdirSync(home)).toEqual([]);
+    expect(fs.readdirSync(home)).toEqual([PROJECT_FILE]);
     expect(store.blobs.url('a.txt')).toMatch(new RegExp(`^s3://${s3().bucket}/project-[0-9a-f]+/blobs/a\\.txt$`));
   });
 
@@ -91,6 +91,28 @@ describe('project store on PostgreSQL + S3: specifics', () => {
       client.destroy();
     }
     expect(await store.blobs.list()).toEqual(['a.txt']);
+  });
+
+  it('records PostgreSQL + S3 in the project file; opened with the defaults it refuses instead of starting empty', async () => {
+    const options = await freshOptions();
+    const home = options.home!;
+    await (await openProjectStore(options)).close();
+    const { bucket, prefix } = parseS3Url(options.blobUrl!);
+    const database = new URL(options.metadataUrl!).pathname.slice(1);
+    expect(readProjectFile(home)).toMatchObject({
+      metadata: { engine: 'postgres', host: '127.0.0.1', database },
+      blobs: { kind: 's3', bucket, prefix, endpoint: s3().endpoint },
+    });
+    expect(JSON.stringify(readProjectFile(home))).not.toMatch(new RegExp(s3().options.secretAccessKey!));
+    await expect(openProjectStore({ home })).rejects.toThrow(
+      new RegExp(
+        `its metadata is on PostgreSQL database '${database}' on 127\\.0\\.0\\.1:\\d+, but this open uses SQLite .*floe\\.db; ` +
+          `its blobs and datasets are in s3://${bucket}/${prefix}`,
+      ),
+    );
+    expect(fs.readdirSync(home)).toEqual([PROJECT_FILE]);
+    // The same backends again: fine.
+    await (await openProjectStore(options)).close();
   });
 
   it('names the server when PostgreSQL cannot be reached, without the password', async () => {
