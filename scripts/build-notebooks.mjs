@@ -504,6 +504,108 @@ feature group — lineage says exactly which data the current version saw.
 
 Next: **07 · SAR viewer and labeling**.`),
   ],
+  '07-sar-viewer-and-labeling': [
+    md(`# 07 · The SAR viewer, overlays and labeling into the feature store
+
+The patches of notebooks 01–06 were cut from whole Sentinel-1 scenes. This notebook goes back to a **real scene**:
+a Sentinel-1A IW GRD (ground range detected, high resolution) over the Indian west coast, VV and VH, decimated to
+1,280 × 837 pixels (\`../shared/data\`, see its README; set \`FLOE_REAL_DATA\` to the folder holding
+\`s1-grd-rio-tiler/\` if it lives elsewhere).
+
+**What is in the file.** GRD pixels are **digital numbers of amplitude** (UInt16), not dB: σ⁰ in dB is
+20·log₁₀(DN) minus a calibration constant. The file carries no affine transform, only **ground control points**
+(GCPs: pixel ↔ lon/lat pairs on a grid). Floe places the image by fitting the GCPs and says how well they fit.
+
+**In JupyterLab**, open \`iw-vv.tiff\` from the file browser: the SAR Viewer draws it in dB as a VV/VH composite,
+reads pixel values under the pointer, shows overlays (committed labels, \`.geojson\` files beside the raster) and
+lets you click labels onto the image and commit them. This notebook does the same from code, with the same
+library call the viewer's "Commit labels" button uses.`),
+    code(`import * as floe from 'floe';
+const path = require('node:path') as typeof import('node:path');
+const fs = require('node:fs') as typeof import('node:fs');
+
+const GRD = 's1-grd-rio-tiler/S1A_IW_GRDH_1SDV_20180716T004042_20180716T004107_022812_02792A_FD5B/measurement';
+const candidates = [process.env.FLOE_REAL_DATA, '../../shared/data', '../shared/data'].filter((p): p is string => !!p);
+const dataDir = candidates.map((p) => path.resolve(p)).find((d) => fs.existsSync(path.join(d, GRD, 'iw-vv.tiff')));
+if (!dataDir) throw new Error(\`the Sentinel-1 scene was not found under \${candidates.join(', ')}: set FLOE_REAL_DATA to the folder holding s1-grd-rio-tiler/\`);
+const vvPath = path.join(dataDir, GRD, 'iw-vv.tiff');
+const scene = await floe.RasterFile.open(vvPath);
+const g = scene.info.georeferencing;
+console.log(\`\${path.basename(vvPath)}: \${scene.info.width}×\${scene.info.height} px, \${scene.info.bands[0]!.dataType}, overviews \${scene.info.overviews.map((o) => \`\${o.width}×\${o.height}\`).join(', ')}\`);
+if (g.kind === 'gcps') console.log(\`placed from \${g.gcps.length} GCPs (polynomial order \${g.order}, RMS \${g.rmsPixels.toFixed(2)} px)\`);
+const centre = scene.pixelToLonLat(scene.info.width / 2, scene.info.height / 2);
+console.log(\`scene centre ≈ \${centre.lon.toFixed(3)} E, \${centre.lat.toFixed(3)} N\`);`),
+    md(`## Candidate targets as an overlay
+
+Ships are bright, compact scatterers on a dark sea. A crude detector — the brightest pixels of the VV overview in
+dB, kept at least 40 pixels apart — gives **candidates with a score** (how far above the scene's 98th percentile
+they are). A trained model's detections would come in the same shape: GeoJSON points in lon/lat with a class and a
+score. Overlays use GeoJSON coordinates: \`crs: 'lonlat'\` (placed through the GCP fit) or \`crs: 'pixel'\`.`),
+    code(`const ov = scene.info.overviews[0]!; // 640×419: quick to scan
+const side = Math.max(ov.width, ov.height);
+const chip = await scene.readChip(0, 0, side, { overview: ov.image });
+const db = floe.amplitudeToDb(chip.bands[0]!, { nodata: scene.info.nodata });
+const finite = Array.from(db).filter(Number.isFinite).sort((a, b) => a - b);
+const p98 = finite[Math.floor(0.98 * finite.length)]!;
+const order = Array.from(db.keys()).filter((i) => db[i]! > p98 + 6).sort((a, b) => db[b]! - db[a]!);
+const picked: { col: number; row: number; db: number }[] = [];
+for (const i of order) {
+  const col = (i % side) * ov.factor[0];
+  const row = Math.floor(i / side) * ov.factor[1];
+  // Whole 75×75 chips only: candidates at least 38 px inside the image.
+  const inside = col >= 38 && row >= 38 && col < scene.info.width - 38 && row < scene.info.height - 38;
+  if (inside && picked.every((p) => Math.hypot(p.col - col, p.row - row) > 40)) picked.push({ col, row, db: db[i]! });
+  if (picked.length === 8) break;
+}
+const predictions = {
+  name: 'bright-target candidates',
+  kind: 'predictions' as const,
+  crs: 'lonlat' as const,
+  features: picked.map((p) => {
+    const ll = scene.pixelToLonLat(p.col + 0.5, p.row + 0.5);
+    const score = Math.min(1, (p.db - p98) / 20);
+    return { type: 'Feature' as const, geometry: { type: 'Point' as const, coordinates: [ll.lon, ll.lat] as [number, number] }, properties: { class: 'ship', score: score } };
+  }),
+};
+console.log(\`98th percentile \${p98.toFixed(1)} dB; \${picked.length} candidates, top score \${predictions.features[0]?.properties.score.toFixed(2)}\`);
+const candidatesView = await floe.show.sar(vvPath, { overlays: [predictions], title: 'VV in dB with bright-target candidates' });`),
+    md(`## Labels → chips → a feature group commit
+
+A label is a point (column, row of the full-resolution image) and a class. \`floe.commitLabels\` — the call behind
+the viewer's **Commit labels** button (\`POST /v1/labels/commit\` on the hub) — cuts a 75 × 75 chip of VV and of VH
+around each point, converts them to dB, checks each chip holds data, and inserts all of them as **one commit** of a
+feature group in the iceberg schema (\`band_1\` co-pol, \`band_2\` cross-pol) plus where the chip came from and who
+labelled it. The group is created on first use; every later commit is numbered, with statistics, so training
+datasets can be frozen to it. Raster paths must lie inside the allowed folders (here the data folder).`),
+    code(`const store = await floe.FeatureStore.open();
+const stamp = Date.now().toString(36);
+const labels = picked.slice(0, 3).map((p, i) => ({ id: \`nb-\${stamp}-\${i + 1}\`, col: p.col + 0.5, row: p.row + 0.5, class: (i === 1 ? 'iceberg' : 'ship') as 'ship' | 'iceberg' }));
+const result = await floe.commitLabels(
+  store,
+  { featureGroup: 'sar_labels', raster: path.join(GRD, 'iw-vv.tiff'), labels: labels, labelledBy: 'notebook 07' },
+  { roots: [dataDir] },
+);
+console.log(\`\${result.featureGroup.name} v\${result.featureGroup.version}: commit \${result.commit.number}, \${result.commit.rowsInserted} rows inserted, \${result.commit.totalRows} in all\`);
+for (const c of result.chips) console.log(\`  \${c.id}: \${c.class}, window at col \${c.col0}, row \${c.row0}, \${(c.validFraction * 100).toFixed(0)} % valid, \${c.lon?.toFixed(3)} E \${c.lat?.toFixed(3)} N\`);`),
+    md(`## The new commit in the feature store
+
+The commit is an ordinary feature-group commit: listed with its row counts, with per-band statistics, readable as
+of that commit. A chip read back is a Statoil-style patch — \`floe.show.sar\` draws it like the tutorial's patches.`),
+    code(`const group = await store.getFeatureGroup('sar_labels');
+for (const c of await group.commits()) console.log(\`commit \${c.number}: +\${c.rowsInserted} rows (\${c.totalRows} total) at \${c.committedAt.toISOString()}\`);
+const stats = (await group.statistics())!.group.features;
+const mean = (f: string): string => stats[f]!.bands![0]!.mean!.toFixed(2);
+console.log(\`over all commits: band_1 (VV) mean \${mean('band_1')} dB, band_2 (VH) mean \${mean('band_2')} dB\`);
+const rows = await group.read({ filter: \`id = '\${result.chips[0]!.id}'\` });
+const bands = [{ name: 'VV', values: rows[0]!.band_1 as Float32Array }, { name: 'VH', values: rows[0]!.band_2 as Float32Array }];
+const chipView = floe.show.sar({ width: 75, height: 75, bands: bands }, { title: \`\${rows[0]!.id} (\${rows[0]!.is_iceberg ? 'iceberg' : 'ship'})\` });`),
+    md(`The viewer shows committed labels as an overlay (points and chip footprints) the next time the scene opens; the
+same overlays come from the library:`),
+    code(`const committed = await floe.committedLabelOverlays(store, path.join(GRD, 'iw-vv.tiff'));
+const committedView = await floe.show.sar(vvPath, { overlays: committed, title: 'committed labels and their 75×75 chips' });
+await scene.close();
+await store.close();`),
+  ],
 };
 
 function toIpynb(cells) {

@@ -130,6 +130,16 @@ function chipToDb(raster: RasterFile, chip: Chip, band: number): Float32Array {
     : values;
 }
 
+/** Replaces NaN with the median of the finite values, in place. */
+function fillNodata(values: Float32Array): void {
+  const finite = Array.from(values)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  if (finite.length === values.length || finite.length === 0) return;
+  const median = finite[Math.floor(finite.length / 2)]!;
+  for (let k = 0; k < values.length; k++) if (!Number.isFinite(values[k]!)) values[k] = median;
+}
+
 export interface CommitLabelsOptions {
   /** Folders rasters may come from (default `defaultRasterRoots()`); relative paths resolve against the first. */
   roots?: readonly string[];
@@ -215,6 +225,10 @@ export async function commitLabels(
           `${where}: only ${(validFraction * 100).toFixed(0)} % of its 75×75 chip holds data (edge of the image or nodata; at least ${MIN_VALID_FRACTION * 100} % needed)`,
         );
       }
+      // The feature store keeps tensors free of NaN: nodata pixels (image edge, border) take the median of
+      // the chip's valid pixels, a neutral background; valid_fraction records how much was filled.
+      fillNodata(band1);
+      fillNodata(band2);
       let lonLat: { lon: number; lat: number } | null = null;
       if (co.info.georeferencing.kind !== 'none' && co.info.georeferencing.lonLat) {
         lonLat = co.pixelToLonLat(label.col, label.row);
