@@ -14,5 +14,5 @@ export {
   type ServingInput,
   type ServingOutput,
 } from './signature';
-export { decodePredictRequest, parseRequestJson, type DecodedRequest } from './decode';
+export { decodePredictRequest, encodePredictResponse, type DecodedRequest } from './decode';
 export { ServingError } from './errors';

@@ -277,7 +277,7 @@ describe('bad requests', () => {
     const r = await post('/v1/models/tiny:predict', { instances: [one(), bad] });
     expect(r.status).toBe(400);
     expect(r.body.error).toBe(
-      `instance 1, input 'image': expected shape [${S}, ${S}, 2]; the list at [3] has ${S - 1} items, dimension 1 is ${S}`,
+      `instance 1, input 'image': expected shape [${S}, ${S}, 2]; the list at instances[1][3] has ${S - 1} items, dimension 1 is ${S}`,
     );
   });
 
@@ -287,7 +287,7 @@ describe('bad requests', () => {
     const r = await post('/v1/models/tiny:predict', { instances: [bad] });
     expect(r.status).toBe(400);
     expect(r.body.error).toBe(
-      `instance 0, input 'image': expected a number (DT_FLOAT) at [2, 5, 1], got the string "high"`,
+      `instance 0, input 'image': expected a number (DT_FLOAT) at instances[0][2][5][1], got the string "high"`,
     );
   });
 
@@ -295,7 +295,7 @@ describe('bad requests', () => {
     const text = JSON.stringify({ instances: [one()] }).replace(/^(\{"instances":\[\[\[\[)[^,]+/, '$1NaN');
     const r = await post('/v1/models/tiny:predict', text);
     expect(r.status).toBe(400);
-    expect(r.body.error).toMatch(/NaN at \[0, 0, 0\]; image values must be finite/);
+    expect(r.body.error).toMatch(/NaN at instances\[0\]\[0\]\[0\]\[0\]; image values must be finite/);
   });
 
   it('refuses a binary input of the wrong length with 400', async () => {

@@ -4,7 +4,7 @@ import { summarizeInputs } from '../monitoring/summary';
 import { openProjectStore, type ProjectStore, type StoreOptions } from '../store';
 import { Batcher, batchingOptions, type BatchingOptions } from './batcher';
 import { checkDeploymentName, defaultDeploymentName, DeploymentRecorder, type DeploymentOptions } from './deployment';
-import { decodePredictRequest, nestOutput, parseRequestJson } from './decode';
+import { decodePredictRequest, encodePredictResponse } from './decode';
 import { invalidArgument, ServingError } from './errors';
 import { BATCH_SIZE_BUCKETS, Counter, Gauge, Histogram, LATENCY_BUCKETS_SECONDS, MetricsRegistry } from './metrics';
 import { ServedModels, type ServedModelsOptions, type VersionSelector } from './repository';
@@ -231,7 +231,10 @@ export class ModelServer {
   }
 
   private send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    const text = JSON.stringify(body);
+    this.sendJson(res, status, JSON.stringify(body), headers);
+  }
+
+  private sendJson(res: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(text),
@@ -337,7 +340,7 @@ export class ModelServer {
     sel: VersionSelector,
     started: bigint,
   ): Promise<string> {
-    const body = parseRequestJson((await readBody(req, this.maxBodyBytes)).toString('utf8'));
+    const body = await readBody(req, this.maxBodyBytes);
     const servable = this.models.acquire(name, sel);
     try {
       const sig = servable.signature;
@@ -352,19 +355,8 @@ export class ModelServer {
         this.batchers.set(servable, batcher);
       }
       const result = await batcher.submit(request.values, request.count);
-      const single = sig.outputs.length === 1;
-      const nested = sig.outputs.map((o, k) => nestOutput(result.outputs[k]!, o.shape, request.count));
-      let payload: unknown;
-      if (request.format === 'row') {
-        payload = {
-          predictions: single
-            ? nested[0]
-            : nested[0]!.map((_, i) => Object.fromEntries(sig.outputs.map((o, k) => [o.name, nested[k]![i]]))),
-        };
-      } else {
-        payload = { outputs: single ? nested[0] : Object.fromEntries(sig.outputs.map((o, k) => [o.name, nested[k]])) };
-      }
-      this.send(res, 200, payload, { 'x-floe-model-version': String(servable.number) });
+      const text = encodePredictResponse(request.format, sig, result.outputs, request.count);
+      this.sendJson(res, 200, text, { 'x-floe-model-version': String(servable.number) });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const version = String(servable.number);
       this.latency.observe({ model: name, version }, seconds);
