@@ -198,3 +198,150 @@ test('the experiments panel follows a run live and comes back after a reload', a
   await expect(restored.locator('.floe-Experiments-heading')).toHaveText(experiment, { timeout: 60_000 });
   await expect(restored.locator('.floe-Detail-title')).toHaveText('arrived-live');
 });
+
+test('the search view draws parallel coordinates and nests the trials as runs under the search', async ({ page }) => {
+  const experiment = own('pc');
+  const search = own('lr-search');
+  const seeded = await seed({ experiment, runs: 3, search });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await openLab(page, lab);
+  const panel = await openExperiments(page, experiment);
+
+  // The status filter keeps to its options' width (it stretched across the toolbar before).
+  const select = await panel.locator('.floe-Experiments-status').boundingBox();
+  expect(select!.width).toBeLessThan(180);
+
+  await panel.locator(`.floe-Experiments-item[data-floe-search="${seeded.searchId}"]`).click();
+  const detail = panel.locator('.floe-Experiments-detail');
+  const parallel = detail.locator('.floe-Parallel');
+  await expect(parallel.locator('[data-floe-axis]')).toHaveCount(4);
+  await expect(parallel.locator('[data-floe-axis] .floe-Parallel-name')).toHaveText([
+    'learningRate',
+    'filters',
+    'optimizer',
+    'val_accuracy',
+  ]);
+  const lines = parallel.locator('.floe-Parallel-line');
+  await expect(lines).toHaveCount(3);
+  await expect(parallel.locator('.floe-Parallel-line[stroke-dasharray]')).toHaveCount(1);
+  await expect(parallel.locator('.floe-Parallel-line.floe-mod-stopped')).toHaveAttribute('data-floe-trial', '2');
+  await expect(parallel.locator('.floe-Parallel-line.floe-mod-best')).toHaveAttribute('data-floe-trial', '1');
+  await expect(detail.locator('.floe-Search-best')).toContainText('Best trial #1: val_accuracy 0.8600');
+  // The optimizer axis is categorical: adam at the bottom, sgd at the top; trial 2 (sgd) ends there.
+  const points = (await parallel.locator('[data-floe-trial="2"]').getAttribute('points'))!.split(' ');
+  const adamY = Number(
+    (await parallel.locator('[data-floe-trial="1"]').getAttribute('points'))!.split(' ')[2]!.split(',')[1],
+  );
+  expect(Number(points[2]!.split(',')[1])).toBeLessThan(adamY);
+
+  // Hover a line: it is highlighted, the others dimmed, its values read out, its table row marked.
+  await parallel.locator('.floe-Parallel-line[data-floe-trial="3"]').hover();
+  await expect(parallel.locator('.floe-Parallel-readout')).toHaveText(
+    'trial 3: learningRate 0.003000, filters 32, optimizer adam, val_accuracy 0.8300',
+  );
+  await expect(parallel.locator('svg')).toHaveClass(/floe-mod-focusing/);
+  await expect(detail.locator('.floe-Search-trials tr.floe-mod-highlight')).toHaveAttribute('data-floe-trial', '3');
+  await page.screenshot({ path: screenshotPath('experiments-parallel-coordinates.png') });
+  // Keyboard: Tab reaches the lines too.
+  await parallel.locator('.floe-Parallel-line[data-floe-trial="2"]').focus();
+  await expect(parallel.locator('.floe-Parallel-readout')).toContainText('trial 2 (stopped early)');
+
+  // Nested runs: the search's trials under it in the nav, each opening its run.
+  await panel.locator(`[data-floe-toggle-search="${seeded.searchId}"]`).click();
+  const trials = panel.locator('.floe-Experiments-trial');
+  await expect(trials).toHaveCount(3);
+  await trials.nth(1).click();
+  await expect(detail.locator('.floe-Detail-title')).toHaveText(`search-${seeded.searchId}-trial-2`);
+  await expect(detail.locator('.floe-Detail-parent')).toContainText('Trial 2 of run');
+  await detail.locator(`[data-floe-parent-run="${seeded.searchRunId}"]`).click();
+  await expect(detail.locator('.floe-Detail-title')).toHaveText(`search-${seeded.searchId}`);
+  await expect(detail.locator('.floe-Detail-children li')).toHaveCount(3);
+  await page.screenshot({ path: screenshotPath('experiments-nested-runs.png') });
+
+  // In the search's experiment the table shows the parent with its trial count and the trials indented;
+  // "Top-level only" leaves the parent.
+  await panel.locator(`.floe-Experiments-item[data-floe-experiment="${cssEscape(search)}"]`).click();
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('4 runs');
+  await expect(panel.locator('.floe-RunsTable-runName[data-floe-children="3 trials"]')).toHaveCount(1);
+  await expect(panel.locator('.floe-RunsTable-runName[data-floe-parent]')).toHaveCount(3);
+  await panel.locator('.floe-Experiments-topLevelBox').check();
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('1 run');
+  expect(errors).toEqual([]);
+});
+
+test('the ablation view shows the metric change per removed component against the base', async ({ page }) => {
+  const experiment = own('abl');
+  const seeded = await seed({ experiment, runs: 2, ablation: own('bands-and-layers') });
+  await openLab(page, lab);
+  const panel = await openExperiments(page, experiment);
+  await panel.locator(`.floe-Experiments-item[data-floe-search="${seeded.ablationId}"]`).click();
+  const view = panel.locator('.floe-Ablation');
+  await expect(view.locator('.floe-Ablation-base')).toContainText('Base val_accuracy: 0.8400');
+  const bars = view.locator('.floe-Ablation-bar');
+  // Sorted by delta, most harmful removal first.
+  await expect(bars).toHaveCount(4);
+  expect(await bars.evaluateAll((nodes) => nodes.map((n) => (n as HTMLElement).dataset.floeComponent))).toEqual([
+    'HH',
+    'conv2',
+    'HV',
+    'angle',
+  ]);
+  await expect(view.locator('.floe-Ablation-bar.floe-mod-hurt')).toHaveCount(3);
+  await expect(view.locator('.floe-Ablation-bar[data-floe-component="angle"]')).toHaveClass(/floe-mod-helped/);
+  await expect(view.locator('.floe-Ablation-bar[data-floe-component="HH"] .floe-Ablation-value')).toHaveText('−0.1300');
+  // Bars to the left of the zero line for losses, to the right for gains.
+  const hh = await view.locator('[data-floe-component="HH"] rect').boundingBox();
+  const angle = await view.locator('[data-floe-component="angle"] rect').boundingBox();
+  expect(hh!.x + hh!.width).toBeLessThanOrEqual(angle!.x + 1);
+  expect(hh!.width).toBeGreaterThan(angle!.width * 5);
+  await expect(view.locator('.floe-Ablation-table tbody tr')).toHaveCount(5);
+  await page.screenshot({ path: screenshotPath('experiments-ablation.png') });
+});
+
+test('run details show saliency images across epochs, and a comparison shows them across runs', async ({ page }) => {
+  const experiment = own('saliency');
+  const seeded = await seed({ experiment, runs: 3, saliencyRuns: 2 });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await openLab(page, lab);
+  const panel = await openExperiments(page, experiment);
+  const rows = panel.locator('.floe-RunsTable-row[data-floe-run-id]');
+  await panel.locator(`.floe-RunsTable-row[data-floe-run-id="${seeded.runIds[0]}"] .floe-RunsTable-name`).click();
+  const detail = panel.locator('.floe-Experiments-detail');
+  const grid = detail.locator('.floe-Saliency-grid');
+  await expect(grid.locator('thead th')).toHaveText(['patch', 'epoch 1', 'epoch 2', 'epoch 3']);
+  await expect(grid.locator('tbody tr')).toHaveCount(3);
+  const images = grid.locator('img.floe-Saliency-image');
+  await expect(images).toHaveCount(9);
+  // Every image arrived through the hub and decoded (object URLs of PNG bytes).
+  await expect
+    .poll(() => images.evaluateAll((nodes) => nodes.filter((n) => (n as HTMLImageElement).naturalWidth > 0).length))
+    .toBe(9);
+  await expect(grid.locator('tbody tr[data-floe-patch="p1"] .floe-Saliency-probability').last()).toHaveText(
+    'p(iceberg) 0.7400',
+  );
+  await grid.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: screenshotPath('experiments-saliency-epochs.png') });
+
+  // Compare the two runs with images (and one without): side by side at the last common epoch.
+  for (const id of seeded.runIds) await rows.locator(`input[data-floe-run-id="${id}"]`).check();
+  await panel.locator('.floe-Experiments-compare').click();
+  await expect(detail.locator('.floe-Detail-title')).toHaveText('Comparing 3 runs');
+  const across = detail.locator('.floe-Saliency-grid');
+  await expect(across.locator('caption')).toHaveText('All runs at epoch 3 (1 run without saliency images)');
+  await expect(across.locator('thead th')).toHaveText([
+    'patch',
+    `#${seeded.runIds[0]} run-0`,
+    `#${seeded.runIds[1]} run-1`,
+  ]);
+  await expect
+    .poll(() =>
+      across
+        .locator('img')
+        .evaluateAll((nodes) => nodes.filter((n) => (n as HTMLImageElement).naturalWidth > 0).length),
+    )
+    .toBe(6);
+  await page.screenshot({ path: screenshotPath('experiments-saliency-runs.png') });
+  expect(errors).toEqual([]);
+});

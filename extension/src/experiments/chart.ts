@@ -9,7 +9,8 @@ export interface ChartSeries {
   dashed?: boolean;
 }
 
-function svg<K extends keyof SVGElementTagNameMap>(
+/** An SVG element with attributes (values set as text: nothing from the store is parsed as markup). */
+export function svg<K extends keyof SVGElementTagNameMap>(
   tag: K,
   attrs: Record<string, string | number>,
 ): SVGElementTagNameMap[K] {

@@ -1,12 +1,16 @@
-import type { RunDetailResponse, SearchDetailResponse, StoreChangeCounters } from '@floe/schema';
+import type { RunDetailResponse, RunRow, SearchDetailResponse, StoreChangeCounters } from '@floe/schema';
 import type { IDisposable } from '@lumino/disposable';
 import { Signal, type ISignal } from '@lumino/signaling';
 import { Panel, SplitPanel, Widget } from '@lumino/widgets';
 import { fetchExperiments, fetchRunDetail, fetchRuns, fetchSearch, fetchSearches, followStoreChanges } from '../api';
+import { fetchAblation } from '../api/experiments';
 import type { HubStatus, IFloeHub } from '../tokens';
 import { lineChart, type ChartSeries } from './chart';
 import { badge, el, flattenParams, formatValue, keyValueTable, relativeTime } from './dom';
+import { ablationView } from './ablation';
+import { parallelCoordinates } from './parallel';
 import { RunsTable } from './runs-table';
+import { RunImageLoader, saliencyAcrossEpochs, saliencyAcrossRuns, saliencyEpochs } from './saliency';
 
 /** What the panel shows; saved by the layout restorer so a reload comes back to it. */
 export interface ExperimentsPanelState {
@@ -51,12 +55,17 @@ export class ExperimentsPanel extends Panel {
     this._status.setAttribute('aria-label', 'Run status');
     for (const s of ['', 'running', 'finished', 'failed', 'interrupted'])
       this._status.append(Object.assign(el('option', '', s || 'any status'), { value: s }));
+    this._topLevel = el('input', 'floe-Experiments-topLevelBox');
+    this._topLevel.type = 'checkbox';
+    const topLevel = el('label', 'floe-Experiments-topLevel');
+    topLevel.title = "Hide the trials of searches and ablations (open a search's run to see them)";
+    topLevel.append(this._topLevel, el('span', '', 'Top-level only'));
     this._count = el('span', 'floe-Experiments-count');
     this._compareButton = el('button', 'floe-Experiments-compare jp-mod-styled', 'Compare');
     this._compareButton.type = 'button';
     this._compareButton.disabled = true;
     const toolbar = el('div', 'floe-Experiments-toolbar');
-    toolbar.append(this._heading, this._filter, this._status, this._count, this._compareButton);
+    toolbar.append(this._heading, this._filter, this._status, topLevel, this._count, this._compareButton);
     top.node.append(this._banner, toolbar);
 
     this._table = new RunsTable((query, signal) => fetchRuns(this._state.experiment ?? '', query, { signal }));
@@ -77,6 +86,7 @@ export class ExperimentsPanel extends Panel {
 
     this._filter.addEventListener('input', this._onFilterInput);
     this._status.addEventListener('change', this._onStatusChange);
+    this._topLevel.addEventListener('change', this._onTopLevelChange);
     this._compareButton.addEventListener('click', this._onCompareClick);
     this._table.runActivated.connect((_, run) => this._openRun(run.id), this);
     this._table.compareChanged.connect((_, ids) => {
@@ -111,11 +121,12 @@ export class ExperimentsPanel extends Panel {
   override dispose(): void {
     if (this.isDisposed) return;
     this._events.dispose();
-    clearTimeout(this._filterTimer);
     this._hub.statusChanged.disconnect(this._onHubStatus, this);
     this._filter.removeEventListener('input', this._onFilterInput);
     this._status.removeEventListener('change', this._onStatusChange);
+    this._topLevel.removeEventListener('change', this._onTopLevelChange);
     this._compareButton.removeEventListener('click', this._onCompareClick);
+    this._images?.dispose();
     Signal.clearData(this);
     super.dispose();
   }
@@ -145,7 +156,11 @@ export class ExperimentsPanel extends Panel {
     this._markNav();
     this._stateChanged.emit(this.state);
     await this._guard(() =>
-      this._table.reset({ filter: this._filter.value.trim(), status: this._status.value || undefined }),
+      this._table.reset({
+        filter: this._filter.value.trim(),
+        status: this._status.value || undefined,
+        parent: this._topLevel.checked ? 'none' : undefined,
+      }),
     );
   }
 
@@ -155,6 +170,11 @@ export class ExperimentsPanel extends Panel {
     this._markNav();
     this._stateChanged.emit(this.state);
     await this._guard(async () => this._renderSearch(await fetchSearch(id)));
+  }
+
+  /** Opens a run in the detail pane (from the table, a search's trial, an ablation row or a parent link). */
+  async openRun(id: number): Promise<void> {
+    return this._openRun(id);
   }
 
   private async _openRun(id: number): Promise<void> {
@@ -190,9 +210,21 @@ export class ExperimentsPanel extends Panel {
         badge(s.status),
       );
       button.addEventListener('click', () => void this.openSearch(s.id));
+      // The search's trials nest under it, each openable as the run the tracker recorded.
+      const toggle = el('button', 'floe-Experiments-toggle', '▸');
+      toggle.type = 'button';
+      toggle.dataset.floeToggleSearch = String(s.id);
+      toggle.setAttribute('aria-label', `Show the trials of ${s.name}`);
+      toggle.setAttribute('aria-expanded', 'false');
+      const trials = el('ul', 'floe-Experiments-trials');
+      trials.setAttribute('role', 'group');
+      toggle.addEventListener('click', () => void this._guard(() => this._toggleTrials(s.id, toggle, trials)));
+      const row = el('div', 'floe-Experiments-searchRow');
+      row.append(toggle, button);
       const li = el('li');
-      li.append(button);
+      li.append(row, trials);
       searchList.append(li);
+      if (this._expanded.has(s.id)) void this._guard(() => this._toggleTrials(s.id, toggle, trials, true));
     }
     this._nav.node.replaceChildren(
       el('h3', 'floe-Experiments-navTitle', 'Experiments'),
@@ -208,6 +240,46 @@ export class ExperimentsPanel extends Panel {
     }
   }
 
+  /** Shows (or hides) a search's trials under it in the nav; `open` forces them shown (nav reloads). */
+  private async _toggleTrials(id: number, toggle: HTMLElement, list: HTMLElement, open?: boolean): Promise<void> {
+    const show = open ?? toggle.getAttribute('aria-expanded') !== 'true';
+    toggle.setAttribute('aria-expanded', String(show));
+    toggle.textContent = show ? '▾' : '▸';
+    if (!show) {
+      this._expanded.delete(id);
+      list.replaceChildren();
+      return;
+    }
+    this._expanded.add(id);
+    const detail = await fetchSearch(id);
+    const metric = String(detail.config.metric ?? 'metric');
+    list.replaceChildren(
+      ...[...detail.trials]
+        .sort((a, b) => a.number - b.number)
+        .map((t) => {
+          const item = el('button', 'floe-Experiments-item floe-Experiments-trial');
+          item.type = 'button';
+          item.dataset.floeTrial = String(t.number);
+          if (t.runId !== null) item.dataset.floeRunId = String(t.runId);
+          item.title =
+            t.runId === null
+              ? `trial ${t.number} has no run yet`
+              : `Open the run of trial ${t.number}${t.stopReason ? ` (${t.stopReason})` : ''}`;
+          item.disabled = t.runId === null;
+          item.append(
+            el('span', 'floe-Experiments-name', `#${t.number} ${metric} ${formatValue(t.bestMetric)}`),
+            badge(t.status),
+          );
+          if (detail.best?.trial === t.number) item.classList.add('floe-mod-best');
+          item.addEventListener('click', () => t.runId !== null && void this._openRun(t.runId));
+          const li = el('li');
+          li.append(item);
+          return li;
+        }),
+    );
+    if (!detail.trials.length) list.append(el('li', 'floe-Experiments-hint', 'No trials yet.'));
+  }
+
   private _markNav(): void {
     for (const b of this._nav.node.querySelectorAll<HTMLElement>('[data-floe-experiment]'))
       b.classList.toggle('floe-mod-selected', b.dataset.floeExperiment === this._state.experiment);
@@ -215,8 +287,21 @@ export class ExperimentsPanel extends Panel {
       b.classList.toggle('floe-mod-selected', Number(b.dataset.floeSearch) === this._state.searchId);
   }
 
-  private _renderRun(detail: RunDetailResponse): void {
+  /** A new image loader for the view about to be drawn (the previous view's images are freed). */
+  private _freshImages(): RunImageLoader {
+    this._images?.dispose();
+    this._images = new RunImageLoader();
+    return this._images;
+  }
+
+  private async _renderRun(detail: RunDetailResponse): Promise<void> {
     const { run } = detail;
+    // A search's or ablation's run: its trials are child runs, listed here to open one by one.
+    const kind = run.tags.kind;
+    const children =
+      kind === 'search' || kind === 'ablation'
+        ? await fetchRuns(run.experiment, { parent: run.id, sort: 'name', dir: 'asc', limit: 1000 })
+        : null;
     const head = el('header', 'floe-Detail-header');
     head.append(
       el('h3', 'floe-Detail-title', run.name),
@@ -225,6 +310,19 @@ export class ExperimentsPanel extends Panel {
     );
     const parts: HTMLElement[] = [head];
     if (run.error) parts.push(el('p', 'floe-Detail-error', run.error));
+    if (run.parentRunId !== null) {
+      const up = el('p', 'floe-Detail-parent');
+      const link = el('button', 'floe-LinkButton', `#${run.parentRunId}`);
+      link.type = 'button';
+      link.dataset.floeParentRun = String(run.parentRunId);
+      link.addEventListener('click', () => void this._openRun(run.parentRunId!));
+      up.append(
+        el('span', '', `${run.tags.kind?.endsWith('_trial') ? `Trial ${run.tags.trial ?? ''} of` : 'Child of'} run `),
+        link,
+      );
+      parts.push(up);
+    }
+    if (children) parts.push(section(`Trials (${children.total})`, this._childRuns(children.runs)));
     const charts = el('div', 'floe-Detail-charts');
     for (const scope of ['epoch', 'step'] as const) {
       for (const m of detail.metrics.filter((s) => s.scope === scope)) {
@@ -269,6 +367,9 @@ export class ExperimentsPanel extends Panel {
         ]),
       ),
     );
+    const images = this._freshImages();
+    const saliency = saliencyEpochs(detail.artifacts);
+    if (saliency.length) parts.splice(2, 0, section('Saliency across epochs', saliencyAcrossEpochs(saliency, images)));
     if (detail.artifacts.length) {
       const list = el('ul', 'floe-Detail-artifacts');
       for (const a of detail.artifacts) list.append(el('li', '', `${a.name} (${a.kind}): ${a.blobKey}`));
@@ -276,6 +377,32 @@ export class ExperimentsPanel extends Panel {
     }
     this._detail.node.replaceChildren(...parts);
     this._detail.node.dataset.floeShowing = `run:${run.id}`;
+  }
+
+  /** A search's trial runs: name, status, metrics, each a button that opens the run. */
+  private _childRuns(runs: RunRow[]): HTMLElement {
+    if (!runs.length) return el('p', 'floe-Experiments-hint', 'No trial runs recorded yet.');
+    const list = el('ul', 'floe-Detail-children');
+    for (const r of runs) {
+      const open = el('button', 'floe-LinkButton', r.name);
+      open.type = 'button';
+      open.dataset.floeRunId = String(r.id);
+      open.addEventListener('click', () => void this._openRun(r.id));
+      const li = el('li');
+      li.append(
+        open,
+        badge(r.status),
+        el(
+          'span',
+          'floe-Detail-meta',
+          Object.entries(r.summary)
+            .map(([k, v]) => `${k} ${formatValue(v)}`)
+            .join(' · '),
+        ),
+      );
+      list.append(li);
+    }
+    return list;
   }
 
   private async _renderComparison(ids: number[]): Promise<void> {
@@ -310,8 +437,10 @@ export class ExperimentsPanel extends Panel {
     thead.append(headRow);
     table.append(thead, body);
     const same = keys.length - differing.length;
+    const saliency = saliencyAcrossRuns(details, this._freshImages());
     this._detail.node.replaceChildren(
       head,
+      ...(saliency ? [section('Saliency across runs', saliency)] : []),
       section(
         'Curves',
         charts.childElementCount ? charts : el('p', 'floe-Experiments-hint', 'No epoch metrics to overlay.'),
@@ -324,8 +453,10 @@ export class ExperimentsPanel extends Panel {
     this._detail.node.dataset.floeShowing = `compare:${ids.join(',')}`;
   }
 
-  private _renderSearch(detail: SearchDetailResponse): void {
+  private async _renderSearch(detail: SearchDetailResponse): Promise<void> {
     const { search, trials, config } = detail;
+    this._freshImages();
+    const study = search.kind === 'ablation' ? await fetchAblation(search.id) : null;
     this._heading.textContent = `${search.kind}: ${search.name}`;
     const metric = String(config.metric ?? 'metric');
     const direction = config.direction === 'min' ? 'min' : 'max';
@@ -335,21 +466,52 @@ export class ExperimentsPanel extends Panel {
       badge(search.status),
       el('span', 'floe-Detail-meta', `${search.kind} ${search.id} · ${metric} (${direction})`),
     );
-    const scored = trials.filter((t) => t.bestMetric !== null);
-    const best = scored.sort((a, b) =>
-      direction === 'max' ? b.bestMetric! - a.bestMetric! : a.bestMetric! - b.bestMetric!,
-    )[0];
+    const best = detail.best;
     const parts: HTMLElement[] = [head];
     if (search.error) parts.push(el('p', 'floe-Detail-error', search.error));
-    if (best)
+    if (study) {
       parts.push(
-        el(
-          'p',
-          'floe-Search-best',
-          `Best trial #${best.number}: ${metric} ${formatValue(best.bestMetric)} with ${JSON.stringify(best.params)}`,
+        section(
+          'Ablation: metric change per removed component',
+          ablationView(study, (id) => void this._openRun(id)),
         ),
       );
+      this._detail.node.replaceChildren(...parts);
+      this._detail.node.dataset.floeShowing = `search:${search.id}`;
+      return;
+    }
+    if (best) {
+      const line = el('p', 'floe-Search-best');
+      line.append(
+        el('strong', '', `Best trial #${best.trial}: ${metric} ${formatValue(best.metric)}`),
+        el(
+          'span',
+          '',
+          ` with ${Object.entries(best.params)
+            .map(([k, v]) => `${k} ${formatValue(v)}`)
+            .join(', ')}`,
+        ),
+      );
+      const bestRun = trials.find((t) => t.number === best.trial)?.runId;
+      if (bestRun != null) {
+        const open = el('button', 'floe-LinkButton', `open run #${bestRun}`);
+        open.type = 'button';
+        open.addEventListener('click', () => void this._openRun(bestRun));
+        line.append(el('span', '', ' · '), open);
+      }
+      parts.push(line);
+    }
     const byNumber = [...trials].sort((a, b) => a.number - b.number);
+    const table = el('table', 'floe-Search-trials');
+    const highlightRow = (trial: number | null): void => {
+      for (const tr of table.querySelectorAll<HTMLElement>('tbody tr'))
+        tr.classList.toggle('floe-mod-highlight', tr.dataset.floeTrial === String(trial));
+    };
+    const parallel = parallelCoordinates(detail.parallelCoordinates, {
+      bestTrial: best?.trial ?? null,
+      onHighlight: highlightRow,
+    });
+    parts.push(section('Parallel coordinates (params → metric; dashed: stopped early)', parallel));
     parts.push(
       section(
         'Learning curves (dashed: stopped early)',
@@ -365,9 +527,9 @@ export class ExperimentsPanel extends Panel {
         ),
       ),
     );
-    const table = el('table', 'floe-Search-trials');
     const headRow = el('tr');
-    for (const h of ['#', 'status', metric, 'best', 'steps', 'stop reason', 'params']) headRow.append(el('th', '', h));
+    for (const h of ['#', 'status', metric, 'best', 'steps', 'stop reason', 'params', 'run'])
+      headRow.append(el('th', '', h));
     const thead = el('thead');
     thead.append(headRow);
     const body = el('tbody');
@@ -376,6 +538,15 @@ export class ExperimentsPanel extends Panel {
       tr.dataset.floeTrial = String(t.number);
       const status = el('td');
       status.append(badge(t.status));
+      const runCell = el('td');
+      if (t.runId !== null) {
+        const open = el('button', 'floe-LinkButton', `#${t.runId}`);
+        open.type = 'button';
+        open.title = `Open the run of trial ${t.number}`;
+        open.dataset.floeRunId = String(t.runId);
+        open.addEventListener('click', () => void this._openRun(t.runId!));
+        runCell.append(open);
+      }
       tr.append(
         el('td', '', String(t.number)),
         status,
@@ -384,7 +555,13 @@ export class ExperimentsPanel extends Panel {
         el('td', '', String(t.steps)),
         el('td', 'floe-Search-stopReason', t.stopReason ?? t.error ?? ''),
         el('td', 'floe-Search-params', JSON.stringify(t.params)),
+        runCell,
       );
+      if (t.number === best?.trial) tr.classList.add('floe-mod-best');
+      // Hovering a trial's row highlights its line in the parallel coordinates.
+      const line = (): Element | null => parallel.querySelector(`.floe-Parallel-line[data-floe-trial="${t.number}"]`);
+      tr.addEventListener('mouseenter', () => line()?.dispatchEvent(new MouseEvent('mouseenter')));
+      tr.addEventListener('mouseleave', () => line()?.dispatchEvent(new MouseEvent('mouseleave')));
       body.append(tr);
     }
     table.append(thead, body);
@@ -448,18 +625,35 @@ export class ExperimentsPanel extends Panel {
       void this.openSearch(this._state.searchId);
   }
 
+  /**
+   * Filters as the user types, without a fixed delay: a keystroke sends its query at once when none is
+   * on its way, else the latest text goes when the one on its way has answered (so typing never queues
+   * more than one request, and the table shows the last text as soon as the hub can).
+   */
   private _onFilterInput = (): void => {
-    clearTimeout(this._filterTimer);
-    // A short pause so each keystroke does not become a request; the hub filters in SQL.
-    this._filterTimer = window.setTimeout(() => {
-      if (this._state.experiment === undefined) return;
-      void this._guard(() => this._table.reset({ filter: this._filter.value.trim() }));
-    }, 80);
+    if (this._state.experiment === undefined) return;
+    if (this._filtering) {
+      this._filterAgain = true;
+      return;
+    }
+    this._filtering = true;
+    void this._guard(() => this._table.reset({ filter: this._filter.value.trim() })).finally(() => {
+      this._filtering = false;
+      if (this._filterAgain) {
+        this._filterAgain = false;
+        this._onFilterInput();
+      }
+    });
   };
 
   private _onStatusChange = (): void => {
     if (this._state.experiment === undefined) return;
     void this._guard(() => this._table.reset({ status: this._status.value || undefined }));
+  };
+
+  private _onTopLevelChange = (): void => {
+    if (this._state.experiment === undefined) return;
+    void this._guard(() => this._table.reset({ parent: this._topLevel.checked ? 'none' : undefined }));
   };
 
   private _onCompareClick = (): void => {
@@ -475,13 +669,17 @@ export class ExperimentsPanel extends Panel {
   private readonly _filter: HTMLInputElement;
   private readonly _status: HTMLSelectElement;
   private readonly _count: HTMLSpanElement;
+  private readonly _topLevel: HTMLInputElement;
+  private readonly _expanded = new Set<number>();
+  private _images: RunImageLoader | null = null;
   private readonly _compareButton: HTMLButtonElement;
   private readonly _table: RunsTable;
   private readonly _detail: Widget;
   private readonly _events: IDisposable;
   private _counters: StoreChangeCounters | null = null;
   private _failed = false;
-  private _filterTimer = 0;
+  private _filtering = false;
+  private _filterAgain = false;
   private _stateChanged = new Signal<this, ExperimentsPanelState>(this);
 }
 

@@ -10,6 +10,15 @@ const PAGE = 100;
 export const ROW_HEIGHT = 28;
 const OVERSCAN = 8;
 
+/** What the table asks the hub for; `parent: 'none'` hides the trials of searches (child runs). */
+export interface RunsQuery {
+  sort: string;
+  dir: 'asc' | 'desc';
+  filter: string;
+  status?: string;
+  parent?: 'none';
+}
+
 export type RunPageFetcher = (query: Partial<RunListQuery>, signal: AbortSignal) => Promise<RunListResponse>;
 
 interface Column {
@@ -71,7 +80,7 @@ export class RunsTable extends Widget {
     return this._total;
   }
 
-  get query(): { sort: string; dir: 'asc' | 'desc'; filter: string; status?: string } {
+  get query(): RunsQuery {
     return { ...this._query };
   }
 
@@ -99,7 +108,7 @@ export class RunsTable extends Widget {
   }
 
   /** Shows another query (experiment switched, sort or filter changed): back to the top, pages refetched. */
-  reset(query: Partial<{ sort: string; dir: 'asc' | 'desc'; filter: string; status?: string }> = {}): Promise<void> {
+  reset(query: Partial<RunsQuery> = {}): Promise<void> {
     this._started = true;
     this._query = { ...this._query, ...query };
     this._compare.clear();
@@ -197,7 +206,7 @@ export class RunsTable extends Widget {
     this._columns = [
       { key: 'compare', label: '', cell: (r) => this._compareBox(r) },
       { key: 'id', label: '#', sort: 'id', cell: (r) => String(r.id) },
-      { key: 'name', label: 'Run', sort: 'name', cell: (r) => r.name },
+      { key: 'name', label: 'Run', sort: 'name', cell: (r) => this._nameCell(r) },
       { key: 'status', label: 'Status', sort: 'status', cell: (r) => badge(r.status) },
       { key: 'epochs', label: 'Epochs', sort: 'epochs', cell: (r) => String(r.epochsCompleted) },
       ...names.map((n) => ({
@@ -234,6 +243,18 @@ export class RunsTable extends Widget {
         return cell;
       }),
     );
+  }
+
+  /**
+   * The run's name as text; nesting is drawn by CSS from data attributes (a child run indented with an
+   * arrow, a parent with its trial count), so the cell's text stays the name.
+   */
+  private _nameCell(run: RunRow): HTMLElement {
+    const name = el('span', 'floe-RunsTable-runName', run.name);
+    name.title = run.parentRunId === null ? run.name : `${run.name} (child of run ${run.parentRunId})`;
+    if (run.parentRunId !== null) name.dataset.floeParent = String(run.parentRunId);
+    if (run.children > 0) name.dataset.floeChildren = `${run.children} trial${run.children === 1 ? '' : 's'}`;
+    return name;
   }
 
   private _compareBox(run: RunRow): HTMLElement {
@@ -336,7 +357,7 @@ export class RunsTable extends Widget {
   private readonly _spacer: HTMLDivElement;
   private readonly _rows: HTMLDivElement;
   private readonly _empty: HTMLDivElement;
-  private _query: { sort: string; dir: 'asc' | 'desc'; filter: string; status?: string } = {
+  private _query: RunsQuery = {
     sort: 'started',
     dir: 'desc',
     filter: '',

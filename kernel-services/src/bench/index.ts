@@ -8,6 +8,7 @@ const runners: Partial<Record<BenchName, () => Promise<BenchRunner>>> = {
   search: async () => (await import('./search')).benchSearch,
   featurestore: async () => (await import('./featurestore')).benchFeaturestore,
   serve: async () => (await import('./serve')).benchServe,
+  panels: async () => (await import('./panels')).benchPanels,
 };
 
 export async function runBench(name: BenchName, args: string[], log: (line: string) => void): Promise<BenchLine> {
