@@ -37,7 +37,7 @@ export interface SearchBenchOptions {
 
 export function parseSearchBenchArgs(args: string[]): SearchBenchOptions {
   const o: SearchBenchOptions = {
-    trials: 960,
+    trials: 480,
     workers: [4, 8, 16],
     scale: 0.5,
     minTrials: 10,

@@ -16,7 +16,7 @@ import { ConfigList } from './optimizers/list';
 import { Prng, STREAM } from './prng';
 import { SearchRepository, type TrialRecord } from './repository';
 import { SearchSpace } from './space';
-import { MedianStoppingRule } from './stopping';
+import { MedianStoppingIndex, MedianStoppingRule } from './stopping';
 import type { TrialOutcome } from './trial';
 import { isBetter, type Optimizer, type Suggestion, type TrialView } from './types';
 import { SearchWriteBehind, type WriteBehindStats } from './write-behind';
@@ -120,7 +120,7 @@ export class SearchDriver {
   private readonly repo: SearchRepository;
   private config!: SearchConfig;
   private optimizer!: Optimizer;
-  private rule: MedianStoppingRule | null = null;
+  private rule: MedianStoppingIndex | null = null;
   private readonly trials = new Map<number, LiveTrial>();
   /** Numbers of trials submitted to the executor whose attempt has not ended. */
   private readonly inFlight = new Set<number>();
@@ -133,8 +133,6 @@ export class SearchDriver {
   private exhausted = false;
   private busyMs = 0;
   private finishOrder: number[] = [];
-  /** Completed or stopped trials with a curve: what the median rule compares with (kept, not rebuilt). */
-  private readonly finishedCurves: LiveTrial[] = [];
   private metricBuffer: { trial: LiveTrial; attempt: number; idx: number; step: number; value: number; at: string }[] =
     [];
   private readonly writes: SearchWriteBehind;
@@ -245,9 +243,14 @@ export class SearchDriver {
       typeof spec === 'object' && spec.name === 'list'
         ? new ConfigList((spec as { configs: TrialParams[] }).configs)
         : createOptimizer(spec as OptimizerSpec, space, this.config.seed ?? 0, this.config.direction);
-    if (this.config.earlyStopping) this.rule = new MedianStoppingRule(this.config.earlyStopping);
-    // Replay what already ended, in the order it ended, so the optimizer is where it was.
-    for (const n of this.finishOrder) this.optimizer.observe(this.view(this.trials.get(n)!));
+    if (this.config.earlyStopping)
+      this.rule = new MedianStoppingIndex(new MedianStoppingRule(this.config.earlyStopping), this.config.direction);
+    // Replay what already ended, in the order it ended, so the optimizer and the rule are where they were.
+    for (const n of this.finishOrder) {
+      const t = this.trials.get(n)!;
+      this.optimizer.observe(this.view(t));
+      if (t.status === 'completed' || t.status === 'stopped') this.rule?.addFinished(t.history);
+    }
 
     if (this.opts.recorder && this.runId === null) {
       this.runId = await this.opts.recorder.searchStarted({ id: this.searchId, config: this.config, runId: null });
@@ -260,7 +263,7 @@ export class SearchDriver {
     this.t0 = t0;
     const executor = this.opts.executor;
     await executor.attach({
-      started: (key, worker) => this.onStarted(key, worker),
+      started: (key, worker, waitedMs) => this.onStarted(key, worker, waitedMs),
       metric: (key, step, value) => this.onMetric(key, step, value),
       alive: (key) => this.onAlive(key),
       ended: (key, outcome) => this.onEnded(key, outcome),
@@ -388,7 +391,6 @@ export class SearchDriver {
         runId: r.runId,
       };
       this.trials.set(t.number, t);
-      if ((r.status === 'completed' || r.status === 'stopped') && t.history.length > 0) this.finishedCurves.push(t);
       this.created = Math.max(this.created, t.number);
       if (r.status === 'pending' || r.status === 'running') {
         // Whatever ran under the old driver is lost with it: run the trial again from the start.
@@ -398,8 +400,6 @@ export class SearchDriver {
       }
     }
     this.finishOrder = ended.map((r) => r.number);
-    // The rule compares with finished trials in the order they ended (it does not depend on it).
-    this.finishedCurves.sort((a, b) => this.finishOrder.indexOf(a.number) - this.finishOrder.indexOf(b.number));
     await this.store.audit('search.resume', `search:${this.searchId}`, {
       requeued: this.retryQueue.length,
       ended: ended.length,
@@ -551,7 +551,7 @@ export class SearchDriver {
     return t && t.attempt === key.attempt && this.inFlight.has(t.number) ? t : undefined;
   }
 
-  private onStarted(key: AttemptKey, worker: string): void {
+  private onStarted(key: AttemptKey, worker: string, waitedMs?: number): void {
     const t = this.current(key);
     if (!t) return;
     t.status = 'running';
@@ -560,8 +560,9 @@ export class SearchDriver {
     t.lastHeartbeat = Date.now();
     const now = performance.now();
     this.lastStartAt = now;
+    // The worker's own measure when it gives one (the driver's clock adds its own delays under load).
     const lastEnd = this.lastEndOfWorker.get(worker);
-    if (lastEnd !== undefined) this.dispatchGaps.push(Math.max(0, now - lastEnd));
+    if (lastEnd !== undefined) this.dispatchGaps.push(Math.max(0, waitedMs ?? now - lastEnd));
     t.startedAtStored = storedTime();
     this.writes.updateTrial(t, { status: 'running', worker, started_at: t.startedAtStored });
     this.opts.onUpdate?.({ type: 'trial-started', number: t.number, worker });
@@ -584,7 +585,7 @@ export class SearchDriver {
     if (this.metricBuffer.length >= 2000) this.flushMetrics();
     this.opts.onUpdate?.({ type: 'metric', number: t.number, step, value });
     if (this.rule && !t.stopSent && !this.stopping) {
-      const decision = this.rule.check(t, this.finishedCurves, this.config.direction);
+      const decision = this.rule.check(t.history, t.best!);
       if (decision) this.sendStop(t, decision.reason);
     }
   }
@@ -628,7 +629,7 @@ export class SearchDriver {
         finished_at: at,
         duration_ms: durationMs,
       });
-      if (t.history.length > 0) this.finishedCurves.push(t);
+      this.rule?.addFinished(t.history);
       this.optimizer.observe(this.view(t));
       this.ended(t, reason);
     } else {

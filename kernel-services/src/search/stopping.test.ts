@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MedianStoppingRule, medianOf } from './stopping';
+import { MedianStoppingIndex, MedianStoppingRule, medianOf } from './stopping';
 
 const curve = (...history: number[]) => ({ history });
 
@@ -67,6 +67,36 @@ describe('MedianStoppingRule (Maggy semantics)', () => {
     expect(rule.check(curve(0, 0), finished, 'max')).not.toBeNull();
     expect(rule.check(curve(0, 0, 0), finished, 'max')).toBeNull();
     expect(rule.check(curve(), finished, 'max')).toBeNull();
+  });
+
+  it('decides exactly as the incremental index the driver uses, on random curves, under max and min', () => {
+    let seed = 7;
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (const direction of ['max', 'min'] as const) {
+      for (const opts of [
+        { minTrials: 0, interval: 1 },
+        { minTrials: 3, interval: 2 },
+      ]) {
+        const rule = new MedianStoppingRule(opts);
+        const index = new MedianStoppingIndex(rule, direction);
+        const done: { history: number[] }[] = [];
+        let decisions = 0;
+        for (let k = 0; k < 60; k++) {
+          const length = 1 + Math.floor(rand() * 12);
+          const history = Array.from({ length }, () => Math.round(rand() * 20) / 20); // ties happen
+          for (let step = 1; step <= length; step++) {
+            const h = history.slice(0, step);
+            const best = direction === 'max' ? Math.max(...h) : Math.min(...h);
+            const expected = rule.check({ history: h }, done, direction);
+            expect(index.check(h, best)).toEqual(expected);
+            if (expected) decisions++;
+          }
+          done.push({ history });
+          index.addFinished(history);
+        }
+        expect(decisions).toBeGreaterThan(3); // the comparison covered stops, not only go-ons
+      }
+    }
   });
 
   it('validates its options', () => {

@@ -62,18 +62,76 @@ export class MedianStoppingRule {
       averages.push(sum / step);
     }
     if (averages.length === 0) return null;
-    const median = medianOf(averages);
     const best = direction === 'max' ? Math.max(...trial.history) : Math.min(...trial.history);
-    const worse = direction === 'max' ? best < median : best > median;
-    if (!worse) return null;
-    return {
-      reason: `median rule: best ${fmt(best)} ${direction === 'max' ? '<' : '>'} median ${fmt(median)} of ${averages.length} finished trials' running averages at step ${step}`,
-      step,
-      best,
-      median,
-      compared: averages.length,
-    };
+    return decide(step, best, medianOf(averages), averages.length, direction);
   }
+}
+
+/**
+ * The same rule, kept up to date as trials finish, for the driver: each finished trial's running
+ * averages are inserted into one sorted list per step, so a check is a lookup instead of a pass over
+ * every finished curve (it runs on every reported metric). Its decisions are exactly those of
+ * `MedianStoppingRule.check` over the same finished trials (same sums in the same order).
+ */
+export class MedianStoppingIndex {
+  /** sortedAverages[s − 1]: running averages at step s of the finished trials that reached it, ascending. */
+  private readonly sortedAverages: number[][] = [];
+  private finished = 0;
+
+  constructor(
+    readonly rule: MedianStoppingRule,
+    readonly direction: Direction,
+  ) {}
+
+  /** A trial finished (completed or stopped early) with this curve. Curves without values are not counted. */
+  addFinished(history: readonly number[]): void {
+    if (history.length === 0) return;
+    this.finished++;
+    let sum = 0;
+    for (let i = 0; i < history.length; i++) {
+      sum += history[i]!;
+      const avg = sum / (i + 1);
+      const list = (this.sortedAverages[i] ??= []);
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (list[mid]! < avg) lo = mid + 1;
+        else hi = mid;
+      }
+      list.splice(lo, 0, avg);
+    }
+  }
+
+  /** `best`: the trial's best value so far (its max under `max`, min under `min`). */
+  check(history: readonly number[], best: number): StopDecision | null {
+    if (this.finished <= this.rule.minTrials) return null;
+    const step = history.length;
+    if (step === 0 || step % this.rule.interval !== 0) return null;
+    const s = this.sortedAverages[step - 1];
+    if (!s || s.length === 0) return null;
+    const mid = s.length >> 1;
+    const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+    return decide(step, best, median, s.length, this.direction);
+  }
+}
+
+function decide(
+  step: number,
+  best: number,
+  median: number,
+  compared: number,
+  direction: Direction,
+): StopDecision | null {
+  const worse = direction === 'max' ? best < median : best > median;
+  if (!worse) return null;
+  return {
+    reason: `median rule: best ${fmt(best)} ${direction === 'max' ? '<' : '>'} median ${fmt(median)} of ${compared} finished trials' running averages at step ${step}`,
+    step,
+    best,
+    median,
+    compared,
+  };
 }
 
 export function medianOf(values: readonly number[]): number {

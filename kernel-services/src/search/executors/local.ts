@@ -195,7 +195,7 @@ export class LocalProcessExecutor implements TrialExecutor {
             worker.reclaiming.delete(a!);
             worker.current = a;
           }
-          this.listener?.started(key, `local:${index}:pid${child.pid}`);
+          this.listener?.started(key, `local:${index}:pid${child.pid}`, msg.waitedMs);
         } else if (msg.type === 'metric') this.listener?.metric(key, msg.step, msg.value);
         else if (msg.type === 'alive') this.listener?.alive(key);
         else if (msg.type === 'ended') {

@@ -18,7 +18,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready'; pid: number }
-  | { type: 'started'; trialId: number; attempt: number }
+  | { type: 'started'; trialId: number; attempt: number; waitedMs?: number }
   | { type: 'metric'; trialId: number; attempt: number; step: number; value: number }
   | { type: 'alive'; trialId: number; attempt: number }
   | { type: 'ended'; trialId: number; attempt: number; outcome: import('../trial').TrialOutcome }
@@ -37,6 +37,8 @@ function main(): void {
   const heartbeatMs = Number(process.env.FLOE_WORKER_HEARTBEAT_MS ?? 1000);
   let current: { trialId: number; attempt: number; stop(reason: string): void } | undefined;
   const queued: TrialAssignment[] = [];
+  /** When this worker's previous attempt ended (its own clock): the driver reports the idle gaps. */
+  let lastEndedAt: number | undefined;
   const isKey = (a: { trialId: number; attempt: number }, k: { trialId: number; attempt: number }): boolean =>
     a.trialId === k.trialId && a.attempt === k.attempt;
 
@@ -44,7 +46,11 @@ function main(): void {
     const a = queued.shift();
     if (!a) return;
     const key = { trialId: a.trialId, attempt: a.attempt };
-    send({ type: 'started', ...key });
+    send({
+      type: 'started',
+      ...key,
+      ...(lastEndedAt !== undefined ? { waitedMs: performance.now() - lastEndedAt } : {}),
+    });
     let fn;
     try {
       fn = loadTrialFunction(a.trial);
@@ -70,6 +76,7 @@ function main(): void {
     void run.outcome.then((outcome) => {
       clearInterval(alive);
       current = undefined;
+      lastEndedAt = performance.now();
       send({ type: 'ended', ...key, outcome });
       runNext();
     });

@@ -26,7 +26,7 @@ const ioredisOf = async (q: Queue): Promise<RedisClient> => (await q.client) as 
 
 /** Worker → driver messages on `floe:search:<id>:events`. */
 type TrialEvent =
-  | { type: 'started'; trialId: number; attempt: number; worker: string }
+  | { type: 'started'; trialId: number; attempt: number; worker: string; waitedMs?: number }
   | { type: 'metric'; trialId: number; attempt: number; step: number; value: number }
   | { type: 'alive'; trialId: number; attempt: number }
   | { type: 'ended'; trialId: number; attempt: number; outcome: TrialOutcome };
@@ -173,7 +173,7 @@ export class RedisExecutor implements TrialExecutor {
     const key = { trialId: e.trialId, attempt: e.attempt };
     const l = this.listener;
     if (!l) return;
-    if (e.type === 'started') l.started(key, e.worker);
+    if (e.type === 'started') l.started(key, e.worker, e.waitedMs);
     else if (e.type === 'metric') l.metric(key, e.step, e.value);
     else if (e.type === 'alive') l.alive(key);
     else if (e.type === 'ended') l.ended(key, e.outcome);
@@ -208,6 +208,8 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<{ clos
   const log = opts.log ?? (() => undefined);
   const heartbeatMs = opts.heartbeatMs ?? 1000;
   const running = new Map<string, (reason: string) => void>();
+  /** When this worker's previous trial ended (its own clock), for the driver's idle-gap figures. */
+  let lastEndedAt: number | undefined;
 
   const control = new Queue(opts.queue ?? DEFAULT_QUEUE, { connection });
   const base = await ioredisOf(control);
@@ -232,7 +234,12 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<{ clos
     async (job: Job<TrialAssignment>) => {
       const a = job.data;
       const key = { trialId: a.trialId, attempt: a.attempt };
-      publish(a.searchId, { type: 'started', ...key, worker: name });
+      publish(a.searchId, {
+        type: 'started',
+        ...key,
+        worker: name,
+        ...(lastEndedAt !== undefined && running.size === 0 ? { waitedMs: performance.now() - lastEndedAt } : {}),
+      });
       log(`trial ${a.number} (search ${a.searchId}, attempt ${a.attempt}) started`);
       let outcome: TrialOutcome;
       try {
@@ -256,6 +263,7 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<{ clos
       } catch (err) {
         outcome = { kind: 'failed', error: (err as Error).message, crashed: false, busyMs: 0 };
       }
+      lastEndedAt = performance.now();
       publish(a.searchId, { type: 'ended', ...key, outcome });
       log(
         `trial ${a.number} (search ${a.searchId}) ended: ${outcome.kind}${outcome.kind === 'finished' && outcome.stopped ? ' (stopped)' : ''}`,

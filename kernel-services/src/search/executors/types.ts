@@ -44,7 +44,8 @@ export function cancelQueued(
 
 /** What executors tell the driver. Every event is also a heartbeat of its attempt. */
 export interface ExecutorListener {
-  started(key: AttemptKey, worker: string): void;
+  /** `waitedMs`: on the worker's clock, how long it was idle since its previous attempt ended (if any). */
+  started(key: AttemptKey, worker: string, waitedMs?: number): void;
   metric(key: AttemptKey, step: number, value: number): void;
   alive(key: AttemptKey): void;
   ended(key: AttemptKey, outcome: TrialOutcome): void;
