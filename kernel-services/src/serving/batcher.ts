@@ -9,6 +9,11 @@ import { sizeOf } from './signature';
  * of the event loop. Prediction blocks the loop, so under load the requests that arrive meanwhile
  * form the next batch by themselves. A request bigger than `maxBatchSize` runs as a batch of its own
  * (it is never split).
+ *
+ * The window is only waited out when there is concurrent traffic to wait for (`concurrent`: the
+ * server says whether predict requests for the model overlap, or come over more than one
+ * connection, now or within the last second). Without it a batch closes in the same turn, so a lone
+ * client never pays `maxWaitUs` on every request.
  */
 export interface BatchingOptions {
   enabled: boolean;
@@ -54,6 +59,8 @@ export class Batcher {
     private readonly options: BatchingOptions,
     /** Called after every batch with its size and its predict time in seconds. */
     private readonly onBatch: (size: number, seconds: number) => void = () => undefined,
+    /** Whether other requests may join: concurrent traffic now or lately (default: assume so). */
+    private readonly concurrent: () => boolean = () => true,
   ) {}
 
   submit(values: readonly Float32Array[], count: number): Promise<BatchResult> {
@@ -77,7 +84,8 @@ export class Batcher {
       this.drain();
     };
     const us = this.options.maxWaitUs;
-    this.timer = us <= 0 ? setImmediate(fire) : setTimeout(fire, Math.max(1, Math.round(us / 1000)));
+    this.timer =
+      us <= 0 || !this.concurrent() ? setImmediate(fire) : setTimeout(fire, Math.max(1, Math.round(us / 1000)));
   }
 
   private drain(): void {

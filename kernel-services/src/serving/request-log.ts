@@ -8,13 +8,20 @@ import { storedJson, storedTime } from '../store/portable';
  * multi-row inserts, from a timer or when a flush's worth has gathered. Serving never waits on it:
  * `record` only appends, and when the queue is full the entry is dropped and counted. One flush runs
  * at a time; a failed insert drops its rows (counted) rather than growing the queue.
+ *
+ * A flush writes small inserts (`insertRows`) and lets the event loop run between them: SQLite
+ * (better-sqlite3) inserts synchronously, and one 500-row insert held every request for about 25 ms,
+ * which was most of the p99 at concurrency 1. Everything queued is still written, in order, and
+ * `close()` writes what is left.
  */
 
 export interface RequestLogOptions {
   /** Entries held before new ones are dropped (default 10,000). */
   capacity?: number;
-  /** Rows per insert (default 500). */
+  /** Queued rows that start a flush before the timer does (default 500). */
   flushRows?: number;
+  /** Rows per INSERT statement; the event loop runs between statements (default 25). */
+  insertRows?: number;
   /** Longest an entry waits to be written, ms (default 1000). */
   flushIntervalMs?: number;
   log?: (line: string) => void;
@@ -52,6 +59,7 @@ export class RequestLog {
   private closed = false;
   private readonly capacity: number;
   private readonly flushRows: number;
+  private readonly insertRows: number;
   private readonly flushIntervalMs: number;
   private readonly counts = { recorded: 0, written: 0, dropped: 0, failed: 0 };
 
@@ -61,10 +69,12 @@ export class RequestLog {
   ) {
     this.capacity = options.capacity ?? 10_000;
     this.flushRows = options.flushRows ?? 500;
+    this.insertRows = options.insertRows ?? 25;
     this.flushIntervalMs = options.flushIntervalMs ?? 1000;
     for (const [k, v] of [
       ['capacity', this.capacity],
       ['flushRows', this.flushRows],
+      ['insertRows', this.insertRows],
       ['flushIntervalMs', this.flushIntervalMs],
     ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`request log: ${k} must be a positive integer, got ${v}`);
@@ -117,7 +127,7 @@ export class RequestLog {
     if (this.queue.length === 0) return Promise.resolve();
     this.flushing = (async () => {
       while (this.queue.length > 0) {
-        const rows = this.queue.splice(0, this.flushRows);
+        const rows = this.queue.splice(0, this.insertRows);
         try {
           await this.store.db.insertInto('serving_request').values(rows).execute();
           this.counts.written += rows.length;
@@ -125,6 +135,8 @@ export class RequestLog {
           this.counts.failed += rows.length;
           this.options.log?.(`serving: request log: ${rows.length} rows not written: ${(err as Error).message}`);
         }
+        // Requests that arrived during the insert are served before the next one.
+        if (this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     })().finally(() => {
       this.flushing = null;

@@ -516,6 +516,63 @@ describe('batching off and configuration', () => {
     }
   });
 
+  it('waits out the batch window only when requests overlap', async () => {
+    const windowed = await serve({
+      store,
+      port: 0,
+      pollIntervalMs: 0,
+      batching: { maxBatchSize: 32, maxWaitUs: 1_500_000 },
+      requestLog: false,
+      models: ['tiny'],
+    });
+    const url = `${windowed.url}/v1/models/tiny:predict`;
+    const metric = (name: string): number =>
+      Number(new RegExp(`${name}\\{model="tiny",version="2"\\} (\\d+)`).exec(windowed.metrics.render())?.[1] ?? 0);
+    try {
+      const x = images(6, 15);
+      const expected = await inProcess('tiny:2', x, 6);
+      // One client at a time: no request pays the 1.5 s window.
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        const r = await request('POST', url, { instances: [nested(x, i)] });
+        expect(performance.now() - t).toBeLessThan(1000);
+        expect((r.body.predictions as number[][])[0]![0]).toBeCloseTo(expected[i]!, 5);
+      }
+      expect(metric('floe_serving_batch_size_count')).toBe(3);
+
+      // Overlapping requests: a slow client's body is half sent when a complete request comes; the
+      // complete one waits for the window and both run as one batch.
+      const body = JSON.stringify({ instances: [nested(x, 3)] });
+      const slow = http.request(url, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-length': String(body.length) },
+      });
+      const slowReply = new Promise<Reply>((resolve, reject) => {
+        slow.on('response', (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text), headers: res.headers }));
+        });
+        slow.on('error', reject);
+      });
+      slow.write(body.slice(0, 100));
+      await new Promise((r) => setTimeout(r, 200));
+      const started = performance.now();
+      const quick = request('POST', url, { instances: [nested(x, 4)] });
+      await new Promise((r) => setTimeout(r, 300));
+      slow.end(body.slice(100));
+      const [a, b] = await Promise.all([slowReply, quick]);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(1400);
+      expect((a.body.predictions as number[][])[0]![0]).toBeCloseTo(expected[3]!, 5);
+      expect((b.body.predictions as number[][])[0]![0]).toBeCloseTo(expected[4]!, 5);
+      expect(metric('floe_serving_batch_size_count')).toBe(4);
+      expect(metric('floe_serving_batch_size_sum')).toBe(5); // the last batch held both
+    } finally {
+      await windowed.close();
+    }
+  });
+
   it('refuses to listen beyond loopback unless told to, and bad options', async () => {
     await expect(serve({ store, host: '0.0.0.0', port: 0 })).rejects.toThrow(/refusing to listen on 0.0.0.0/);
     await expect(serve({ store, port: 0, batching: { maxBatchSize: 0 } })).rejects.toThrow(

@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { summarizeInputs } from '../monitoring/summary';
 import { openProjectStore, type ProjectStore, type StoreOptions } from '../store';
 import { Batcher, batchingOptions, type BatchingOptions } from './batcher';
@@ -46,6 +46,15 @@ export interface ServeOptions extends ServedModelsOptions {
 
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
+/** How long concurrent predict traffic keeps the batch window in use. */
+const CONCURRENCY_MEMORY_MS = 1000;
+
+interface ModelTraffic {
+  inFlight: number;
+  /** performance.now() when requests last overlapped or came from another connection than the last. */
+  concurrentAt: number;
+  lastSocket: Socket | null;
+}
 /** Route: model name, then an optional version or label, then `/metadata` or `:verb`. */
 const MODEL_ROUTE =
   /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+)|\/labels\/([^/:]+))?(?:(\/metadata)|:([A-Za-z]+))?\/?$/;
@@ -101,6 +110,8 @@ export class ModelServer {
   private readonly batchSizes: Histogram;
   private readonly batchSeconds: Histogram;
   private readonly batchers = new WeakMap<Servable, Batcher>();
+  /** Per model name: predict requests in flight and when traffic was last concurrent (for the batch window). */
+  private readonly traffic = new Map<string, ModelTraffic>();
   private readonly batching: BatchingOptions;
   private readonly maxBodyBytes: number;
   private closing: Promise<void> | null = null;
@@ -340,18 +351,36 @@ export class ModelServer {
     sel: VersionSelector,
     started: bigint,
   ): Promise<string> {
-    const body = await readBody(req, this.maxBodyBytes);
-    const servable = this.models.acquire(name, sel);
+    const traffic = this.traffic.get(name) ?? { inFlight: 0, concurrentAt: -Infinity, lastSocket: null };
+    this.traffic.set(name, traffic);
+    // Concurrent: requests in flight together, or coming from more than one connection.
+    if (++traffic.inFlight > 1 || (traffic.lastSocket !== null && traffic.lastSocket !== req.socket))
+      traffic.concurrentAt = performance.now();
+    traffic.lastSocket = req.socket;
+    let body: Buffer;
+    let servable: Servable;
+    try {
+      body = await readBody(req, this.maxBodyBytes);
+      servable = this.models.acquire(name, sel);
+    } catch (err) {
+      this.leave(traffic);
+      throw err;
+    }
     try {
       const sig = servable.signature;
       const request = decodePredictRequest(body, sig);
       let batcher = this.batchers.get(servable);
       if (!batcher) {
         const labels = { model: name, version: String(servable.number) };
-        batcher = new Batcher(servable, this.batching, (size, seconds) => {
-          this.batchSizes.observe(labels, size);
-          this.batchSeconds.observe(labels, seconds);
-        });
+        batcher = new Batcher(
+          servable,
+          this.batching,
+          (size, seconds) => {
+            this.batchSizes.observe(labels, size);
+            this.batchSeconds.observe(labels, seconds);
+          },
+          () => this.concurrentTraffic(name),
+        );
         this.batchers.set(servable, batcher);
       }
       const result = await batcher.submit(request.values, request.count);
@@ -386,8 +415,21 @@ export class ModelServer {
       }
       return version;
     } finally {
+      this.leave(traffic);
       servable.release();
     }
+  }
+
+  /** Whether predict traffic for `name` is concurrent now or was within the last second (worth a batch window). */
+  private concurrentTraffic(name: string): boolean {
+    const t = this.traffic.get(name);
+    return t !== undefined && (t.inFlight > 1 || performance.now() - t.concurrentAt < CONCURRENCY_MEMORY_MS);
+  }
+
+  private leave(traffic: ModelTraffic): void {
+    traffic.inFlight--;
+    // Requests for many (unknown) names cannot grow the map: idle entries go once there are many.
+    if (this.traffic.size > 64) for (const [n, t] of this.traffic) if (t.inFlight === 0) this.traffic.delete(n);
   }
 
   /** Stops listening, lets in-flight requests finish, unloads the models and flushes the request log. */
