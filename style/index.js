@@ -3,3 +3,4 @@ import './base.css';
 import './sar-viewer.css';
 import './experiments.css';
 import './renderers.css';
+import './feature-store.css';
