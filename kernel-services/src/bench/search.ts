@@ -277,9 +277,13 @@ export const benchSearch: BenchRunner = async (args, log): Promise<BenchLine> =>
   const scaling = replay.map((f) => ({
     workers: f.workers,
     // Speed-up over the smallest pool per added worker: (T_base · W_base) / (T_W · W).
-    efficiency: base
-      ? Math.round(((base.asyncSeconds * base.workers) / (f.asyncSeconds * f.workers)) * 1000) / 1000
-      : null,
+    efficiency: base ? r3((base.asyncSeconds * base.workers) / (f.asyncSeconds * f.workers)) : null,
+    // The same without early stopping: every pool does exactly the same work (with the rule, more
+    // workers mean more trials run before enough have finished for it to act).
+    efficiencyWithoutStopping:
+      base?.asyncNoStopSeconds && f.asyncNoStopSeconds
+        ? r3((base.asyncNoStopSeconds * base.workers) / (f.asyncNoStopSeconds * f.workers))
+        : null,
     asyncUtilisation: f.asyncUtilisation,
     steadyUtilisation: f.asyncTimeline.steadyUtilisation,
   }));
