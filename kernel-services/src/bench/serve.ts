@@ -93,6 +93,40 @@ interface LevelResult {
   p50_ms: number;
   p95_ms: number;
   p99_ms: number;
+  /** The server process's CPU time (all threads) per answered request, from its /metrics. */
+  server_cpu_ms_per_request: number;
+  /** Instances per executed batch in this level. */
+  mean_batch: number;
+}
+
+interface ServerCounters {
+  cpuSeconds: number;
+  batches: number;
+  batchedInstances: number;
+}
+
+/** The counters of the server's /metrics the bench reads around each level. */
+async function serverCounters(base: string): Promise<ServerCounters> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http
+      .get(`${base}/metrics`, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+  const value = (pattern: RegExp): number => {
+    let total = 0;
+    for (const m of text.matchAll(pattern)) total += Number(m[1]);
+    return total;
+  };
+  return {
+    cpuSeconds: value(/^process_cpu_seconds_total (\S+)$/gm),
+    batches: value(/^floe_serving_batch_size_count\{[^}]*\} (\S+)$/gm),
+    batchedInstances: value(/^floe_serving_batch_size_sum\{[^}]*\} (\S+)$/gm),
+  };
 }
 
 const round = (x: number, d = 2): number => Number(x.toFixed(d));
@@ -137,6 +171,7 @@ async function stopServer(child: ChildProcess): Promise<void> {
 
 /** Closed loop: `concurrency` clients, `total` requests in all or until `seconds` pass. */
 async function loadLevel(
+  base: string,
   url: string,
   bodies: Buffer[],
   concurrency: number,
@@ -165,6 +200,7 @@ async function loadLevel(
       req.on('error', reject);
       req.end(body);
     });
+  const before = await serverCounters(base);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -179,6 +215,7 @@ async function loadLevel(
   );
   const wall = (performance.now() - started) / 1000;
   agent.destroy();
+  const after = await serverCounters(base);
   latencies.sort((a, b) => a - b);
   const ok = latencies.length - failed;
   return {
@@ -190,6 +227,14 @@ async function loadLevel(
     p50_ms: round(quantile(latencies, 0.5)),
     p95_ms: round(quantile(latencies, 0.95)),
     p99_ms: round(quantile(latencies, 0.99)),
+    server_cpu_ms_per_request: round(
+      ((after.cpuSeconds - before.cpuSeconds) * 1000) / Math.max(1, latencies.length),
+      3,
+    ),
+    mean_batch: round(
+      (after.batchedInstances - before.batchedInstances) / Math.max(1, after.batches - before.batches),
+      2,
+    ),
   };
 }
 
@@ -209,7 +254,7 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
     );
     const records = generateSynthetic({ seed: 11, count: 48, size: side });
     const store = await openProjectStore({ home });
-    const inProcess: { batch: number; throughput: number; ms_per_batch: number }[] = [];
+    const inProcess: { batch: number; throughput: number; ms_per_batch: number; cpu_ms_per_instance: number }[] = [];
     try {
       log('registering a LeNet trained for one epoch on 48 synthetic patches (weights do not change the timing)');
       const r = await train({
@@ -241,13 +286,23 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
         servable.predict([values], batch);
         let n = 0;
         const t = performance.now();
+        const cpu = process.cpuUsage();
         while (n < 3 || performance.now() - t < o.predictSeconds * 1000) {
           servable.predict([values], batch);
           n++;
         }
         const ms = (performance.now() - t) / n;
-        inProcess.push({ batch, throughput: round((batch * 1000) / ms), ms_per_batch: round(ms) });
-        log(`in-process predict, batch ${batch}: ${round(ms)} ms per batch, ${round((batch * 1000) / ms)} instances/s`);
+        const used = process.cpuUsage(cpu);
+        const cpuPerInstance = round((used.user + used.system) / 1000 / (n * batch), 3);
+        inProcess.push({
+          batch,
+          throughput: round((batch * 1000) / ms),
+          ms_per_batch: round(ms),
+          cpu_ms_per_instance: cpuPerInstance,
+        });
+        log(
+          `in-process predict, batch ${batch}: ${round(ms)} ms per batch, ${round((batch * 1000) / ms)} instances/s, ${cpuPerInstance} CPU ms per instance`,
+        );
       }
       await servable.retire();
     } finally {
@@ -286,19 +341,21 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       );
       try {
         const target = `${url}/v1/models/${name}:predict`;
-        await loadLevel(target, jsonBodies, 4, 16, o.seconds); // warm-up: connections, kernels, JIT
+        await loadLevel(url, target, jsonBodies, 4, 16, o.seconds); // warm-up: connections, kernels, JIT
         served[label] = [];
         for (const c of o.concurrencies) {
-          const res = await loadLevel(target, jsonBodies, c, Math.max(o.requests, c * 4), o.seconds);
+          const res = await loadLevel(url, target, jsonBodies, c, Math.max(o.requests, c * 4), o.seconds);
           served[label].push(res);
           log(
-            `${label}, concurrency ${c}: ${res.throughput} req/s, p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms, p99 ${res.p99_ms} ms (${res.requests} requests, ${res.failed} failed, ${res.seconds} s)`,
+            `${label}, concurrency ${c}: ${res.throughput} req/s, p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms, p99 ${res.p99_ms} ms (${res.requests} requests, ${res.failed} failed, ${res.seconds} s; server ${res.server_cpu_ms_per_request} CPU ms per request, mean batch ${res.mean_batch})`,
           );
         }
         if (enabled && o.concurrencies.includes(32)) {
-          const res = await loadLevel(target, b64Bodies, 32, Math.max(o.requests, 128), o.seconds);
+          const res = await loadLevel(url, target, b64Bodies, 32, Math.max(o.requests, 128), o.seconds);
           served.batching_b64 = [res];
-          log(`batching, b64 float32 bodies, concurrency 32: ${res.throughput} req/s, p99 ${res.p99_ms} ms`);
+          log(
+            `batching, b64 float32 bodies, concurrency 32: ${res.throughput} req/s, p99 ${res.p99_ms} ms (server ${res.server_cpu_ms_per_request} CPU ms per request, mean batch ${res.mean_batch})`,
+          );
         }
       } finally {
         await stopServer(child);
@@ -306,6 +363,7 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
     }
 
     const reference32 = inProcess.find((p) => p.batch === 32)!.throughput;
+    const referenceCpu32 = inProcess.find((p) => p.batch === 32)!.cpu_ms_per_instance;
     const at32 = served.batching?.find((l) => l.concurrency === 32);
     const at1 = served.batching?.find((l) => l.concurrency === 1);
     const ratio = at32 ? round(at32.throughput / reference32, 3) : null;
@@ -320,6 +378,10 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       served_throughput_c32: at32?.throughput ?? null,
       in_process_throughput_b32: reference32,
       p99_ms_c1: at1?.p99_ms ?? null,
+      // CPU per instance, in process ÷ served: less sensitive to other jobs on a shared machine.
+      in_process_cpu_ms_per_instance_b32: referenceCpu32,
+      server_cpu_ms_per_request_c32: at32?.server_cpu_ms_per_request ?? null,
+      cpu_ratio: at32 ? round(referenceCpu32 / at32.server_cpu_ms_per_request, 3) : null,
       p99_goal_ms_c1: 5,
       ratio_b64: served.batching_b64 ? round(served.batching_b64[0]!.throughput / reference32, 3) : null,
       in_process: inProcess,

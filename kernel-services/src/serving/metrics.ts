@@ -53,15 +53,17 @@ export class Counter implements Metric {
   }
 }
 
+/** Values read when scraped; `type` counter for totals kept elsewhere (e.g. the process's CPU time). */
 export class Gauge implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
     private readonly read: () => { labels: Labels; value: number }[],
+    private readonly type: 'gauge' | 'counter' = 'gauge',
   ) {}
 
   render(): string[] {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
     for (const { labels, value } of this.read()) {
       const k = labelKey(labels);
       lines.push(`${this.name}${k ? `{${k}}` : ''} ${formatNumber(value)}`);

@@ -374,6 +374,7 @@ describe('health, metrics and the request log', () => {
     expect(text).toMatch(/floe_serving_request_duration_seconds_bucket\{model="tiny",version="1",le="0.005"\} \d+/);
     expect(text).toMatch(/floe_serving_batch_size_bucket\{model="tiny",version="1",le="\+Inf"\} \d+/);
     expect(text).toMatch(/floe_serving_model_version_state\{model="broken",state="END",version="1"\} 1/);
+    expect(text).toMatch(/^# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total [0-9.]+$/m);
   });
 
   it('logs served requests into the store with input summaries and outputs', async () => {

@@ -160,6 +160,17 @@ export class ModelServer {
             .map((m) => ({ labels: { model: m.name, version: String(m.version), state: m.state }, value: 1 })),
       ),
     );
+    this.metrics.add(
+      new Gauge(
+        'process_cpu_seconds_total',
+        'User and system CPU time of the server process (every thread, TensorFlow included), seconds.',
+        () => {
+          const { user, system } = process.cpuUsage();
+          return [{ labels: {}, value: (user + system) / 1e6 }];
+        },
+        'counter',
+      ),
+    );
     if (requestLog) {
       this.metrics.add(
         new Gauge(
