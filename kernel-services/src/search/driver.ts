@@ -343,7 +343,8 @@ export class SearchDriver {
     const recorder = this.opts.recorder!;
     for (const n of this.finishOrder) {
       const t = this.trials.get(n)!;
-      if (t.runId !== null) continue;
+      // As `ended` does: cancelled trials (never started) get no run.
+      if (t.runId !== null || t.status === 'cancelled') continue;
       const runId = await recorder.trialEnded(
         { id: this.searchId, config: this.config, runId: this.runId },
         this.record(t),
@@ -636,20 +637,27 @@ export class SearchDriver {
       const error =
         outcome.kind === 'failed' ? outcome.error : `trial ${t.number} returned no metric and reported none`;
       t.failures++;
-      t.status = retry !== undefined ? 'pending' : 'error';
       t.error = error;
-      if (retry === undefined) {
+      if (retry !== undefined) {
+        // The retry may already be resubmitted (and even started) by the fill above: leave its state.
+        if (!this.inFlight.has(t.number)) t.status = 'pending';
+        this.writes.updateTrial(t, {
+          failures: t.failures,
+          error,
+          ...(this.inFlight.has(t.number) ? {} : { status: 'pending' as const }),
+        });
+      } else {
+        t.status = 'error';
         t.finishedAtStored = at;
         t.durationMs = durationMs;
-      }
-      this.writes.updateTrial(t, {
-        status: t.status,
-        failures: t.failures,
-        error,
-        steps: t.history.length,
-        ...(retry === undefined ? { finished_at: at, duration_ms: durationMs } : {}),
-      });
-      if (retry === undefined) {
+        this.writes.updateTrial(t, {
+          status: 'error',
+          failures: t.failures,
+          error,
+          steps: t.history.length,
+          finished_at: at,
+          duration_ms: durationMs,
+        });
         this.optimizer.observe(this.view(t));
         this.ended(t, null);
       }
