@@ -2,87 +2,72 @@
  * `floe bench featurestore`: feature store ingest and shuffled training reads on ≥ 20,000 synthetic
  * SAR patches (75×75, HH + HV, float32), each against a raw sequential read of the same bytes.
  *
- * Shuffled training reads go through the loader's training-read cache (the split materialised once
- * from Lance into a local file of channels-last float32 records, see feature-store/training-read-cache.ts);
- * its one-off build is timed and reported apart, and the old path (a Lance take per group of batches,
- * `cache: 'off'`) is measured in the same run for comparison.
+ * Two processes. A child (featurestore-prepare.ts) generates the patches, ingests them (in-memory
+ * records, and a Statoil JSON file through the streaming reader), measures the old Lance-take loader,
+ * builds the loader's training-read cache (the split materialised once from Lance into a local file
+ * of channels-last float32 records, see feature-store/training-read-cache.ts) and, for comparison,
+ * repeats the read measurements in its own used state. This process then measures the reads with
+ * nothing else behind it, so the reference and the loader share the same process state.
  *
  * Reference: the cache file's records — exactly the bytes a shuffled epoch reads — read front to back
- * in 8 MiB reads. Page caches cannot be dropped here (no root-only knobs assumed), so every figure is
- * with a warm page cache: the comparison is between access paths, not disks. The machine is shared
- * and busy, so the reference and the shuffled epoch are measured alternately several times and the
- * medians reported. Ratio = median over repeats of (shuffled loader MB/s ÷ raw sequential MB/s
- * measured right beside it) (goal ≥ 0.5). Also: the loader's patches/s against LeNet training
- * samples/s on the same machine (goal ≥ 10×).
+ * in 8 MiB reads into one reused buffer. Page caches cannot be dropped here (no root-only knobs
+ * assumed), so every figure is with a warm page cache: the comparison is between access paths, not
+ * disks. The machine is shared and busy, so the reference and the shuffled epochs are measured
+ * alternately several times and the medians reported. Ratio = median over repeats of (shuffled loader
+ * MB/s, tensors from reused batch memory, ÷ raw sequential MB/s measured right beside it) (goal ≥ 0.5);
+ * the loader with fresh memory per batch (its default) and with a block shuffle (`shuffleBlock`, one
+ * read per block of adjacent records) are reported beside it. Also: the loader's patches/s against
+ * LeNet training samples/s on the same machine (goal ≥ 10×).
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from '../cli/main';
 import { FeatureStore } from '../feature-store/feature-store';
-import type { FeatureSchema } from '@floe/schema';
-import { SyntheticSarGenerator } from '../ingest/synthetic';
-import type { StatoilRecord } from '../ingest/statoil';
+import { readCacheHeader } from '../feature-store/training-read-cache';
 import { loadTf, tensorflowInfo } from '../training/backend';
 import { buildLenet } from '../training/models';
 import { BENCH_GOALS } from './contract';
+import { BENCH_DATASET, PATCH_BYTES, type PrepareArgs, type PrepareResult } from './featurestore-prepare';
+import { epochThrough, MB, median, rawSequentialRead, round } from './featurestore-measure';
 import type { BenchRunner } from './index';
-import type { TrainingDataLoader } from '../feature-store/loader';
-import { readCacheHeader } from '../feature-store/training-read-cache';
 
-const SCHEMA: FeatureSchema = [
-  { name: 'id', kind: 'scalar', dtype: 'string', nullable: false, description: '' },
-  { name: 'band_1', kind: 'tensor', dtype: 'float32', shape: [75, 75], nullable: false, unit: 'dB', description: 'HH' },
-  { name: 'band_2', kind: 'tensor', dtype: 'float32', shape: [75, 75], nullable: false, unit: 'dB', description: 'HV' },
-  { name: 'inc_angle', kind: 'scalar', dtype: 'float64', nullable: true, description: '' },
-  { name: 'is_iceberg', kind: 'scalar', dtype: 'int32', nullable: false, description: '' },
-];
-
-const MB = 1e6;
-
-/**
- * Reads [from, to) of `file` front to back in 8 MiB reads into one reused buffer, pass after pass
- * until at least `minSeconds` have gone by: on a busy machine a single pass of a fraction of a second
- * can finish inside one scheduler slice, which would flatter the reference against a longer epoch.
- */
-function rawSequentialRead(
-  file: string,
-  from: number,
-  to: number,
-  minSeconds: number,
-): { seconds: number; cpuSeconds: number; bytes: number } {
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(8 << 20);
-  let checksum = 0;
-  let bytes = 0;
-  const t0 = process.hrtime.bigint();
-  const c0 = process.cpuUsage();
-  const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
-  try {
-    do {
-      for (let at = from; at < to;) {
-        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, to - at), at);
-        if (n === 0) throw new Error(`bench featurestore: ${file} ends at byte ${at}`);
-        at += n;
-        checksum ^= buf[n - 1]!; // touch the data so the read cannot be skipped
+/** Runs featurestore-prepare in a child Node process (through ts-register when running from sources). */
+function prepareInChild(args: PrepareArgs, log: (line: string) => void): Promise<PrepareResult> {
+  const fromSource = __filename.endsWith('.ts');
+  const script = path.join(__dirname, `featurestore-prepare${fromSource ? '.ts' : '.js'}`);
+  const node = fromSource ? ['-r', path.join(__dirname, '..', 'test-support', 'ts-register.cjs')] : [];
+  const child = spawn(process.execPath, [...node, script, JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    partial += d;
+    const lines = partial.split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) if (l.trim()) log(`  [prepare] ${l}`);
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      const last = stdout.trim().split('\n').pop();
+      if (code !== 0 || !last) {
+        reject(
+          new Error(
+            `bench featurestore: the preparation process exited with ${code ?? signal}:\n${stderr.slice(-4000)}`,
+          ),
+        );
+        return;
       }
-      bytes += to - from;
-    } while (elapsed() < minSeconds);
-  } finally {
-    fs.closeSync(fd);
-  }
-  void checksum;
-  const cpu = process.cpuUsage(c0);
-  return { seconds: elapsed(), cpuSeconds: (cpu.user + cpu.system) / 1e6, bytes };
+      resolve(JSON.parse(last) as PrepareResult);
+    });
+  });
 }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
 
 export const benchFeaturestore: BenchRunner = async (args, log) => {
   const { options } = parseArgs(args);
@@ -91,159 +76,123 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
   const prefetch = Number(options.prefetch ?? 8);
   const seed = Number(options.seed ?? 7);
   const repeats = Number(options.repeats ?? 5);
+  const jsonCount = Number(options['json-count'] ?? 2000);
+  const shuffleBlock = Number(options['shuffle-block'] ?? 16);
   const withLance = options['skip-lance'] !== true;
   if (!Number.isInteger(count) || count < 1)
     throw new Error(`bench featurestore: --count must be a positive integer, got ${options.count}`);
   if (!Number.isInteger(repeats) || repeats < 1)
     throw new Error(`bench featurestore: --repeats must be a positive integer, got ${options.repeats}`);
+  if (!Number.isInteger(shuffleBlock) || shuffleBlock < 2)
+    throw new Error(`bench featurestore: --shuffle-block must be an integer >= 2, got ${options['shuffle-block']}`);
+  if (!Number.isInteger(jsonCount) || jsonCount < 0)
+    throw new Error(`bench featurestore: --json-count must be a non-negative integer, got ${options['json-count']}`);
   const home = fs.mkdtempSync(path.join(typeof options.dir === 'string' ? options.dir : os.tmpdir(), 'floe-bench-fs-'));
-  const store = await FeatureStore.open({ home });
   const loadBefore = os.loadavg()[0]!;
+  let store: FeatureStore | undefined;
   try {
     log(
       `featurestore bench: ${count} synthetic patches (75x75x2 float32) in ${home}; load average ${loadBefore.toFixed(1)} on ${os.cpus().length} CPUs`,
     );
-    const tg = Date.now();
-    const records: StatoilRecord[] = [];
-    for (const r of new SyntheticSarGenerator({ seed, count }).records()) records.push(r);
-    log(`generated ${count} patches in ${((Date.now() - tg) / 1000).toFixed(1)} s (not timed below)`);
-    const patchBytes = 2 * 75 * 75 * 4;
-    const totalBytes = count * patchBytes;
+    const prep = await prepareInChild({ home, count, seed, batchSize, prefetch, withLance, jsonCount }, log);
+    const totalBytes = count * PATCH_BYTES;
 
-    // Ingest: one streamed commit (validation-free group; statistics, key checks and Lance writes timed).
-    const group = await store.createFeatureGroup({ name: 'bench_patches', schema: SCHEMA, primaryKey: 'id' });
-    const chunk = 1000;
-    async function* chunks(): AsyncIterable<Record<string, unknown>[]> {
-      for (let i = 0; i < records.length; i += chunk) {
-        yield records.slice(i, i + chunk).map((r) => ({ ...r, is_iceberg: r.is_iceberg ?? 0 }));
-      }
-    }
-    const ti = process.hrtime.bigint();
-    const commit = await group.insert(chunks(), { chunkRows: chunk });
-    const ingestSeconds = Number(process.hrtime.bigint() - ti) / 1e9;
-    records.length = 0; // the loader must not lean on these
-    log(
-      `ingest: ${commit.rowsInserted} patches in ${ingestSeconds.toFixed(2)} s = ${(totalBytes / MB / ingestSeconds).toFixed(0)} MB/s, ${(count / ingestSeconds).toFixed(0)} patches/s`,
-    );
-
-    const td = await store.createTrainingDataset({
-      name: 'bench_all',
-      featureGroup: group,
-      features: ['band_1', 'band_2'],
-      label: 'is_iceberg',
-      splits: { train: 1 },
-      seed,
-    });
+    store = await FeatureStore.open({ home });
+    const td = await store.getTrainingDataset(BENCH_DATASET);
     const tf = loadTf();
-    const epochThrough = async (
-      loader: TrainingDataLoader,
-      epoch: number,
-      tensors: boolean,
-    ): Promise<{ seconds: number; cpuSeconds: number; patches: number }> => {
-      let served = 0;
-      const t0 = process.hrtime.bigint();
-      const c0 = process.cpuUsage();
-      if (tensors) {
-        for await (const { xs, ys } of loader.batches(tf, epoch)) {
-          served += xs.shape[0];
-          xs.dispose();
-          ys.dispose();
-        }
-      } else {
-        for await (const b of loader.rawBatches(epoch)) served += b.size;
-      }
-      const cpu = process.cpuUsage(c0);
-      return {
-        seconds: Number(process.hrtime.bigint() - t0) / 1e9,
-        cpuSeconds: (cpu.user + cpu.system) / 1e6,
-        patches: served,
-      };
-    };
-
-    // Before: the Lance path (a random-access take per 256 shuffled rows, restacked into channels).
-    let lance: { mbPerS: number; patchesPerS: number; seconds: number } | null = null;
-    if (withLance) {
-      const lanceLoader = await td.loader({ batchSize, prefetch, cache: 'off' });
-      const r = await epochThrough(lanceLoader, 0, true);
-      await lanceLoader.close();
-      lance = {
-        mbPerS: (r.patches * patchBytes) / MB / r.seconds,
-        patchesPerS: r.patches / r.seconds,
-        seconds: r.seconds,
-      };
-      log(
-        `shuffled loader, Lance takes (cache off): ${r.patches} patches in ${r.seconds.toFixed(2)} s = ${lance.mbPerS.toFixed(0)} MB/s, ${lance.patchesPerS.toFixed(0)} patches/s`,
-      );
+    // Both loaders find the cache the child built (the first checks its content checksum: a
+    // sequential read of the file, which also leaves it in the page cache).
+    const reuse = await td.loader({ batchSize, prefetch, reuseBuffers: true });
+    const fresh = await td.loader({ batchSize, prefetch, verifyCache: 'header' });
+    const blocks = await td.loader({ batchSize, reuseBuffers: true, shuffleBlock, verifyCache: 'header' });
+    for (const l of [reuse, fresh, blocks]) {
+      if (l.source.kind !== 'cache' || l.source.state !== 'hit')
+        throw new Error(`bench featurestore: expected the cache built by the child, got ${JSON.stringify(l.source)}`);
     }
-
-    // The training-read cache: built once for this frozen dataset (Lance takes in split order).
-    const loader = await td.loader({ batchSize, prefetch });
-    const source = loader.source;
-    if (source.kind !== 'cache' || source.state !== 'built')
-      throw new Error(`bench featurestore: expected a freshly built cache, got ${JSON.stringify(source)}`);
-    const buildSeconds = source.buildSeconds!;
-    const cacheFile = source.file;
-    const cacheBytes = fs.statSync(cacheFile).size;
+    const cacheFile = prep.cacheBuild.file;
     const { recordsOffset, labelsOffset } = readCacheHeader(cacheFile);
-    log(
-      `training-read cache built in ${buildSeconds.toFixed(2)} s = ${(totalBytes / MB / buildSeconds).toFixed(0)} MB/s from Lance (${(cacheBytes / MB).toFixed(0)} MB file, checksummed, fsynced)`,
-    );
 
     // Warm-up: one pass of each (JIT, page cache), then alternate reference and shuffled epochs.
     rawSequentialRead(cacheFile, recordsOffset, labelsOffset, 0);
-    const warm = await epochThrough(loader, 99, true);
+    const warm = await epochThrough(reuse, 99, { tensors: tf });
+    await epochThrough(fresh, 99, { tensors: tf });
+    await epochThrough(blocks, 99, { tensors: tf });
     const samples: {
       rawMBs: number;
-      tensorsMBs: number;
+      reuseMBs: number;
+      freshMBs: number;
+      blocksMBs: number;
       arraysMBs: number;
       rawCpuMBs: number;
-      tensorsCpuMBs: number;
+      reuseCpuMBs: number;
+      freshCpuMBs: number;
+      blocksCpuMBs: number;
     }[] = [];
+    const mbs = (t: { patches: number; seconds: number }): number => (t.patches * PATCH_BYTES) / MB / t.seconds;
+    const cpuMbs = (t: { patches: number; cpuSeconds: number }): number =>
+      (t.patches * PATCH_BYTES) / MB / t.cpuSeconds;
     for (let i = 0; i < repeats; i++) {
-      const raw = rawSequentialRead(cacheFile, recordsOffset, labelsOffset, Math.min(5, warm.seconds));
-      const tensors = await epochThrough(loader, i, true);
-      const arrays = await epochThrough(loader, 1000 + i, false);
+      const raw = rawSequentialRead(cacheFile, recordsOffset, labelsOffset, Math.max(1, Math.min(5, warm.seconds)));
+      const reused = await epochThrough(reuse, i, { tensors: tf });
+      const freshEpoch = await epochThrough(fresh, i, { tensors: tf });
+      const blockEpoch = await epochThrough(blocks, i, { tensors: tf });
+      const arrays = await epochThrough(reuse, 1000 + i, 'arrays');
       const sample = {
         rawMBs: raw.bytes / MB / raw.seconds,
-        tensorsMBs: (tensors.patches * patchBytes) / MB / tensors.seconds,
-        arraysMBs: (arrays.patches * patchBytes) / MB / arrays.seconds,
+        reuseMBs: mbs(reused),
+        freshMBs: mbs(freshEpoch),
+        blocksMBs: mbs(blockEpoch),
+        arraysMBs: mbs(arrays),
         rawCpuMBs: raw.bytes / MB / raw.cpuSeconds,
-        tensorsCpuMBs: (tensors.patches * patchBytes) / MB / tensors.cpuSeconds,
+        reuseCpuMBs: cpuMbs(reused),
+        freshCpuMBs: cpuMbs(freshEpoch),
+        blocksCpuMBs: cpuMbs(blockEpoch),
       };
       samples.push(sample);
       log(
-        `repeat ${i + 1}/${repeats}: raw sequential ${sample.rawMBs.toFixed(0)} MB/s; shuffled epoch as tensors ${sample.tensorsMBs.toFixed(0)} MB/s ` +
-          `(${(sample.tensorsMBs / sample.rawMBs).toFixed(2)}x), as typed arrays ${sample.arraysMBs.toFixed(0)} MB/s; load ${os.loadavg()[0]!.toFixed(1)}`,
+        `repeat ${i + 1}/${repeats}: raw sequential ${sample.rawMBs.toFixed(0)} MB/s; shuffled epoch as tensors, reused batch memory ${sample.reuseMBs.toFixed(0)} MB/s ` +
+          `(${(sample.reuseMBs / sample.rawMBs).toFixed(2)}x), fresh batch memory ${sample.freshMBs.toFixed(0)} MB/s (${(sample.freshMBs / sample.rawMBs).toFixed(2)}x), ` +
+          `block shuffle (${shuffleBlock}) ${sample.blocksMBs.toFixed(0)} MB/s (${(sample.blocksMBs / sample.rawMBs).toFixed(2)}x), typed arrays ${sample.arraysMBs.toFixed(0)} MB/s; load ${os.loadavg()[0]!.toFixed(1)}`,
       );
     }
-    const rawMBs = median(samples.map((s) => s.rawMBs));
-    const loaderMBs = median(samples.map((s) => s.tensorsMBs));
-    const arraysMBs = median(samples.map((s) => s.arraysMBs));
-    const ratio = median(samples.map((s) => s.tensorsMBs / s.rawMBs));
+    const pick = (f: (s: (typeof samples)[number]) => number): number => median(samples.map(f));
+    const rawMBs = pick((s) => s.rawMBs);
+    const loaderMBs = pick((s) => s.reuseMBs);
+    const freshMBs = pick((s) => s.freshMBs);
+    const arraysMBs = pick((s) => s.arraysMBs);
+    const ratio = pick((s) => s.reuseMBs / s.rawMBs);
+    const freshRatio = pick((s) => s.freshMBs / s.rawMBs);
+    const blocksMBs = pick((s) => s.blocksMBs);
+    const blocksRatio = pick((s) => s.blocksMBs / s.rawMBs);
+    const blocksCpuRatio = pick((s) => s.blocksCpuMBs / s.rawCpuMBs);
     // Load-independent view: MB per CPU-second of this process (all its threads), loader ÷ reference.
-    const cpuRatio = median(samples.map((s) => s.tensorsCpuMBs / s.rawCpuMBs));
-    const loaderPatches = (loaderMBs * MB) / patchBytes;
+    const cpuRatio = pick((s) => s.reuseCpuMBs / s.rawCpuMBs);
+    const freshCpuRatio = pick((s) => s.freshCpuMBs / s.rawCpuMBs);
+    const loaderPatches = (loaderMBs * MB) / PATCH_BYTES;
     log(
-      `medians of ${repeats}: raw sequential read ${rawMBs.toFixed(0)} MB/s; shuffled loader ${loaderMBs.toFixed(0)} MB/s = ${loaderPatches.toFixed(0)} patches/s ` +
-        `(typed arrays ${arraysMBs.toFixed(0)} MB/s); ratio ${ratio.toFixed(2)} (page cache warm); per CPU-second ${cpuRatio.toFixed(2)}`,
+      `medians of ${repeats}: raw sequential read ${rawMBs.toFixed(0)} MB/s; shuffled loader ${loaderMBs.toFixed(0)} MB/s = ${loaderPatches.toFixed(0)} patches/s, ` +
+        `ratio ${ratio.toFixed(2)} (per CPU-second ${cpuRatio.toFixed(2)}); with fresh batch memory ${freshMBs.toFixed(0)} MB/s, ratio ${freshRatio.toFixed(2)} ` +
+        `(per CPU-second ${freshCpuRatio.toFixed(2)}); block shuffle of ${shuffleBlock} ${blocksMBs.toFixed(0)} MB/s, ratio ${blocksRatio.toFixed(2)} (per CPU-second ${blocksCpuRatio.toFixed(2)}); typed arrays ${arraysMBs.toFixed(0)} MB/s; page cache warm`,
     );
-    if (lance) {
-      const saved = lance.seconds - totalBytes / MB / loaderMBs; // per epoch
+    if (prep.lanceTakes) {
+      const saved = prep.lanceTakes.seconds - totalBytes / MB / loaderMBs; // per epoch
       log(
-        `cache vs Lance takes: ${(loaderMBs / lance.mbPerS).toFixed(1)}x${saved > 0 ? `; the one-off build is repaid after ${(buildSeconds / saved).toFixed(2)} epochs` : ''}`,
+        `cache vs Lance takes: ${(loaderMBs / prep.lanceTakes.mbPerS).toFixed(1)}x${saved > 0 ? `; the one-off build is repaid after ${(prep.cacheBuild.seconds / saved).toFixed(2)} epochs` : ''}`,
       );
     }
 
-    // Training consumption: LeNet on batches already in memory.
+    // Training consumption: LeNet on batches already in memory (kept: fresh batch memory).
     const model = buildLenet({ inputShape: [75, 75, 2] });
     model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy' });
     const batches: { xs: import('@tensorflow/tfjs-node').Tensor4D; ys: import('@tensorflow/tfjs-node').Tensor2D }[] =
       [];
-    for await (const b of loader.batches(tf, 1)) {
+    for await (const b of fresh.batches(tf, 1)) {
       batches.push(b);
       if (batches.length >= 22) break;
     }
-    await loader.close();
+    await reuse.close();
+    await fresh.close();
+    await blocks.close();
     for (const b of batches.slice(0, 2)) await model.trainOnBatch(b.xs, b.ys);
     const tt = process.hrtime.bigint();
     let trained = 0;
@@ -261,6 +210,7 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
     log(
       `LeNet training consumes ${trainSamples.toFixed(0)} samples/s (${tensorflowInfo().device}); loader is ${(loaderPatches / trainSamples).toFixed(1)}x that`,
     );
+    const used = prep.usedProcess;
 
     return {
       bench: 'featurestore',
@@ -268,21 +218,19 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
       ...BENCH_GOALS.featurestore,
       patches: count,
       bytes: totalBytes,
-      ingest: {
-        seconds: round(ingestSeconds, 2),
-        mbPerS: round(totalBytes / MB / ingestSeconds),
-        patchesPerS: round(count / ingestSeconds),
-      },
+      generator: prep.generator,
+      ingest: prep.ingest,
+      statoilJsonIngest: prep.jsonIngest,
       cacheBuild: {
-        seconds: round(buildSeconds, 2),
-        mbPerS: round(totalBytes / MB / buildSeconds),
-        fileBytes: cacheBytes,
+        seconds: prep.cacheBuild.seconds,
+        mbPerS: round(totalBytes / MB / prep.cacheBuild.seconds),
+        fileBytes: prep.cacheBuild.fileBytes,
       },
       rawSequentialRead: {
         mbPerS: round(rawMBs),
         samples: samples.map((s) => round(s.rawMBs)),
-        mbPerCpuSecond: round(median(samples.map((s) => s.rawCpuMBs))),
-        note: 'the cache file records, read front to back in 8 MiB reads, passes repeated for as long as a shuffled epoch takes; page cache warm (cannot drop caches)',
+        mbPerCpuSecond: round(pick((s) => s.rawCpuMBs)),
+        note: 'the cache file records, read front to back in 8 MiB reads into one reused buffer, passes repeated for as long as a shuffled epoch takes; page cache warm (cannot drop caches)',
       },
       cpuRatio: {
         ratio: round(cpuRatio, 3),
@@ -291,29 +239,50 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
       loader: {
         mbPerS: round(loaderMBs),
         patchesPerS: round(loaderPatches),
-        samples: samples.map((s) => round(s.tensorsMBs)),
-        mbPerCpuSecond: round(median(samples.map((s) => s.tensorsCpuMBs))),
+        samples: samples.map((s) => round(s.reuseMBs)),
+        mbPerCpuSecond: round(pick((s) => s.reuseCpuMBs)),
         typedArraysMbPerS: round(arraysMBs),
         batchSize,
         prefetch,
-        path: 'training-read cache, positional reads, tf.tensor4d batches',
+        path: 'training-read cache, positional reads into reused batch memory (reuseBuffers), tf.tensor4d batches',
       },
-      lanceTakesLoader: lance
+      loaderFreshMemory: {
+        mbPerS: round(freshMBs),
+        ratio: round(freshRatio, 3),
+        cpuRatio: round(freshCpuRatio, 3),
+        samples: samples.map((s) => round(s.freshMBs)),
+        path: 'the loader default: a fresh buffer per batch',
+      },
+      loaderBlockShuffle: {
+        mbPerS: round(blocksMBs),
+        ratio: round(blocksRatio, 3),
+        cpuRatio: round(blocksCpuRatio, 3),
+        shuffleBlock,
+        samples: samples.map((s) => round(s.blocksMBs)),
+        path: `shuffleBlock ${shuffleBlock}: blocks of adjacent records in seeded random order, one positional read per block; reused batch memory`,
+      },
+      usedProcess: {
+        ...used,
+        ratio: round(used.reuseMBs / used.rawMBs, 3),
+        freshRatio: round(used.freshMBs / used.rawMBs, 3),
+        note: 'one repeat in the child process that had generated, ingested and cached the data',
+      },
+      lanceTakesLoader: prep.lanceTakes
         ? {
-            mbPerS: round(lance.mbPerS),
-            patchesPerS: round(lance.patchesPerS),
-            ratioToRawRead: round(lance.mbPerS / rawMBs, 3),
+            mbPerS: prep.lanceTakes.mbPerS,
+            patchesPerS: prep.lanceTakes.patchesPerS,
+            ratioToRawRead: round(prep.lanceTakes.mbPerS / rawMBs, 3),
           }
         : null,
       training: { samplesPerS: round(trainSamples, 1), model: 'LeNet 75x75x2', device: tensorflowInfo().device },
       loaderOverTraining: { ratio: round(loaderPatches / trainSamples, 1), goal: 10 },
       repeats,
       reference:
-        'raw sequential read of the same record bytes (the cache file), measured alternately with the shuffled epochs in this run; ratio = median of per-repeat ratios',
+        'raw sequential read of the same record bytes (the cache file), measured alternately with the shuffled epochs in this run, in a process that did not generate or ingest; ratio = median of per-repeat ratios',
       machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${loadBefore.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`,
     };
   } finally {
-    await store.close();
+    await store?.close();
     if (options.keep !== true) fs.rmSync(home, { recursive: true, force: true });
   }
 };

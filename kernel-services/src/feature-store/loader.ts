@@ -6,7 +6,9 @@
  * Two read paths serve the same samples in the same order for a seed and epoch:
  * - `cache: 'auto'` (default): the split is materialised once into a training-read cache (a local
  *   file of records already stacked channels-last, see training-read-cache.ts) and each batch is
- *   positional reads of its records, off the main thread, into one buffer;
+ *   positional reads of its records into one contiguous buffer: fresh memory per batch by default,
+ *   or (`reuseBuffers`) a ring of buffers allocated once, which is what makes shuffled reads run at
+ *   a large fraction of a sequential read (docs/benchmarks.md, featurestore);
  * - `cache: 'off'`: each group of batches is a Lance random-access take of its row ids at the
  *   dataset's frozen version (no local copy; about 10–50× slower on the benchmark).
  */
@@ -38,7 +40,17 @@ export interface LoaderOptions {
   shuffle?: boolean;
   /** Shuffle seed; epoch e uses seed + e. Default: the dataset's seed. */
   seed?: number;
-  /** Batches read ahead while the consumer works. Default 4. */
+  /**
+   * 1 (default): every sample shuffled on its own. N > 1: block shuffle — the split is cut into
+   * blocks of N adjacent records (adjacent in the split, i.e. in row id / ingest order), the
+   * boundaries shifted by a seeded offset each epoch, and the blocks served in seeded random order.
+   * Every sample is still served once per epoch and batches still mix distant parts of the split,
+   * but a batch holds runs of up to N neighbours, so use it only where neighbouring rows are not
+   * correlated (generated data, or data ingested in random order). Cache reads then take one
+   * positional read per block instead of one per sample (see docs/benchmarks.md, featurestore).
+   */
+  shuffleBlock?: number;
+  /** Batches read ahead while the consumer works. Default 4 (with `reuseBuffers`: one). */
   prefetch?: number;
   /** Leave out a last, smaller batch. */
   dropRemainder?: boolean;
@@ -61,6 +73,23 @@ export interface LoaderOptions {
    * cold-file reads; slower with a warm page cache here, see training-read-cache.ts).
    */
   readThreads?: number;
+  /**
+   * Reuse batch memory instead of allocating each batch afresh (cache reads on this thread only).
+   * Fresh memory per batch costs page faults and garbage collection that dominate a warm shuffled
+   * epoch. With this the loader double-buffers: one batch is read ahead while the consumer works on
+   * the current one (`prefetch` is not used: reads on this thread gain nothing from a deeper queue,
+   * and every extra buffer pushes batch memory out of the CPU caches — shuffled reads into ten
+   * rotating batch buffers took about 15% more CPU per byte than into one, measured here),
+   * and `xs` buffers alternate between two.
+   * - `rawBatches`: a batch's `xs` stays valid until the next batch is asked for (consume or copy
+   *   it before then; `ys`, `rowIds` and `scalars` are always the batch's own).
+   * - `batches` / `toTfDataset`: a slot is reused only once the tensor made from it is disposed
+   *   (a kept tensor keeps its memory: the slot gets a fresh buffer). tfjs-node tensors share the
+   *   array's memory, so do not keep a view op's result (`reshape`, `expandDims`, `squeeze`, `clone`
+   *   share memory in TensorFlow) of a batch past disposing it and asking for the next batch.
+   * Default false.
+   */
+  reuseBuffers?: boolean;
 }
 
 /** One batch before it becomes tensors: plain typed arrays. */
@@ -77,6 +106,42 @@ export interface RawBatch {
 
 /** Where a loader's samples come from. */
 export type LoaderSource = { kind: 'lance' } | ({ kind: 'cache' } & ReadCacheStatus);
+
+/** Batches read ahead with reused batch memory: double buffering. */
+const READ_AHEAD_REUSED = 1;
+
+/**
+ * `xs` memory for batches (option `reuseBuffers`): batch k uses slot k mod size. A slot whose tensor
+ * is still alive gets fresh memory instead (the tensor keeps the old one).
+ */
+class BatchBufferRing {
+  private readonly slots: { xs: Float32Array; holders: { readonly isDisposed: boolean }[] }[] = [];
+  /** Slots given fresh memory because a consumer kept a tensor of an earlier batch. */
+  replaced = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly floats: number,
+  ) {}
+
+  acquire(k: number): Float32Array {
+    const i = k % this.size;
+    let slot = this.slots[i];
+    if (slot && slot.holders.every((t) => t.isDisposed)) {
+      slot.holders.length = 0;
+      return slot.xs;
+    }
+    if (slot) this.replaced++;
+    slot = { xs: new Float32Array(this.floats), holders: [] };
+    this.slots[i] = slot;
+    return slot.xs;
+  }
+
+  /** Records that a tensor made from batch k's memory must be disposed before the slot is reused. */
+  hold(k: number, tensor: { readonly isDisposed: boolean }): void {
+    this.slots[k % this.size]?.holders.push(tensor);
+  }
+}
 
 type Resolved = Required<Omit<LoaderOptions, 'channels' | 'label' | 'split' | 'batchSize' | 'scalars' | 'cacheDir'>> & {
   cacheDir?: string;
@@ -159,8 +224,12 @@ export class TrainingDataLoader {
     const cacheMode = opts.cache ?? 'auto';
     if (cacheMode !== 'auto' && cacheMode !== 'off')
       throw new FeatureStoreError(`loader: cache must be 'auto' or 'off', got ${JSON.stringify(cacheMode)}`);
+    const shuffleBlock = opts.shuffleBlock ?? 1;
+    if (!Number.isInteger(shuffleBlock) || shuffleBlock < 1)
+      throw new FeatureStoreError(`loader: shuffleBlock must be a positive integer, got ${shuffleBlock}`);
     const resolved: Resolved = {
       shuffle: opts.shuffle ?? true,
+      shuffleBlock,
       seed: opts.seed ?? dataset.spec.seed,
       prefetch: Math.max(1, opts.prefetch ?? 4),
       dropRemainder: opts.dropRemainder ?? false,
@@ -168,6 +237,7 @@ export class TrainingDataLoader {
       cache: cacheMode,
       verifyCache: opts.verifyCache ?? 'full',
       readThreads: opts.readThreads ?? 0,
+      reuseBuffers: opts.reuseBuffers ?? false,
       ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
     };
     const rowIds = await dataset.splitRowIds(split);
@@ -197,9 +267,26 @@ export class TrainingDataLoader {
 
   /** Positions in split order (cache record indices) of an epoch, in the order they are served. */
   private epochPositions(epoch: number): number[] {
-    const positions = Array.from({ length: this.rowIds.length }, (_, i) => i);
-    // The same swaps as shuffling the row ids themselves: the permutation depends only on length and seed.
-    return this.opts.shuffle ? shuffleInPlace(positions, seededRandom(this.opts.seed + epoch)) : positions;
+    const n = this.rowIds.length;
+    const block = this.opts.shuffleBlock;
+    if (!this.opts.shuffle || block === 1) {
+      const positions = Array.from({ length: n }, (_, i) => i);
+      // The same swaps as shuffling the row ids themselves: the permutation depends only on length and seed.
+      return this.opts.shuffle ? shuffleInPlace(positions, seededRandom(this.opts.seed + epoch)) : positions;
+    }
+    // Block shuffle: blocks of `block` adjacent positions, boundaries shifted by a seeded offset.
+    const random = seededRandom(this.opts.seed + epoch);
+    const offset = Math.floor(random() * block);
+    const starts: number[] = offset > 0 ? [0] : [];
+    for (let at = offset; at < n; at += block) starts.push(at);
+    shuffleInPlace(starts, random);
+    const positions = new Array<number>(n);
+    let k = 0;
+    for (const start of starts) {
+      const end = start === 0 && offset > 0 ? offset : Math.min(start + block, n);
+      for (let p = start; p < end; p++) positions[k++] = p;
+    }
+    return positions;
   }
 
   private usableCount(): number {
@@ -250,20 +337,38 @@ export class TrainingDataLoader {
 
   /**
    * One epoch of batches as typed arrays, about `prefetch` batches read ahead. Each batch's arrays
-   * are its own (fresh memory): keep, change or hand them to `tf.tensor` freely.
+   * are its own (fresh memory): keep, change or hand them to `tf.tensor` freely — unless the loader
+   * was made with `reuseBuffers`, where `xs` is valid until the next batch is asked for.
    */
   async *rawBatches(epoch = 0): AsyncGenerator<RawBatch> {
-    yield* this.cache ? this.cachedBatches(this.cache, epoch) : this.lanceBatches(epoch);
+    yield* this.cache ? this.cachedBatches(this.cache, epoch, this.ring()) : this.lanceBatches(epoch);
   }
 
-  /** Batches from the training-read cache: `prefetch` batches asked of the reader thread ahead. */
-  private async *cachedBatches(cache: TrainingReadCache, epoch: number): AsyncGenerator<RawBatch> {
+  private ring(): BatchBufferRing | undefined {
+    if (!this.opts.reuseBuffers || this.opts.readThreads > 0) return undefined;
+    const [h, w, c] = this.sampleShape;
+    return new BatchBufferRing(READ_AHEAD_REUSED + 1, this.batchSize * h * w * c);
+  }
+
+  /**
+   * Batches from the training-read cache, `prefetch` batches asked ahead (one with a ring). With a
+   * ring, batch k is read into slot k mod 2: batch j + 1 is read ahead once the consumer has asked
+   * for j, i.e. is done with j - 1, whose slot it takes.
+   */
+  private async *cachedBatches(
+    cache: TrainingReadCache,
+    epoch: number,
+    ring: BatchBufferRing | undefined,
+  ): AsyncGenerator<RawBatch> {
     const positions = this.epochPositions(epoch);
     const usable = this.usableCount();
     const inFlight: Promise<RawBatch>[] = [];
     let next = 0;
+    let k = 0;
+    const depth = ring ? READ_AHEAD_REUSED : this.opts.prefetch;
     const fill = (): void => {
-      while (inFlight.length < this.opts.prefetch && next < usable) {
+      while (inFlight.length < depth && next < usable) {
+        const into = ring?.acquire(k++);
         const at = positions.slice(next, Math.min(next + this.batchSize, usable));
         next += at.length;
         const ys = new Float32Array(at.length);
@@ -273,7 +378,9 @@ export class TrainingDataLoader {
           for (const f of this.scalarFeatures) scalars[f]![k] = cache.scalars.get(f)![p]!;
         });
         const rowIds = at.map((p) => this.rowIds[p]!);
-        const batch = cache.readRecords(at).then((xs): RawBatch => ({ size: at.length, xs, ys, rowIds, scalars }));
+        const batch = cache
+          .readRecords(at, into)
+          .then((xs): RawBatch => ({ size: at.length, xs, ys, rowIds, scalars }));
         batch.catch(() => undefined); // surfaced when awaited below
         inFlight.push(batch);
       }
@@ -325,12 +432,18 @@ export class TrainingDataLoader {
 
   /**
    * One epoch of `{xs: [b,H,W,C], ys: [b,1]}` tensors; dispose them after use (fitDataset does).
-   * Each wraps its batch's own arrays (tfjs-node shares their memory; no copy here).
+   * Each wraps its batch's arrays (tfjs-node shares their memory; no copy here): fresh ones, or
+   * with `reuseBuffers` a ring slot that is reused only once the tensor is disposed.
    */
   async *batches(tf: Tf, epoch = 0): AsyncGenerator<{ xs: Tensor4D; ys: Tensor2D }> {
     const [h, w, c] = this.sampleShape;
-    for await (const b of this.rawBatches(epoch)) {
-      yield { xs: tf.tensor4d(b.xs, [b.size, h, w, c]), ys: tf.tensor2d(b.ys, [b.size, 1]) };
+    const ring = this.cache ? this.ring() : undefined;
+    const source = this.cache ? this.cachedBatches(this.cache, epoch, ring) : this.lanceBatches(epoch);
+    let k = 0;
+    for await (const b of source) {
+      const xs = tf.tensor4d(b.xs, [b.size, h, w, c]);
+      ring?.hold(k++, xs);
+      yield { xs, ys: tf.tensor2d(b.ys, [b.size, 1]) };
     }
   }
 

@@ -244,6 +244,74 @@ describe('training-read cache: stale, corrupt and concurrent (sqlite + local)', 
     expect(fs.readdirSync(path.dirname(outcomes[0]!.file)).filter((n) => /\.(lock|tmp-)/.test(n))).toEqual([]);
   }, 180_000);
 
+  it('reuseBuffers: the same samples from two alternating buffers; a kept tensor keeps its memory', async () => {
+    const loader = await td.loader({ ...opts, reuseBuffers: true });
+    try {
+      // Typed arrays: each batch equals the fresh-memory batch while it is current; xs alternates
+      // between two buffers (batch k + 2 overwrites batch k's).
+      const seen: { xs: Float32Array; copy: Float32Array }[] = [];
+      let k = 0;
+      for await (const b of loader.rawBatches(0)) {
+        const ref = reference[k++]!;
+        expect(b.rowIds).toEqual(ref.rowIds);
+        expect(bytes(b.xs).equals(bytes(ref.xs))).toBe(true);
+        expect(bytes(b.ys).equals(bytes(ref.ys))).toBe(true);
+        expect(bytes(b.scalars.inc_angle!).equals(bytes(ref.scalars.inc_angle!))).toBe(true);
+        seen.push({ xs: b.xs, copy: b.xs.slice() });
+      }
+      expect(k).toBe(reference.length);
+      expect(new Set(seen.map((s) => s.xs.buffer)).size).toBe(2);
+      expect(seen[2]!.xs.buffer).toBe(seen[0]!.xs.buffer);
+
+      // Tensors: disposed ones give their buffer back; a kept one keeps its values for good.
+      const { loadTf } = await import('../training/backend');
+      const tf = loadTf();
+      const [h, w, c] = loader.sampleShape;
+      const kept: { values: Float32Array; tensor: import('@tensorflow/tfjs-node').Tensor4D }[] = [];
+      let i = 0;
+      for await (const { xs, ys } of loader.batches(tf, 0)) {
+        ys.dispose();
+        if (i++ % 3 === 0) kept.push({ values: reference[i - 1]!.xs, tensor: xs });
+        else xs.dispose();
+      }
+      expect(kept.length).toBeGreaterThan(1);
+      for (const { values, tensor } of kept) {
+        expect(tensor.shape).toEqual([values.length / (h * w * c), h, w, c]);
+        expect(bytes(tensor.dataSync() as Float32Array).equals(bytes(values))).toBe(true);
+        tensor.dispose();
+      }
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('shuffleBlock: every sample once per epoch in runs of adjacent records, the same on both read paths', async () => {
+    const block: LoaderOptions = { ...opts, shuffleBlock: 4 };
+    const lance = await epoch(td, { ...block, cache: 'off' }, 0);
+    const cached = await epoch(td, block, 0);
+    expectSameBatches(cached.batches, lance.batches);
+    const split = await td.splitRowIds('train');
+    const at = new Map(split.map((id, i) => [id, i]));
+    const order = (bs: RawBatch[]): number[] => bs.flatMap((b) => b.rowIds.map((id) => at.get(id)!));
+    const e0 = order(cached.batches);
+    expect([...e0].sort((a, b) => a - b)).toEqual(split.map((_, i) => i));
+    // Runs of adjacent split positions, at most 4 long, and not in split order overall.
+    const runs: number[][] = [];
+    for (const p of e0) {
+      const last = runs[runs.length - 1];
+      if (last && p === last[last.length - 1]! + 1 && last.length < 4) last.push(p);
+      else runs.push([p]);
+    }
+    expect(runs.every((r) => r.length <= 4)).toBe(true);
+    expect(runs.filter((r) => r.length === 4).length).toBeGreaterThanOrEqual(Math.floor(split.length / 4) - 2);
+    expect(e0).not.toEqual([...e0].sort((a, b) => a - b));
+    // Another epoch: another block order (and boundaries), the same samples.
+    const e1 = order((await epoch(td, block, 1)).batches);
+    expect(e1).not.toEqual(e0);
+    expect([...e1].sort((a, b) => a - b)).toEqual(split.map((_, i) => i));
+    await expect(td.loader({ shuffleBlock: 0 })).rejects.toThrow(/shuffleBlock must be a positive integer, got 0/);
+  });
+
   it('names what is wrong with a scalar input or cache mode', async () => {
     await expect(td.loader({ scalars: ['band_1'] })).rejects.toThrow(/scalar input 'band_1' is not a scalar feature/);
     await expect(td.loader({ scalars: ['id'] })).rejects.toThrow(
