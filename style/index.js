@@ -4,3 +4,4 @@ import './sar-viewer.css';
 import './experiments.css';
 import './renderers.css';
 import './feature-store.css';
+import './models.css';

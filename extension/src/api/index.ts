@@ -14,3 +14,4 @@ export {
   fetchSearches,
   followStoreChanges,
 } from './panels';
+export { fetchDeployment, fetchDeployments, followServingChanges } from './deployments';

@@ -14,6 +14,7 @@ import {
 } from '@floe/schema';
 import { ServerConnection } from '@jupyterlab/services';
 import type { IDisposable } from '@lumino/disposable';
+import type { ZodType } from 'zod';
 import { hubUrl, requestAPI } from './request';
 
 /** The hub endpoints behind the Floe panels (`/v1/...`); every answer is checked against `@floe/schema`. */
@@ -89,10 +90,12 @@ export function fetchSearch(id: number, settings?: Settings): Promise<SearchDeta
  * move. EventSource reconnects by itself (the hub ends each stream after a few minutes, and a hub that
  * went away is retried); `onState` says whether the stream is open.
  */
-export function followStoreChanges(
-  onChange: (counters: StoreChangeCounters) => void,
+export function followStoreChanges<T extends StoreChangeCounters = StoreChangeCounters>(
+  onChange: (counters: T) => void,
   onState: (open: boolean) => void = () => undefined,
   settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  /** The counters' contract; a wider one (e.g. ServingChangeCounters) keeps the fields it adds. */
+  contract: ZodType<T> = StoreChangeCounters as unknown as ZodType<T>,
 ): IDisposable {
   let url = hubUrl('events', settings);
   // EventSource cannot send an Authorization header: the token goes in the query (Jupyter accepts it there).
@@ -100,7 +103,7 @@ export function followStoreChanges(
   const source = new EventSource(url, { withCredentials: true });
   const onMessage = (event: MessageEvent<string>): void => {
     try {
-      const parsed = StoreChangeCounters.safeParse(JSON.parse(event.data));
+      const parsed = contract.safeParse(JSON.parse(event.data));
       if (parsed.success) onChange(parsed.data);
     } catch {
       // a malformed event is ignored; the next one carries the full counters again

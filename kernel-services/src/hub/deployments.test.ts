@@ -7,6 +7,7 @@ import {
   ServingChangeCounters,
 } from '@floe/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveOptionsFromArgs } from '../serving/cli';
 import { serve } from '../serving/server';
 import { storedJson, storedTime } from '../store/portable';
 import { tempStore } from '../training/fixtures.test-support';
@@ -233,5 +234,13 @@ describe('percentile', () => {
     expect([percentile(v, 0.5), percentile(v, 0.95), percentile(v, 0.99), percentile(v, 1)]).toEqual([50, 95, 99, 100]);
     expect(percentile([7], 0.99)).toBe(7);
     expect(percentile([], 0.5)).toBeNull();
+  });
+});
+
+describe('floe serve --name', () => {
+  it('names the deployment, and refuses the flag without a name', () => {
+    expect(serveOptionsFromArgs(['iceberg'], { name: 'iceberg-prod' }).deployment).toEqual({ name: 'iceberg-prod' });
+    expect(serveOptionsFromArgs(['iceberg'], {}).deployment).toBeUndefined();
+    expect(() => serveOptionsFromArgs([], { name: true })).toThrow('serve: --name needs a deployment name');
   });
 });

@@ -20,6 +20,8 @@ options:
   --poll-ms N           how often to look for new versions and alias moves (default 2000; 0: never)
   --max-body-mb N       largest request body (default 32)
   --no-request-log      do not log requests into the project store
+  --name NAME           deployment name recorded in the project store (default: the models served,
+                        joined by '-', or all-models); the Models panel shows deployments by name
 `;
 
 function positiveNumber(
@@ -50,6 +52,7 @@ const KNOWN = new Set([
   'max-body-mb',
   'no-request-log',
   'allow-remote',
+  'name',
   'help',
 ]);
 
@@ -57,6 +60,7 @@ export function serveOptionsFromArgs(positionals: string[], options: Record<stri
   for (const k of Object.keys(options))
     if (!KNOWN.has(k)) throw new RangeError(`serve: unknown option --${k} (see 'floe serve --help')`);
   const maxBody = positiveNumber(options, 'max-body-mb', false, 0.001);
+  if (options.name === true) throw new RangeError('serve: --name needs a deployment name');
   const batching =
     options['no-batching'] === true
       ? false
@@ -80,6 +84,7 @@ export function serveOptionsFromArgs(positionals: string[], options: Record<stri
       : {}),
     ...(maxBody !== undefined ? { maxBodyBytes: Math.round(maxBody * 1024 * 1024) } : {}),
     ...(options['no-request-log'] === true ? { requestLog: false as const } : {}),
+    ...(typeof options.name === 'string' ? { deployment: { name: options.name } } : {}),
   };
 }
 
@@ -93,7 +98,7 @@ export async function serveCommand(
     return 0;
   }
   const server = await serve({ ...serveOptionsFromArgs(positionals, options), log: out });
-  out(`floe serve listening on ${server.url}`);
+  out(`floe serve listening on ${server.url}${server.deployment ? ` (deployment ${server.deployment.name})` : ''}`);
   for (const m of server.models.overview()) {
     out(
       `  ${m.name} version ${m.version}: ${m.state}${m.labels.length ? ` (labels: ${m.labels.join(', ')})` : ''}${m.error ? ` — ${m.error}` : ''}`,
