@@ -33,6 +33,20 @@ import { BENCH_DATASET, PATCH_BYTES, type PrepareArgs, type PrepareResult } from
 import { epochThrough, MB, median, rawSequentialRead, round } from './featurestore-measure';
 import type { BenchRunner } from './index';
 
+/**
+ * tfjs-node finds its binding through node-pre-gyp, which parses process.argv when loaded: this
+ * command's `--dir D` would send it looking for the binding under D. Load it with argv out of sight.
+ */
+function loadTfOutOfArgv(): ReturnType<typeof loadTf> {
+  const argv = process.argv;
+  process.argv = argv.slice(0, 2);
+  try {
+    return loadTf();
+  } finally {
+    process.argv = argv;
+  }
+}
+
 /** Runs featurestore-prepare in a child Node process (through ts-register when running from sources). */
 function prepareInChild(args: PrepareArgs, log: (line: string) => void): Promise<PrepareResult> {
   const fromSource = __filename.endsWith('.ts');
@@ -99,7 +113,7 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
 
     store = await FeatureStore.open({ home });
     const td = await store.getTrainingDataset(BENCH_DATASET);
-    const tf = loadTf();
+    const tf = loadTfOutOfArgv();
     // Both loaders find the cache the child built (the first checks its content checksum: a
     // sequential read of the file, which also leaves it in the page cache).
     const reuse = await td.loader({ batchSize, prefetch, reuseBuffers: true });
