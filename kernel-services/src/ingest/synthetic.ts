@@ -441,7 +441,9 @@ export class SyntheticSarGenerator {
     const outline = (dx: number, dy: number): number => {
       const u = dx * cosO + dy * sinO;
       const v = -dx * sinO + dy * cosO;
-      const rhoPlain = Math.sqrt((u / a) ** 2 + (v / b) ** 2);
+      const ua = u / a;
+      const vb = v / b;
+      const rhoPlain = Math.sqrt(ua * ua + vb * vb);
       // The harmonics change the radius by at most 45%: far outside (weight < 0.2%), skip the exact outline.
       if (rhoPlain > 1.45 * 2.0) return 0;
       const len = Math.sqrt(u * u + v * v);
