@@ -51,8 +51,21 @@ export function keyValueTable(rows: [string, unknown][], className = 'floe-KeyVa
   return table;
 }
 
+/**
+ * One formatter for every timestamp: `Date.toLocaleString()` builds a new formatter per call, which
+ * cost milliseconds per frame when the runs table redraws its rows while scrolling.
+ */
+const DATE_TIME = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
+});
+
 export function relativeTime(iso: string | null): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+  return Number.isNaN(d.getTime()) ? iso : DATE_TIME.format(d);
 }

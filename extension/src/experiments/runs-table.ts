@@ -158,6 +158,12 @@ export class RunsTable extends Widget {
     if (!this._pages.size && !this._loading.size) wanted.add(0);
     const [first, last] = this._visibleRange();
     for (let p = Math.floor(first / PAGE); p * PAGE < last; p++) wanted.add(p);
+    // One page beyond the view on each side, so a steady scroll finds its rows already there.
+    if (this._pages.size) {
+      const ahead = Math.floor(Math.max(0, last - 1) / PAGE) + 1;
+      if (ahead * PAGE < this._total) wanted.add(ahead);
+      if (first >= PAGE) wanted.add(Math.floor(first / PAGE) - 1);
+    }
     const missing = [...wanted].filter((p) => !this._pages.has(p) && !this._loading.has(p));
     if (!missing.length) {
       this._paint();
@@ -175,6 +181,10 @@ export class RunsTable extends Widget {
           this._total = page.total;
           this._pages.set(p, page.runs);
           if (p === 0) this._setColumns(page.runs);
+          // Each page is drawn as it arrives, not when the slowest of them has.
+          this._loading.delete(p);
+          this._paint();
+          this._rendered.emit({ total: this._total });
         } catch (err) {
           // A request overtaken by a newer query (and aborted) is no failure.
           if (generation !== this._generation) return;
@@ -185,8 +195,6 @@ export class RunsTable extends Widget {
       }),
     );
     if (generation !== this._generation) return;
-    this._paint();
-    this._rendered.emit({ total: this._total });
     // Scrolling while the pages loaded may have moved the view onto pages not fetched yet.
     const [f2, l2] = this._visibleRange();
     for (let p = Math.floor(f2 / PAGE); p * PAGE < l2; p++) if (!this._pages.has(p)) return this._ensurePages();

@@ -33,7 +33,7 @@ export interface PanelsBenchOptions {
 
 const FIRST_RENDER_GOAL_MS = 1000;
 const FILTER_GOAL_MS = 100;
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',
@@ -88,7 +88,7 @@ function percentile(xs: number[], p: number): number {
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -99,7 +99,7 @@ function freePort(): Promise<number> {
   });
 }
 
-interface Lab {
+export interface Lab {
   url: string;
   token: string;
   process: ChildProcess;
@@ -107,7 +107,7 @@ interface Lab {
 }
 
 /** JupyterLab on loopback with its own config, runtime, settings and workspace folders (as the browser tests). */
-async function startLab(work: string, floeHome: string): Promise<Lab> {
+export async function startLab(work: string, floeHome: string): Promise<Lab> {
   const jupyter = path.join(floeRoot(), '.venv', 'bin', 'jupyter');
   if (!fs.existsSync(jupyter)) throw new Error(`no JupyterLab at ${jupyter}: run bash scripts/setup.sh`);
   const port = await freePort();
@@ -160,7 +160,7 @@ async function startLab(work: string, floeHome: string): Promise<Lab> {
   throw new Error(`JupyterLab did not start within 90 s; its log: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
 }
 
-async function stopLab(lab: Lab): Promise<void> {
+export async function stopLab(lab: Lab): Promise<void> {
   if (lab.process.exitCode !== null) return;
   const exited = new Promise<void>((resolve) => lab.process.once('exit', () => resolve()));
   lab.process.kill('SIGTERM');
@@ -219,7 +219,8 @@ export async function benchPanels(args: string[], log: (line: string) => void): 
       timeout: 90_000,
     });
     await page.waitForFunction(
-      'document.getElementById("jupyterlab-splash") === null && window.jupyterapp !== undefined',
+      // The app is exposed before its plugins activate: wait for the panel's command too.
+      'document.getElementById("jupyterlab-splash") === null && window.jupyterapp !== undefined && window.jupyterapp.commands.hasCommand("floe:open-experiments")',
       undefined,
       { timeout: 90_000 },
     );
