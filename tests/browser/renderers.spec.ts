@@ -319,7 +319,7 @@ test('live: the Floe kernel trains two epochs and the same output re-renders as 
           'const data = floe.recordsTrainingData(records, { validationFraction: 0.25, seed: 7 });',
           `const result = await floe.train({ model: 'lenet', data, epochs: 2, batchSize: 8, seed: 7, experiment: '${experiment}', runName: 'live <b>run</b>', snapshot: false });`,
           'result.model.dispose();',
-          'data.dispose();',
+          'data.dispose?.();',
         ].join('\n'),
       },
     ],
