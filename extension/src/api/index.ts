@@ -14,4 +14,5 @@ export {
   fetchSearches,
   followStoreChanges,
 } from './panels';
+export { commitLabels, fetchLabelOverlays } from './labels';
 export { fetchDeployment, fetchDeployments, followServingChanges } from './deployments';

@@ -217,3 +217,35 @@ export function pixelSizeMetres(geo: Georeferencing, width: number, height: numb
   const lb = toLonLat(geo.epsg, b[0], b[1]);
   return la && lb ? distanceMetres(la, lb) : null;
 }
+
+/**
+ * Full-resolution pixel (column, row; continuous, pixel (c, r) spans [c, c+1)) of a lon/lat position,
+ * through the raster's affine or GCP fit; null without georeferencing or for a CRS the viewer cannot convert.
+ * Projected CRSs are inverted numerically (Newton steps on `toLonLat`), so one inverse serves them all.
+ */
+export function lonLatToPixel(geo: Georeferencing, lon: number, lat: number): [number, number] | null {
+  if (geo.kind === 'none' || !lonLatSupported(geo.epsg)) return null;
+  if (geo.epsg === null || geo.epsg === 4326 || geo.epsg === 4258) return mapToPixel(geo.transform, lon, lat);
+  let [x, y] = pixelToMap(geo.transform, 0, 0);
+  for (let i = 0; i < 20; i++) {
+    const here = toLonLat(geo.epsg, x, y);
+    if (!here) return null;
+    const h = 1; // one map unit (a metre) for the finite-difference Jacobian
+    const dx = toLonLat(geo.epsg, x + h, y)!;
+    const dy = toLonLat(geo.epsg, x, y + h)!;
+    const a = (dx[0] - here[0]) / h;
+    const b = (dy[0] - here[0]) / h;
+    const c = (dx[1] - here[1]) / h;
+    const d = (dy[1] - here[1]) / h;
+    const det = a * d - b * c;
+    if (det === 0) return null;
+    const eLon = lon - here[0];
+    const eLat = lat - here[1];
+    const stepX = (d * eLon - b * eLat) / det;
+    const stepY = (a * eLat - c * eLon) / det;
+    x += stepX;
+    y += stepY;
+    if (Math.abs(stepX) < 1e-4 && Math.abs(stepY) < 1e-4) break;
+  }
+  return mapToPixel(geo.transform, x, y);
+}

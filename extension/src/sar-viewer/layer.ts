@@ -1,6 +1,6 @@
 import type * as Leaflet from 'leaflet';
 import { CancelledError, type SarWorkerClient } from './client';
-import type { TileResult } from './protocol';
+import type { PixelWindow, TileResult } from './protocol';
 import type { RenderSpec } from './render';
 
 export const TILE_SIZE = 256;
@@ -12,6 +12,8 @@ export interface TileTiming {
   decodeMs: number;
   renderMs: number;
   level: number;
+  /** The full-resolution window the tile covers (replayed by `floe bench tiles`). */
+  window: PixelWindow;
 }
 
 export interface SarTileLayerOptions {
@@ -41,14 +43,15 @@ export function sarTileLayer(L: typeof Leaflet, options: SarTileLayerOptions): L
       }
       const span = TILE_SIZE / 2 ** coords.z;
       const started = performance.now();
+      const window = {
+        col0: coords.x * span,
+        row0: coords.y * span,
+        col1: (coords.x + 1) * span,
+        row1: (coords.y + 1) * span,
+      };
       const call = options.client.call<TileResult>({
         type: 'tile',
-        window: {
-          col0: coords.x * span,
-          row0: coords.y * span,
-          col1: (coords.x + 1) * span,
-          row1: (coords.y + 1) * span,
-        },
+        window,
         size: TILE_SIZE,
         spec,
       });
@@ -64,6 +67,7 @@ export function sarTileLayer(L: typeof Leaflet, options: SarTileLayerOptions): L
             decodeMs: result.decodeMs,
             renderMs: result.renderMs,
             level: result.level,
+            window,
           });
           done(undefined, canvas);
         },

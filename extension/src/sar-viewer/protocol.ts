@@ -31,6 +31,8 @@ export interface RasterSummary {
   /** Text to guess the value scale from (file names, description, band names). */
   hints: string;
   warnings: string[];
+  /** Milliseconds spent in each step of opening (module load, header, IFDs, metadata, georeferencing). */
+  phases: Record<string, number>;
 }
 
 export interface StatsResult {

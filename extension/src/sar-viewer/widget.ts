@@ -3,10 +3,12 @@ import type { Contents } from '@jupyterlab/services';
 import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 import type * as Leaflet from 'leaflet';
+import type { SarOverlay } from '@floe/schema';
+import { SarAnnotations } from './annotations';
 import { CancelledError, SarWorkerClient } from './client';
 import { lonLatSupported, pixelSizeMetres, pixelToMap, toLonLat, type Georeferencing } from './georef';
 import { sarTileLayer, TILE_SIZE, type TileTiming } from './layer';
-import type { PixelResult, RasterSource, RasterSummary, StatsResult } from './protocol';
+import type { PixelResult, PixelWindow, RasterSource, RasterSummary, StatsResult } from './protocol';
 import {
   COLORMAPS,
   toDb,
@@ -28,6 +30,10 @@ export interface SarViewerOptions {
   /** Look for the other polarisation's file beside this one (iw-vv.tiff ↔ iw-vh.tiff) for a composite. */
   pairPolarisations: boolean;
   serverSettings?: ServerConnection.ISettings;
+  /** Overlays to draw from the start (a notebook's `floe.show.sar(..., { overlays })`). */
+  overlays?: SarOverlay[];
+  /** Draw committed labels (hub) and `.geojson` files beside the raster, and allow labeling (default true). */
+  annotations?: boolean;
 }
 
 type ScaleChoice = ValueScale | 'auto';
@@ -69,6 +75,8 @@ export class SarViewer extends Widget {
   private readonly notes = document.createElement('div');
   private readonly errorBox = document.createElement('div');
   private readonly mapNode = document.createElement('div');
+  private readonly body = document.createElement('div');
+  private annotations: SarAnnotations | null = null;
   private readonly readout = document.createElement('div');
   private summary: RasterSummary | null = null;
   private stats: StatsResult | null = null;
@@ -83,6 +91,7 @@ export class SarViewer extends Widget {
   private readonly timings: TileTiming[] = [];
   private readonly openedAt = performance.now();
   private pixelCall = 0;
+  private sourceList: RasterSource[] = [];
 
   constructor(options: SarViewerOptions) {
     super();
@@ -97,7 +106,9 @@ export class SarViewer extends Widget {
     this.mapNode.className = 'floe-SarViewer-map';
     this.readout.className = 'floe-SarViewer-readout';
     this.readout.textContent = 'Move the pointer over the image to read pixel values.';
-    this.node.append(this.toolbar, this.notes, this.errorBox, this.mapNode, this.readout);
+    this.body.className = 'floe-SarViewer-body';
+    this.body.append(this.mapNode);
+    this.node.append(this.toolbar, this.notes, this.errorBox, this.body, this.readout);
     this.setState('loading');
     void this.start();
   }
@@ -166,23 +177,71 @@ export class SarViewer extends Widget {
 
   private async start(): Promise<void> {
     try {
+      const phases: Record<string, number> = {};
+      let mark = performance.now();
+      const lap = (name: string): void => {
+        const now = performance.now();
+        phases[name] = Math.round(now - mark);
+        mark = now;
+      };
       const [L, sources] = await Promise.all([import('leaflet'), this.sources()]);
+      lap('leaflet and partner file');
       const open = this.client.call<RasterSummary>({ type: 'open', sources, headers: this.authHeaders() });
       const summary = await open.promise;
+      lap('open in worker');
+      for (const [k, v] of Object.entries(summary.phases)) phases[`  worker: ${k}`] = Math.round(v);
+      this.sourceList = sources;
       if (this.isDisposed) return;
       this.summary = summary;
       this.pair = findPair(summary);
       if (this.pair) this.view = COMPOSITE;
       await this.loadStats();
+      lap('statistics');
       if (this.isDisposed) return;
       this.buildToolbar();
       this.buildMap(L, summary);
       this.describe();
+      lap('toolbar and map');
+      this.node.dataset.openPhases = JSON.stringify(phases);
+      this.exposeBenchHook();
       this.setState(this.stats!.bands.every((b) => b.valid === 0) ? 'error' : 'ready');
     } catch (err) {
       if (err instanceof CancelledError || this.isDisposed) return;
       this.fail((err as Error).message);
     }
+  }
+
+  /**
+   * What `floe bench tiles` drives from the page: the tile timings so far, panning, and a replay of
+   * windows in a fresh worker (viewer tiles or plain geotiff.js reads) so both start from cold caches.
+   */
+  private exposeBenchHook(): void {
+    const hook = {
+      timings: () => this.timings.map((t) => ({ ...t, window: { ...t.window } })),
+      panBy: (dx: number, dy: number) => this.map?.panBy([dx, dy], { animate: false }),
+      setZoom: (z: number) => this.map?.setZoom(z, { animate: false }),
+      zoom: () => this.map?.getZoom() ?? null,
+      replay: async (windows: PixelWindow[], kind: 'tile' | 'plain'): Promise<number[]> => {
+        const spec = this.spec();
+        if (!spec) throw new Error('nothing to draw');
+        const client = new SarWorkerClient();
+        try {
+          await client.call({ type: 'open', sources: this.sourceList, headers: this.authHeaders() }).promise;
+          const band = spec.kind === 'single' ? spec.band : spec.co;
+          const times: number[] = [];
+          for (const window of windows) {
+            const t0 = performance.now();
+            if (kind === 'tile') await client.call({ type: 'tile', window, size: TILE_SIZE, spec }).promise;
+            else await client.call({ type: 'plain', window, size: TILE_SIZE, band }).promise;
+            times.push(performance.now() - t0);
+          }
+          return times;
+        } finally {
+          client.dispose();
+        }
+      },
+    };
+    Object.defineProperty(this.node, 'floeSarBench', { value: hook, configurable: true });
   }
 
   private async loadStats(): Promise<void> {
@@ -390,7 +449,11 @@ export class SarViewer extends Widget {
       spec: () => this.spec(),
       onTile: (t) => {
         this.timings.push(t);
-        if (this.timings.length === 1) this.node.dataset.firstTileMs = (performance.now() - this.openedAt).toFixed(0);
+        if (this.timings.length === 1) {
+          this.node.dataset.firstTileMs = (performance.now() - this.openedAt).toFixed(0);
+          // Since the page's navigation started (the time origin): what a user waits after opening the URL.
+          this.node.dataset.firstTileAtMs = performance.now().toFixed(0);
+        }
         this.node.dataset.tilesPainted = String(this.timings.length);
       },
       onError: (message) => {
@@ -402,6 +465,22 @@ export class SarViewer extends Widget {
     L.rectangle(bounds, { color: '#888', weight: 1, fill: false, interactive: false }).addTo(map);
     this.addScaleBar(L, map, summary);
     map.on('mousemove', (e: Leaflet.LeafletMouseEvent) => this.showPixel(e.latlng));
+    if (this.options.annotations ?? true) {
+      this.annotations = new SarAnnotations({
+        L,
+        map,
+        georeferencing: summary.georeferencing,
+        width,
+        height,
+        rasterPath: this.options.localPath,
+        overlays: this.options.overlays ?? [],
+        discover: true,
+        contents: this.options.contents,
+        serverSettings: this.options.serverSettings,
+      });
+      this.body.append(this.annotations.node);
+      map.invalidateSize();
+    }
   }
 
   private addScaleBar(L: typeof Leaflet, map: Leaflet.Map, summary: RasterSummary): void {

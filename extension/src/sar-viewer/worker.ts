@@ -107,7 +107,15 @@ async function georeferencingOf(image: GeoTIFFImage): Promise<Georeferencing> {
 }
 
 async function open(sources: RasterSource[], headers: Record<string, string>): Promise<RasterSummary> {
+  const phases: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (name: string): void => {
+    const now = performance.now();
+    phases[name] = (phases[name] ?? 0) + (now - mark);
+    mark = now;
+  };
   const { fromUrl } = await import('geotiff');
+  lap('load geotiff.js');
   const opened: OpenSource[] = [];
   const bands: BandSummary[] = [];
   const warnings: string[] = [];
@@ -123,7 +131,9 @@ async function open(sources: RasterSource[], headers: Record<string, string>): P
       const options = { headers, allowFullFile: true, blockSize: 65536, cacheSize: 256, credentials: 'same-origin' };
       // fromUrl passes these on to makeRemoteSource, whose types (unlike fromUrl's) include the block options.
       tiff = await fromUrl(source.url, options as Parameters<typeof fromUrl>[1]);
+      lap('header');
       levels = await levelsOf(tiff);
+      lap('image directories');
     } catch (err) {
       if (s > 0) {
         warnings.push(`${source.label} was not added to the composite: ${messageOf(err)}`);
@@ -169,6 +179,7 @@ async function open(sources: RasterSource[], headers: Record<string, string>): P
     if (typeof description === 'string') hints.push(description);
     hints.push(source.label);
     opened.push({ source, tiff, levels });
+    lap('band metadata');
   }
   const first = opened[0]!;
   const main = first.levels[0]!;
@@ -179,6 +190,7 @@ async function open(sources: RasterSource[], headers: Record<string, string>): P
     warnings.push(`georeferencing ignored: ${messageOf(err)}`);
     georeferencing = { kind: 'none' };
   }
+  lap('georeferencing');
   const width = main.getWidth();
   const height = main.getHeight();
   if (first.levels.length === 1 && width * height > 64e6) {
@@ -197,6 +209,7 @@ async function open(sources: RasterSource[], headers: Record<string, string>): P
     georeferencing,
     hints: hints.join(' '),
     warnings,
+    phases,
   };
   raster = { sources: opened, summary, headers, statsSample: null };
   return summary;
