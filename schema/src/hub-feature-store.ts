@@ -99,6 +99,8 @@ export const PATCH_PIXELS_MAX = 256 * 256;
  * `label` / `prediction`: scalar features shown under each patch (defaults: `is_iceberg` or `label`;
  * a float feature named `prediction` or ending in `_prediction` / `_probability`).
  */
+const PATCH_QUERY_KEYS = new Set(['version', 'commit', 'offset', 'limit', 'bands', 'label', 'prediction']);
+
 export const PatchPageQuery = z
   .object({
     version: z.coerce.number().int().min(1).optional(),
@@ -115,7 +117,19 @@ export const PatchPageQuery = z
     label: FeatureName.optional(),
     prediction: FeatureName.optional(),
   })
-  .strict();
+  .loose()
+  .superRefine((query, ctx) => {
+    // Unknown parameters are refused by name, so a typo is a 400 rather than silently ignored. A bare
+    // number is JupyterLab's cache-busting parameter (ServerConnection adds one to every GET).
+    for (const key of Object.keys(query)) {
+      if (!PATCH_QUERY_KEYS.has(key) && !/^\d+$/.test(key))
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `unknown parameter (known: ${[...PATCH_QUERY_KEYS].join(', ')})`,
+        });
+    }
+  });
 export type PatchPageQuery = z.infer<typeof PatchPageQuery>;
 
 export const PatchBand = z.object({

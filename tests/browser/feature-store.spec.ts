@@ -31,7 +31,8 @@ function own(name: string): string {
 
 /** Opens the feature store browser through its palette command and waits for the lists. */
 async function openFeatureStore(page: Page): Promise<Locator> {
-  await page.keyboard.press('Control+Shift+C');
+  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^View$/ }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: /^Activate Command Palette$/ }).click();
   const palette = page.locator('#command-palette');
   await palette.locator('input').fill('Open Feature Store');
   await palette.locator('.lm-CommandPalette-item', { hasText: 'Open Feature Store' }).first().click();

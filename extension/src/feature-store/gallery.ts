@@ -33,9 +33,12 @@ export function polarisations(bands: readonly PatchBand[]): { hh: string; hv: st
   return { hh, hv: hv === hh ? null : hv };
 }
 
-/** Values in dB: bands stored in dB as they are, linear backscatter as 10·log10 (non-positive → NaN). */
+/**
+ * Values in dB: bands whose unit says dB, or with negative values (linear backscatter is never
+ * negative), as they are; linear backscatter as 10·log10 (zero → NaN, drawn black).
+ */
 export function inDecibels(values: Float32Array, unit: string): Float32Array {
-  if (/^\s*db\s*$/i.test(unit)) return values;
+  if (/db/i.test(unit) || values.some((v) => v < 0)) return values;
   return values.map((v) => (v > 0 ? 10 * Math.log10(v) : NaN));
 }
 

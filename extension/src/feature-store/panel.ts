@@ -263,7 +263,7 @@ export class FeatureStorePanel extends Widget {
     title.title = detail.name;
     const description = el('p', 'floe-FeatureStore-description', detail.description);
 
-    const versionSelect = el('select', 'floe-FeatureStore-version jp-mod-styled');
+    const versionSelect = el('select', 'floe-FeatureStore-select floe-FeatureStore-version');
     versionSelect.setAttribute('aria-label', 'Feature group version');
     for (const v of versions.length ? versions : [detail.version]) {
       const option = el('option', '', `version ${v}`);
@@ -375,7 +375,7 @@ export class FeatureStorePanel extends Widget {
       return root;
     }
     const scope = this._state.statsScope ?? 'group';
-    const scopeSelect = el('select', 'floe-FeatureStore-scope jp-mod-styled');
+    const scopeSelect = el('select', 'floe-FeatureStore-select floe-FeatureStore-scope');
     scopeSelect.setAttribute('aria-label', 'Statistics of');
     for (const [value, text] of [
       ['group', `whole group as of commit ${commit.number}`],

@@ -108,6 +108,8 @@ describe('hub feature store routes over a seeded project store', () => {
     ]);
     expect([page.label, page.prediction]).toEqual(['is_iceberg', 'prediction']);
     expect(page.patches.map((p) => p.row)).toEqual([4, 5, 6, 7, 8]);
+    // JupyterLab's cache-busting parameter (a bare number) is accepted.
+    expect((await get(port, '/v1/feature-groups/sar-patches/patches?limit=1&1795334425133')).status).toBe(200);
 
     // The same rows read through the library, in the same order.
     const fsReads = new FeatureStore(store);
@@ -189,7 +191,7 @@ describe('hub feature store routes over a seeded project store', () => {
       ['/v1/feature-groups/sar-patches/patches?bands=inc_angle', 400, /'inc_angle' is not a 2-D tensor band/],
       ['/v1/feature-groups/sar-patches/patches?label=band_1', 400, /cannot be the label/],
       ['/v1/feature-groups/sar-patches/patches?prediction=id', 400, /cannot be the prediction.*float/],
-      ['/v1/feature-groups/sar-patches/patches?colour=red', 400, /colour/],
+      ['/v1/feature-groups/sar-patches/patches?colour=red', 400, /colour: unknown parameter/],
       ['/v1/feature-groups/sar-patches/patches?commit=3', 404, /has no commit 3 \(its commits are 1 to 2\)/],
       ['/v1/feature-groups/sar-patches/patches?version=2', 404, /no feature group 'sar-patches' v2/],
       ['/v1/feature-groups/nope/patches', 404, /no feature group 'nope'/],
