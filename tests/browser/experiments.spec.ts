@@ -289,7 +289,7 @@ test('the ablation view shows the metric change per removed component against th
   ]);
   await expect(view.locator('.floe-Ablation-bar.floe-mod-hurt')).toHaveCount(3);
   await expect(view.locator('.floe-Ablation-bar[data-floe-component="angle"]')).toHaveClass(/floe-mod-helped/);
-  await expect(view.locator('.floe-Ablation-bar[data-floe-component="HH"] .floe-Ablation-value')).toHaveText('−0.1300');
+  await expect(view.locator('.floe-Ablation-bar[data-floe-component="HH"] .floe-Ablation-value')).toHaveText('−0.130');
   // Bars to the left of the zero line for losses, to the right for gains.
   const hh = await view.locator('[data-floe-component="HH"] rect').boundingBox();
   const angle = await view.locator('[data-floe-component="angle"] rect').boundingBox();

@@ -2,7 +2,8 @@ import type { AblationBundle } from '@floe/schema';
 import { svg } from './chart';
 import { badge, el, formatValue } from './dom';
 
-const signed = (v: number): string => `${v >= 0 ? '+' : '−'}${formatValue(Math.abs(v))}`;
+/** A metric change with its sign, to three decimals (accuracies and losses differ in the 2nd–3rd). */
+const signed = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
 
 /**
  * An ablation study: one horizontal bar per removed component, its length the metric's change against

@@ -62,9 +62,10 @@ export function parallelCoordinates(spec: ParallelCoordinatesSpec, opts: Paralle
     group.dataset.floeAxis = axis.name;
     group.append(svg('line', { x1: x(i), y1: y(0), x2: x(i), y2: y(1), class: 'floe-Chart-axis' }));
     const anchor = i === 0 ? 'start' : i === metricAxis ? 'end' : 'middle';
-    const name = text(axis.name, x(i), pad.top - 12, anchor, 'floe-Parallel-name');
-    name.append(Object.assign(svg('title', {}), { textContent: `${axis.name} (${axis.kind})` }));
-    group.append(name);
+    // The axis kind as a tooltip on the axis, not inside the name (whose text is the name alone).
+    const tip = svg('title', {});
+    tip.textContent = `${axis.name} (${axis.kind})`;
+    group.append(tip, text(axis.name, x(i), pad.top - 12, anchor, 'floe-Parallel-name'));
     const ticks: Value[] =
       axis.kind === 'categorical' ? axis.domain : [axis.domain[0]!, axis.domain[axis.domain.length - 1]!];
     for (const t of ticks) {
