@@ -84,7 +84,7 @@ export function lineageGraph(lineage: ModelLineageResponse, deployments: readonl
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
-const NODE = { width: 168, height: 56, gapX: 44, gapY: 14, pad: 8 };
+const NODE = { width: 150, height: 56, gapX: 30, gapY: 14, pad: 8 };
 
 function svg<K extends keyof SVGElementTagNameMap>(
   tag: K,
@@ -174,11 +174,11 @@ export function drawLineage(
     const tip = svg('title', {});
     tip.textContent = `${n.caption}: ${n.label}${n.detail ? `\n${n.detail}` : ''}`;
     const caption = svg('text', { x: 10, y: 15, class: 'floe-Lineage-caption' });
-    caption.textContent = fit(n.caption, 26);
+    caption.textContent = fit(n.caption, 24);
     const label = svg('text', { x: 10, y: 32, class: 'floe-Lineage-label' });
-    label.textContent = fit(n.label, 22);
+    label.textContent = fit(n.label, 19);
     const detail = svg('text', { x: 10, y: 47, class: 'floe-Lineage-detail' });
-    detail.textContent = fit(n.detail, 28);
+    detail.textContent = fit(n.detail, 24);
     g.append(
       tip,
       svg('rect', { width: NODE.width, height: NODE.height, rx: 6, class: 'floe-Lineage-box' }),

@@ -36,7 +36,25 @@ export interface ModelsPanelOptions {
 }
 
 /** Summary metrics shown as columns of the versions table (the rest are in the version details). */
-const METRIC_COLUMNS = 5;
+const METRIC_COLUMNS = 4;
+/** Metrics a reviewer compares versions on come first; timings and counts never make the columns. */
+const PREFERRED_METRICS = [
+  'val_accuracy',
+  'val_loss',
+  'eval_accuracy',
+  'eval_auc',
+  'eval_log_loss',
+  'accuracy',
+  'loss',
+];
+const NOT_A_COLUMN = /seconds|samples|per_second/;
+
+function metricColumns(versions: readonly ModelVersion[]): string[] {
+  const names = new Set(versions.flatMap((v) => Object.keys(v.metrics)));
+  const preferred = PREFERRED_METRICS.filter((m) => names.has(m));
+  const rest = [...names].filter((m) => !preferred.includes(m) && !NOT_A_COLUMN.test(m)).sort();
+  return [...preferred, ...rest].slice(0, METRIC_COLUMNS);
+}
 
 /**
  * The models panel: registered models and deployments on the left; on the right either a model (its
@@ -130,7 +148,8 @@ export class ModelsPanel extends Panel {
     for (const m of models) modelList.append(this._modelItem(m));
     const deploymentList = el('ul', 'floe-Models-list');
     for (const d of deployments) deploymentList.append(this._deploymentItem(d));
-    this._nav.node.replaceChildren(
+    replaceKeepingFocus(
+      this._nav.node,
       el('h3', 'floe-Models-navTitle', 'Models'),
       models.length ? modelList : el('p', 'floe-Models-hint', 'No registered models yet: register a run’s model.'),
       el('h3', 'floe-Models-navTitle', 'Deployments'),
@@ -204,7 +223,7 @@ export class ModelsPanel extends Panel {
       el('h2', 'floe-Models-title', detail.name),
       el('span', 'floe-Models-meta', `${versions.length} version${versions.length === 1 ? '' : 's'}`),
     );
-    const metricNames = [...new Set(versions.flatMap((v) => Object.keys(v.metrics)))].sort().slice(0, METRIC_COLUMNS);
+    const metricNames = metricColumns(versions);
     const table = el('table', 'floe-Models-versions');
     const headRow = el('tr');
     for (const h of ['version', 'aliases', 'registered', ...metricNames, 'run'])
@@ -234,7 +253,8 @@ export class ModelsPanel extends Panel {
     const selected = graph.nodes.find((n) => n.id === this._node) ?? graph.nodes.find((n) => n.id === 'model')!;
     nodeDetail.replaceChildren(...this._nodeDetail(selected, lineage));
 
-    this._detail.replaceChildren(
+    replaceKeepingFocus(
+      this._detail,
       head,
       section(`Versions (${versions.length})`, table),
       section(`Lineage of ${detail.name} v${chosen.version}`, graphBox, nodeDetail),
@@ -257,9 +277,11 @@ export class ModelsPanel extends Panel {
     for (const a of v.aliases) aliases.append(el('span', 'floe-Models-alias', `@${a}`));
     tr.append(el('td', 'floe-Models-version', `v${v.version}`), aliases, el('td', '', relativeTime(v.createdAt)));
     for (const m of metricNames) tr.append(el('td', 'floe-Models-metric', formatValue(v.metrics[m])));
-    const run = el('td', 'floe-Models-run', `#${v.lineage.runId} ${v.lineage.experiment}`);
-    if (v.version === chosen) run.textContent = `#${lineage.run.id} ${lineage.run.name}`;
-    run.title = run.textContent ?? '';
+    // The chosen version's run is named from its lineage; the others by id and experiment.
+    const runText =
+      v.version === chosen ? `#${lineage.run.id} ${lineage.run.name}` : `#${v.lineage.runId} (${v.lineage.experiment})`;
+    const run = el('td', 'floe-Models-run', runText);
+    run.title = runText;
     tr.append(run);
     const choose = (): void => {
       if (v.version === this._state.version) return;
@@ -411,14 +433,35 @@ export class ModelsPanel extends Panel {
       Math.round((new Date(start).getTime() - new Date(detail.asOf).getTime()) / 60_000);
     const withLatency = detail.series.filter((b) => b.latencyP95 !== null);
     const charts = el('div', 'floe-Models-charts');
+    const latencyChart =
+      withLatency.length >= 2
+        ? lineChart(
+            'latency, ms (p50, p95) per minute',
+            [
+              { label: 'p50', points: withLatency.map((b): [number, number] => [minutes(b.start), b.latencyP50!]) },
+              { label: 'p95', points: withLatency.map((b): [number, number] => [minutes(b.start), b.latencyP95!]) },
+            ],
+            320,
+            160,
+          )
+        : el(
+            'p',
+            'floe-Models-hint floe-Models-chartHint',
+            'Latency per minute appears once two minutes have traffic (the table has the percentiles).',
+          );
     charts.append(
-      lineChart('latency, ms (p50, p95) per minute', [
-        { label: 'p50', points: withLatency.map((b): [number, number] => [minutes(b.start), b.latencyP50!]) },
-        { label: 'p95', points: withLatency.map((b): [number, number] => [minutes(b.start), b.latencyP95!]) },
-      ]),
-      lineChart('requests/s per minute (minutes before now)', [
-        { label: 'req/s', points: detail.series.map((b): [number, number] => [minutes(b.start), b.requestsPerSecond]) },
-      ]),
+      lineChart(
+        'requests/s per minute (minutes before now)',
+        [
+          {
+            label: 'req/s',
+            points: detail.series.map((b): [number, number] => [minutes(b.start), b.requestsPerSecond]),
+          },
+        ],
+        320,
+        160,
+      ),
+      latencyChart,
     );
     traffic.push(charts);
     parts.push(section('Traffic', ...traffic));
@@ -433,6 +476,7 @@ export class ModelsPanel extends Panel {
       tr.dataset.floeServed = `${s.model}:${s.version}`;
       const open = el('button', 'floe-Models-link', s.model);
       open.type = 'button';
+      open.dataset.floeOpenModel = `${s.model}:${s.version}`;
       open.title = `Open ${s.model} v${s.version}`;
       open.addEventListener('click', () => void this.openModel(s.model, s.version));
       const name = el('td');
@@ -508,7 +552,7 @@ export class ModelsPanel extends Panel {
         ]),
       ),
     );
-    this._detail.replaceChildren(...parts);
+    replaceKeepingFocus(this._detail, ...parts);
     this._detail.dataset.floeShowing = `deployment:${d.name}`;
   }
 
@@ -578,6 +622,22 @@ export class ModelsPanel extends Panel {
   private _counters: ServingChangeCounters | null = null;
   private _failed = false;
   private _stateChanged = new Signal<this, ModelsPanelState>(this);
+}
+
+/**
+ * Replaces `container`'s children, keeping keyboard focus on the equivalent element (same tag and
+ * `data-floe-*` attributes) when it was inside: live refreshes must not throw a keyboard user out.
+ */
+function replaceKeepingFocus(container: HTMLElement, ...children: HTMLElement[]): void {
+  const active = document.activeElement;
+  let selector: string | null = null;
+  if (active instanceof Element && container.contains(active)) {
+    const attrs = [...active.attributes].filter((a) => a.name.startsWith('data-floe-'));
+    if (attrs.length)
+      selector = `${active.tagName.toLowerCase()}${attrs.map((a) => `[${a.name}="${CSS.escape(a.value)}"]`).join('')}`;
+  }
+  container.replaceChildren(...children);
+  if (selector) container.querySelector<HTMLElement | SVGElement>(selector)?.focus();
 }
 
 function section(title: string, ...content: HTMLElement[]): HTMLElement {
