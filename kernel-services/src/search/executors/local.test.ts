@@ -191,10 +191,18 @@ describe('local process-pool executor', () => {
       child.once('exit', (code) => reject(new Error(`driver child exited early (${code})`)));
     });
     const repo = new SearchRepository(store);
-    // Wait until some trials ended and others are running, then kill the driver.
+    // Wait until some trials ended (one of them with its tracker run written: store writes are
+    // batched, so a trial's end can reach the store before its run does) and others are running,
+    // then kill the driver.
+    const deadline = Date.now() + 60_000;
     for (;;) {
+      if (Date.now() > deadline) throw new Error('the driver child did not reach the mid-search state within 60 s');
       const trials = await repo.listTrials(searchId);
-      if (trials.filter((t) => t.status === 'completed').length >= 2 && trials.some((t) => t.status === 'running'))
+      if (
+        trials.filter((t) => t.status === 'completed').length >= 2 &&
+        trials.some((t) => t.status === 'completed' && t.runId !== null) &&
+        trials.some((t) => t.status === 'running')
+      )
         break;
       await new Promise((r) => setTimeout(r, 50));
     }
