@@ -9,6 +9,7 @@ const runners: Partial<Record<BenchName, () => Promise<BenchRunner>>> = {
   featurestore: async () => (await import('./featurestore')).benchFeaturestore,
   serve: async () => (await import('./serve')).benchServe,
   panels: async () => (await import('./panels')).benchPanels,
+  tiles: async () => (await import('./tiles')).benchTiles,
 };
 
 export async function runBench(name: BenchName, args: string[], log: (line: string) => void): Promise<BenchLine> {
