@@ -133,7 +133,8 @@ test('the models panel shows versions, aliases, metrics, lineage back to the com
       panel.locator(`.floe-Models-item[data-floe-deployment="${s.deployment}"] .floe-Models-alertCount`),
     ).toBeVisible();
     await page.screenshot({ path: screenshotPath('models-deployment.png') });
-    await detail.locator('.floe-Models-alerts').scrollIntoViewIfNeeded();
+    // The view is redrawn on every heartbeat: scroll its container (which keeps its offset) to the alerts.
+    await detail.evaluate((node) => (node.scrollTop = node.scrollHeight));
     await page.screenshot({ path: screenshotPath('models-drift-alerts.png') });
 
     // Live: requests served now reach the panel through the event stream.

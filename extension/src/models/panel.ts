@@ -256,7 +256,7 @@ export class ModelsPanel extends Panel {
     replaceKeepingFocus(
       this._detail,
       head,
-      section(`Versions (${versions.length})`, table),
+      section(`Versions (${versions.length})`, scrollable(table)),
       section(`Lineage of ${detail.name} v${chosen.version}`, graphBox, nodeDetail),
     );
     this._detail.dataset.floeShowing = `model:${detail.name}:${chosen.version}`;
@@ -501,7 +501,7 @@ export class ModelsPanel extends Panel {
     const sThead = el('thead');
     sThead.append(sHead);
     served.append(sThead, sBody);
-    parts.push(section('Served versions', served));
+    parts.push(section('Served versions', scrollable(served)));
 
     if (detail.alerts.length) {
       const alerts = el('table', 'floe-Models-alerts');
@@ -526,7 +526,7 @@ export class ModelsPanel extends Panel {
       const aThead = el('thead');
       aThead.append(aHead);
       alerts.append(aThead, aBody);
-      parts.push(section(`Drift alerts (${detail.alerts.length})`, alerts));
+      parts.push(section(`Drift alerts (${detail.alerts.length})`, scrollable(alerts)));
     } else {
       parts.push(section('Drift alerts', el('p', 'floe-Models-hint', 'No drift alerts recorded for these versions.')));
     }
@@ -638,6 +638,13 @@ function replaceKeepingFocus(container: HTMLElement, ...children: HTMLElement[])
   }
   container.replaceChildren(...children);
   if (selector) container.querySelector<HTMLElement | SVGElement>(selector)?.focus();
+}
+
+/** A wide table scrolls sideways in its own box instead of squeezing its columns to a letter. */
+function scrollable(table: HTMLTableElement): HTMLElement {
+  const box = el('div', 'floe-Models-tableScroll');
+  box.append(table);
+  return box;
 }
 
 function section(title: string, ...content: HTMLElement[]): HTMLElement {
