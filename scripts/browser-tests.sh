@@ -3,7 +3,11 @@
 #   1. JupyterLab's own check, `python -m jupyterlab.browser_check`: the app loads with every extension
 #      (Floe's included) and logs no errors;
 #   2. the Playwright tests in tests/browser (config: playwright.config.ts), against a JupyterLab started
-#      here on 127.0.0.1 with a free port, a random token and a temporary FLOE_HOME, and always stopped.
+#      here on 127.0.0.1 with a free port and a random token, and always stopped. Its FLOE_HOME is a
+#      tutorial project, for the reviewer's path (tests/browser/reviewer.spec.ts): FLOE_TUTORIAL_HOME, the
+#      one the notebooks built (scripts/test.sh passes it), else one `floe pipeline --size quick` builds
+#      here in a temporary folder (about a minute). The other specs seed data of their own names into it.
+# Arguments go to `playwright test` (e.g. one spec file: bash scripts/browser-tests.sh tests/browser/reviewer.spec.ts).
 # Results: test-results/playwright.json (counted by scripts/test-summary.mjs), screenshots in
 # test-results/screenshots, server logs in test-results/jupyter-*.log.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -39,7 +43,12 @@ trap cleanup EXIT
 # user's settings, workspaces or config (the environment's own config in .venv/etc still applies).
 export JUPYTER_CONFIG_DIR="$work/config" JUPYTER_RUNTIME_DIR="$work/runtime"
 export JUPYTERLAB_SETTINGS_DIR="$work/lab-settings" JUPYTERLAB_WORKSPACES_DIR="$work/lab-workspaces"
-export FLOE_HOME="$work/floe-home"
+if [ -n "${FLOE_TUTORIAL_HOME:-}" ]; then
+  FLOE_HOME="$(cd "$FLOE_TUTORIAL_HOME" && pwd)" || exit 1
+else
+  FLOE_HOME="$work/floe-home"
+fi
+export FLOE_HOME
 # No news prompt or "newer JupyterLab available" notice: both would reach the internet and cover the page.
 mkdir -p "$JUPYTERLAB_SETTINGS_DIR/@jupyterlab/apputils-extension"
 printf '{"fetchNews": "false", "checkForUpdates": false}\n' >"$JUPYTERLAB_SETTINGS_DIR/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
@@ -60,7 +69,18 @@ fi
 printf '{"check": "jupyterlab.browser_check", "passed": %s}\n' "$([ "$check_ok" = 1 ] && echo true || echo false)" \
   >test-results/browser-check.json
 
-# 2. Playwright against a JupyterLab of our own.
+# 2. Playwright against a JupyterLab of our own, on the tutorial project.
+if [ -z "${FLOE_TUTORIAL_HOME:-}" ]; then
+  say "tutorial project for the reviewer's path: floe pipeline --size quick in $FLOE_HOME"
+  if ! npx floe pipeline --size quick >test-results/tutorial-pipeline.log 2>&1; then
+    tail -40 test-results/tutorial-pipeline.log >&2
+    echo "floe: floe pipeline --size quick failed (log: test-results/tutorial-pipeline.log)" >&2
+    exit 1
+  fi
+fi
+# The reviewer's spec expects what the tutorial left in the store before any spec added to it.
+FLOE_TUTORIAL_HOME="$FLOE_HOME" FLOE_TUTORIAL_AT="$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"
+export FLOE_TUTORIAL_HOME FLOE_TUTORIAL_AT
 port="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 token="$("$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(24))')"
 say "starting JupyterLab on 127.0.0.1:$port"
@@ -85,6 +105,6 @@ playwright_ok=1
 # Playwright runs the tests without type-checking them; tsc does (tests/browser/tsconfig.json).
 npx tsc -p tests/browser/tsconfig.json || playwright_ok=0
 FLOE_LAB_URL="http://127.0.0.1:$port/" FLOE_LAB_TOKEN="$token" FLOE_LAB_PID="$server_pid" \
-  npx playwright test --config playwright.config.ts || playwright_ok=0
+  npx playwright test --config playwright.config.ts "$@" || playwright_ok=0
 
 [ "$check_ok" = 1 ] && [ "$playwright_ok" = 1 ]

@@ -8,7 +8,8 @@ cd "$FLOE_ROOT"
 out="$FLOE_ROOT/test-results/notebooks"
 mkdir -p "$out"
 : > "$FLOE_ROOT/test-results/notebooks.tsv"
-# Notebooks share one throwaway project store, as a user running them in order would.
+# Notebooks share one project store, as a user running them in order would: FLOE_HOME when the caller
+# gives one (scripts/test.sh does, and opens the browser tests on it), else a throwaway one.
 export FLOE_HOME="${FLOE_HOME:-$(mktemp -d /tmp/floe-nb-XXXXXX)}"
 export FLOE_SIZE="${FLOE_SIZE:-quick}"
 

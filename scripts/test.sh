@@ -29,10 +29,14 @@ say "unit and integration tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json || status=1
 
 say "notebooks (nbconvert, Floe TypeScript kernel)"
-bash scripts/run-notebooks.sh || status=1
+# The notebooks build one tutorial project; the browser tests then open JupyterLab on it, so the
+# reviewer's path (tests/browser/reviewer.spec.ts) inspects what the tutorial really produced.
+tutorial_home="$(mktemp -d "${TMPDIR:-/tmp}/floe-tutorial.XXXXXX")"
+FLOE_HOME="$tutorial_home" bash scripts/run-notebooks.sh || status=1
 
 say "browser tests (Playwright, Chromium)"
-bash scripts/browser-tests.sh || status=1
+FLOE_TUTORIAL_HOME="$tutorial_home" bash scripts/browser-tests.sh || status=1
+rm -rf "$tutorial_home"
 
 node scripts/test-summary.mjs "$lint_ok" "$(( $(date +%s) - suite_start ))" || status=1
 exit "$status"
