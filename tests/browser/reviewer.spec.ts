@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
+import { FeatureStore } from '../../kernel-services/dist/feature-store/feature-store';
 import { openProjectStore, type ProjectStore } from '../../kernel-services/dist/store';
 // The tables' row types (each migration declares its tables into FloeDatabase).
 import type {} from '../../kernel-services/dist/store/migrations/002_feature_store';
@@ -234,6 +235,17 @@ async function readModels(store: ProjectStore) {
   };
 }
 
+/** A group's patches as `<id> <ship|iceberg>`, read from its feature data (Lance), sorted. */
+async function labelledPatches(group: string, version: number): Promise<string[]> {
+  const features = await FeatureStore.open({ home: lab.floeHome });
+  try {
+    const rows = await (await features.getFeatureGroup(group, version)).read({ columns: ['id', 'is_iceberg'] });
+    return rows.map((r) => `${String(r.id)} ${Number(r.is_iceberg) === 1 ? 'iceberg' : 'ship'}`).sort();
+  } finally {
+    await features.close();
+  }
+}
+
 // ---- the Lab ----
 
 async function kernelIds(request: APIRequestContext): Promise<string[]> {
@@ -369,6 +381,16 @@ test('reviewer: the feature store browser shows every feature group and training
     const tiles = panel.locator('.floe-Gallery-tile');
     await expect(tiles).toHaveCount(Math.min(24, total));
     await expect(tiles.first().locator('.floe-Gallery-label')).toHaveText(/^(ship|iceberg)$/);
+    // A small group (the labels notebook 07 committed from the SAR viewer): every patch with its label.
+    if (total <= 24 && g.features.includes('is_iceberg')) {
+      const shownPatches = await tiles.evaluateAll((nodes) =>
+        nodes.map(
+          (n) =>
+            `${n.querySelector('.floe-Gallery-id')?.textContent} ${n.querySelector('.floe-Gallery-label')?.textContent}`,
+        ),
+      );
+      expect(shownPatches.sort()).toEqual(await labelledPatches(g.name, g.version));
+    }
     await expect.poll(() => tiles.first().locator('canvas').evaluate(distinctReds)).toBeGreaterThan(10);
     await page.screenshot({ path: screenshotPath(`reviewer-feature-store-${slug(g.name)}-patches.png`) });
     await panel.locator('.floe-FeatureStore-back').click();
@@ -583,7 +605,7 @@ test('reviewer: the models panel shows the registered model, its production alia
     await expect(detail.locator('.floe-Models-title')).toHaveText(d.name);
     await expect(detail.locator('[data-floe-status]').first()).toHaveText(d.status);
     for (const s of d.served) await expect(detail.locator(`[data-floe-served="${cssString(s)}"]`)).toBeVisible();
-    if (d.alerts) expect(await detail.locator('.floe-Models-alerts tbody tr').count()).toBeGreaterThan(0);
+    if (d.alerts) await expect(detail.locator('.floe-Models-alerts tbody tr')).toHaveCount(d.alerts);
     else await expect(detail).toContainText('No drift alerts recorded');
     await page.screenshot({ path: screenshotPath(`reviewer-models-deployment-${slug(d.name)}.png`) });
   }
