@@ -201,7 +201,7 @@ test('the experiments panel follows a run live and comes back after a reload', a
 
 test('the search view draws parallel coordinates and nests the trials as runs under the search', async ({ page }) => {
   const experiment = own('pc');
-  const search = own('lr-search');
+  const search = own('pc-search');
   const seeded = await seed({ experiment, runs: 3, search });
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));

@@ -262,12 +262,13 @@ export class ExperimentsPanel extends Panel {
           item.dataset.floeTrial = String(t.number);
           if (t.runId !== null) item.dataset.floeRunId = String(t.runId);
           item.title =
-            t.runId === null
-              ? `trial ${t.number} has no run yet`
-              : `Open the run of trial ${t.number}${t.stopReason ? ` (${t.stopReason})` : ''}`;
+            `trial ${t.number}: best ${metric} ${formatValue(t.bestMetric)}` +
+            (t.stopReason ? ` (${t.stopReason})` : '') +
+            (t.runId === null ? ' · no run yet' : ' · click to open its run');
           item.disabled = t.runId === null;
           item.append(
-            el('span', 'floe-Experiments-name', `#${t.number} ${metric} ${formatValue(t.bestMetric)}`),
+            // The nav is narrow: number and best metric; the tooltip names the metric and the stop reason.
+            el('span', 'floe-Experiments-name', `#${t.number} ${formatValue(t.bestMetric)}`),
             badge(t.status),
           );
           if (detail.best?.trial === t.number) item.classList.add('floe-mod-best');
