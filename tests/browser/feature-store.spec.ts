@@ -31,9 +31,13 @@ function own(name: string): string {
 
 /** Opens the feature store browser through its palette command and waits for the lists. */
 async function openFeatureStore(page: Page): Promise<Locator> {
-  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^View$/ }).click();
-  await page.locator('.lm-Menu-itemLabel', { hasText: /^Activate Command Palette$/ }).click();
   const palette = page.locator('#command-palette');
+  // Right after start the menus may not take the first click yet: try until the palette is open.
+  await expect(async () => {
+    await page.locator('.lm-MenuBar-itemLabel', { hasText: /^View$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: /^Activate Command Palette$/ }).click({ timeout: 3000 });
+    await expect(palette.locator('input')).toBeVisible({ timeout: 3000 });
+  }).toPass({ timeout: 60_000 });
   await palette.locator('input').fill('Open Feature Store');
   await palette.locator('.lm-CommandPalette-item', { hasText: 'Open Feature Store' }).first().click();
   const panel = page.locator('#floe-feature-store');
@@ -151,6 +155,26 @@ test('the feature store browser shows groups, commits, statistics with Plotly hi
     'aria-pressed',
     'true',
   );
+
+  // The dark theme: --jp-* colours throughout, and the histograms redrawn in the theme's colours.
+  await panel.locator('[data-floe-tab="statistics"]').click();
+  // The fill of the tallest bar (empty bins draw no visible path).
+  const firstBar = (): Promise<string> =>
+    panel.locator('[data-floe-histogram="band_1"] .js-plotly-plot').evaluate((plot) => {
+      const bars = Array.from(plot.querySelectorAll<SVGPathElement>('.bars path'));
+      const tallest = bars.sort((a, b) => b.getBBox().height - a.getBBox().height)[0];
+      return tallest ? getComputedStyle(tallest).fill : '';
+    });
+  await expect.poll(firstBar).not.toBe('');
+  const lightFill = await firstBar();
+  await chooseTheme(page, 'JupyterLab Dark');
+  try {
+    await expect(page.locator('body[data-jp-theme-light="false"]')).toHaveCount(1);
+    await expect.poll(firstBar).not.toBe(lightFill);
+    await page.screenshot({ path: screenshotPath('feature-store-dark.png') });
+  } finally {
+    await chooseTheme(page, 'JupyterLab Light');
+  }
   expect(errors).toEqual([]);
 });
 
@@ -230,6 +254,13 @@ test('the feature store browser says when the hub is down, recovers, and comes b
   );
   await expect(restored.locator('.floe-Gallery-tile')).toHaveCount(6);
 });
+
+/** Picks a theme from the Settings menu (the choice is saved in the run's own settings folder). */
+async function chooseTheme(page: Page, theme: string): Promise<void> {
+  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Settings$/ }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: /^Theme$/ }).hover();
+  await page.locator('.lm-Menu-itemLabel', { hasText: new RegExp(`^${theme}$`) }).click();
+}
 
 /** Whether a canvas is grey (R = G = B everywhere) and how many distinct values its red channel has. */
 function pixelStats(canvas: HTMLCanvasElement): { grey: boolean; distinct: number } {
