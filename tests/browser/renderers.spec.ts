@@ -24,13 +24,14 @@ import {
   trainingState,
   validationReport,
 } from './floe-samples';
-import { labServer, openLab, repoRoot, screenshotPath } from './lab';
+import { labServer, openLab, putSettings, repoRoot, screenshotPath } from './lab';
 
 const lab = labServer();
 // Sets a flag instead of alerting, so a test can tell whether any payload text ran as HTML.
 const HOSTILE = '<img src=x onerror="window.__floeInjected=1">';
 
 type Bundle = Record<string, unknown>;
+const THEMES_PLUGIN = '@jupyterlab/apputils-extension:themes';
 
 /** A notebook in a folder of this test's own under the server's root (the repository), removed after. */
 function notebookDir(): string {
@@ -253,7 +254,7 @@ test('every Floe MIME bundle renders in a notebook opened with no kernel, versio
   }
 });
 
-test('Floe outputs follow the dark theme', async ({ page }) => {
+test('Floe outputs follow the dark theme', async ({ page, request }) => {
   const dir = notebookDir();
   const nb = writeNotebook(
     path.join(dir, 'dark.ipynb'),
@@ -263,12 +264,10 @@ test('Floe outputs follow the dark theme', async ({ page }) => {
     ],
     null,
   );
+  // The theme is a user setting of the shared server: set through the settings API, and put back after.
+  await putSettings(request, lab, THEMES_PLUGIN, { theme: 'JupyterLab Dark' });
   try {
     const notebook = await openNotebook(page, nb, false);
-    await page.evaluate(() => document.body.setAttribute('data-floe-theme-probe', '1'));
-    await page.locator('.lm-MenuBar-itemLabel', { hasText: 'Settings' }).click();
-    await page.locator('.lm-Menu-itemLabel', { hasText: 'Theme' }).click();
-    await page.locator('.lm-Menu-itemLabel', { hasText: 'JupyterLab Dark' }).click();
     await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
     const run = floeOutput(notebook, TRAINING_MIME);
     await expect(run.locator('.floe-Training')).toBeVisible();
@@ -279,11 +278,7 @@ test('Floe outputs follow the dark theme', async ({ page }) => {
     await run.screenshot({ path: screenshotPath('renderers-training-dark.png') });
     await floeOutput(notebook, DRIFT_MIME).screenshot({ path: screenshotPath('renderers-drift-dark.png') });
   } finally {
-    // The theme is a user setting of the shared server: put it back for the tests that follow.
-    await page.locator('.lm-MenuBar-itemLabel', { hasText: 'Settings' }).click();
-    await page.locator('.lm-Menu-itemLabel', { hasText: 'Theme' }).click();
-    await page.locator('.lm-Menu-itemLabel', { hasText: 'JupyterLab Light' }).click();
-    await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'true');
+    await putSettings(request, lab, THEMES_PLUGIN, { theme: 'JupyterLab Light' });
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -327,8 +322,9 @@ test('live: the Floe kernel trains two epochs and the same output re-renders as 
   );
   try {
     const notebook = await openNotebook(page, nb, true);
-    await expect(page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')).toBeVisible({
-      timeout: 120_000,
+    // The kernel is up and connected once the status bar names it idle (tslab and TensorFlow load slowly).
+    await expect(page.locator('.jp-StatusBar-Widget', { hasText: 'Floe TypeScript | Idle' })).toBeVisible({
+      timeout: 150_000,
     });
     // Record every state the training output passes through, and whether it stays the same node.
     await page.evaluate(() => {
@@ -345,8 +341,15 @@ test('live: the Floe kernel trains two epochs and the same output re-renders as 
       };
       new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true });
     });
-    await notebook.locator('.jp-Cell').first().click();
-    await page.keyboard.press('Shift+Enter');
+    // Run the cell; a run asked for while the session was still connecting can be dropped, so ask again.
+    const prompt = notebook.locator('.jp-Cell').first().locator('.jp-InputPrompt');
+    await expect(async () => {
+      if (!/\[[*\d]/.test((await prompt.textContent()) ?? '')) {
+        await notebook.locator('.jp-Cell').first().click();
+        await page.keyboard.press('Control+Enter');
+      }
+      await expect(prompt).toHaveText(/\[[*\d]+\]/, { timeout: 10_000 });
+    }).toPass({ timeout: 60_000 });
     const output = floeOutput(notebook, TRAINING_MIME);
     await expect(output).toHaveCount(1, { timeout: 180_000 });
     await expect(output.locator('.floe-Training')).toHaveAttribute('data-floe-status', 'finished', {

@@ -63,10 +63,11 @@ export function signedBars(title: string, bars: { label: string; value: number; 
       class: `floe-Bars-bar ${b.value < 0 ? 'floe-mod-negative' : 'floe-mod-positive'}`,
     });
     rect.append(svg('title', {}, `${b.label}: ${formatNumber(b.value)}`));
+    // Values sit right of the zero line (or of a positive bar), never over the component names.
     const value = svg('text', {
-      x: b.value < 0 ? mid - w - 4 : mid + w + 4,
+      x: b.value < 0 ? mid + 4 : mid + w + 4,
       y: y + 12,
-      'text-anchor': b.value < 0 ? 'end' : 'start',
+      'text-anchor': 'start',
       class: 'floe-Chart-tick',
     });
     value.textContent = `${b.value >= 0 ? '+' : ''}${formatNumber(b.value, 3)}`;
@@ -206,7 +207,14 @@ export function parallelCoordinates(
   axes.forEach((axis, i) => {
     const x = ax(i);
     root.append(svg('line', { x1: x, y1: pad.top, x2: x, y2: height - pad.bottom, class: 'floe-Chart-axis' }));
-    const name = svg('text', { x, y: 11, 'text-anchor': 'middle', class: 'floe-Chart-tick floe-Parallel-name' });
+    // The outer names align to their axis so they stay inside the chart.
+    const anchor = i === 0 ? 'start' : i === axes.length - 1 ? 'end' : 'middle';
+    const name = svg('text', {
+      x: i === 0 ? x - 20 : i === axes.length - 1 ? x + 20 : x,
+      y: 11,
+      'text-anchor': anchor,
+      class: 'floe-Chart-tick floe-Parallel-name',
+    });
     name.textContent = axis.name.length > 18 ? `${axis.name.slice(0, 17)}…` : axis.name;
     name.append(svg('title', {}, axis.name));
     const [lo, hi] =
