@@ -635,7 +635,8 @@ test('live: a notebook trains on the Floe kernel and the experiments panel follo
 }) => {
   test.setTimeout(420_000);
   const epochs = 6;
-  const experiment = `reviewer-live-${test.info().testId.slice(0, 8)}`;
+  // Unique per run: a reused tutorial project (FLOE_TUTORIAL_HOME) keeps the runs of earlier ones.
+  const experiment = `reviewer-live-${Date.now().toString(36)}`;
   const runName = 'live lenet';
   const dir = path.join(repoRoot, 'test-results', 'notebooks', `reviewer-${test.info().testId.slice(0, 10)}`);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -676,9 +677,14 @@ test('live: a notebook trains on the Floe kernel and the experiments panel follo
     await expect(page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')).toBeVisible({
       timeout: 120_000,
     });
-    await notebook.locator('.jp-Cell').first().click();
-    await page.keyboard.press('Shift+Enter');
-    await expect(notebook.locator('.jp-InputArea-prompt').first()).toHaveText('[*]:');
+    // Run the cell (Ctrl+Enter: in place). A request sent while the kernel connection is still settling
+    // can be lost (the prompt stays `[ ]`): then run it again.
+    const prompt = notebook.locator('.jp-InputArea-prompt').first();
+    await expect(async () => {
+      await notebook.locator('.jp-Cell').first().click();
+      await page.keyboard.press('Control+Enter');
+      await expect(prompt).toHaveText(/^\[(\*|\d+)\]:$/, { timeout: 10_000 });
+    }).toPass({ timeout: 90_000 });
 
     // Back to the panel: the run arrives through the event stream while the kernel trains.
     await page.locator('.lm-TabBar-tab', { hasText: 'Floe Experiments' }).click();
