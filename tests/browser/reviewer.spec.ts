@@ -666,6 +666,15 @@ test('live: a notebook trains on the Floe kernel and the experiments panel follo
     await openLab(page, lab);
     const panel = await openExperimentsPanel(page);
     await expect(panel.locator(`[data-floe-experiment="${experiment}"]`)).toHaveCount(0);
+    // JupyterLab saves the layout a moment after it changes: wait until the workspace holds the panel,
+    // or the page load below would restore a layout without it.
+    const workspaceUrl = `${lab.url}lab/api/workspaces/floe-test-${test.info().testId}`;
+    await expect
+      .poll(
+        async () => (await request.get(workspaceUrl, { headers: { Authorization: `token ${lab.token}` } })).text(),
+        { timeout: 30_000 },
+      )
+      .toContain('floe-experiments');
 
     // The notebook opens beside the panel (in the same workspace) and its kernel starts.
     await page.goto(`${lab.url}lab/workspaces/floe-test-${test.info().testId}/tree/${nb}?token=${lab.token}`, {
