@@ -205,7 +205,9 @@ const routes: Route[] = [
   route('/labels/commit', {
     POST: async ({ req, reads }) => commitLabelsRoute(req, async () => (await reads()).store),
   }),
-  route('/labels/overlay', { GET: async ({ url, reads }) => labelOverlayRoute(url, async () => (await reads()).store) }),
+  route('/labels/overlay', {
+    GET: async ({ url, reads }) => labelOverlayRoute(url, async () => (await reads()).store),
+  }),
   route('/searches/{id}', {
     GET: async ({ reads, params }) =>
       answer(SearchDetailResponse, await (await reads()).search(integerParam(params[0]!, 'search id'))),
