@@ -11,6 +11,7 @@ import { ablationView } from './ablation';
 import { parallelCoordinates } from './parallel';
 import { RunsTable } from './runs-table';
 import { RunImageLoader, saliencyAcrossEpochs, saliencyAcrossRuns, saliencyEpochs } from './saliency';
+import { HubFailureBanner } from '../hub/failure-banner';
 
 /** What the panel shows; saved by the layout restorer so a reload comes back to it. */
 export interface ExperimentsPanelState {
@@ -46,6 +47,7 @@ export class ExperimentsPanel extends Panel {
     const top = new Widget({ node: el('div', 'floe-Experiments-top') });
     this._banner = el('div', 'floe-Experiments-banner');
     this._banner.setAttribute('role', 'status');
+    this._hubFailure = new HubFailureBanner(this, this._banner, 'floe-Experiments-reason');
     this._heading = el('h2', 'floe-Experiments-heading', 'Experiments');
     this._filter = el('input', 'floe-Experiments-filter jp-mod-styled');
     this._filter.type = 'search';
@@ -572,43 +574,19 @@ export class ExperimentsPanel extends Panel {
   }
 
   /** Runs `work`, turning a failure into the banner (the hub down, a bad answer) instead of an exception. */
-  private async _guard(work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-      if (this._failed) {
-        this._failed = false;
-        this._banner.replaceChildren();
-        this.removeClass('floe-mod-error');
-      }
-    } catch (err) {
-      this._failed = true;
-      this.addClass('floe-mod-error');
-      this._banner.replaceChildren(
-        el('strong', '', 'The Floe hub did not answer. '),
-        el('span', 'floe-Experiments-reason', (err as Error).message),
-        el('span', '', ' The panel retries when the hub is back.'),
-      );
-    }
+  private _guard(work: () => Promise<void>): Promise<void> {
+    return this._hubFailure.guard(work);
   }
 
   private _onHubStatus = (_: IFloeHub, status: HubStatus): void => {
-    if (status.kind === 'connected' && this._failed) void this.refresh();
-    else if (status.kind === 'unreachable' || status.kind === 'incompatible') {
-      this._failed = true;
-      this.addClass('floe-mod-error');
-      this._banner.replaceChildren(
-        el('strong', '', 'The Floe hub is not reachable. '),
-        el('span', 'floe-Experiments-reason', status.reason),
-        el('span', '', ` ${status.hint}`),
-      );
-    }
+    this._hubFailure.onHubStatus(status, () => void this.refresh());
   };
 
   private _onStoreChanged(counters: StoreChangeCounters): void {
     const last = this._counters;
     this._counters = counters;
     if (!last) return;
-    if (this._failed) {
+    if (this._hubFailure.failed) {
       void this.refresh();
       return;
     }
@@ -666,6 +644,7 @@ export class ExperimentsPanel extends Panel {
   private readonly _state: ExperimentsPanelState;
   private readonly _nav: Widget;
   private readonly _banner: HTMLDivElement;
+  private readonly _hubFailure: HubFailureBanner;
   private readonly _heading: HTMLHeadingElement;
   private readonly _filter: HTMLInputElement;
   private readonly _status: HTMLSelectElement;
@@ -678,7 +657,6 @@ export class ExperimentsPanel extends Panel {
   private readonly _detail: Widget;
   private readonly _events: IDisposable;
   private _counters: StoreChangeCounters | null = null;
-  private _failed = false;
   private _filtering = false;
   private _filterAgain = false;
   private _stateChanged = new Signal<this, ExperimentsPanelState>(this);

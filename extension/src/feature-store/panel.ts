@@ -21,6 +21,7 @@ import { badge, el, formatValue, keyValueTable, relativeTime } from '../experime
 import type { HubStatus, IFloeHub } from '../tokens';
 import { decodePage, GALLERY_MODES, patchTile, type DecodedPage, type GalleryMode } from './gallery';
 import { drawHistograms, histogramSlot, purgeHistograms } from './histogram';
+import { HubFailureBanner } from '../hub/failure-banner';
 
 export type FeatureGroupTab = 'statistics' | 'schema' | 'validation' | 'patches';
 const TABS: { tab: FeatureGroupTab; label: string }[] = [
@@ -72,6 +73,7 @@ export class FeatureStorePanel extends Widget {
     header.append(refresh);
     this._banner = el('div', 'floe-FeatureStore-banner');
     this._banner.setAttribute('role', 'status');
+    this._hubFailure = new HubFailureBanner(this, this._banner, 'floe-FeatureStore-reason');
     this._body = el('div', 'floe-FeatureStore-body');
     this._body.setAttribute('aria-live', 'polite');
     this.node.append(header, this._banner, this._body);
@@ -576,37 +578,13 @@ export class FeatureStorePanel extends Widget {
     this._stateChanged.emit(this.state);
   }
 
-  private async _guard(work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-      if (this._failed) {
-        this._failed = false;
-        this._banner.replaceChildren();
-        this.removeClass('floe-mod-error');
-      }
-    } catch (err) {
-      if ((err as Error).name === 'AbortError') return;
-      this._failed = true;
-      this.addClass('floe-mod-error');
-      this._banner.replaceChildren(
-        el('strong', '', 'The Floe hub did not answer. '),
-        el('span', 'floe-FeatureStore-reason', (err as Error).message),
-        el('span', '', ' The panel retries when the hub is back.'),
-      );
-    }
+  /** Runs `work`, turning a failure into the banner (the hub down, a bad answer) instead of an exception. */
+  private _guard(work: () => Promise<void>): Promise<void> {
+    return this._hubFailure.guard(work);
   }
 
   private _onHubStatus = (_: IFloeHub, status: HubStatus): void => {
-    if (status.kind === 'connected' && this._failed) void this.refresh();
-    else if (status.kind === 'unreachable' || status.kind === 'incompatible') {
-      this._failed = true;
-      this.addClass('floe-mod-error');
-      this._banner.replaceChildren(
-        el('strong', '', 'The Floe hub is not reachable. '),
-        el('span', 'floe-FeatureStore-reason', status.reason),
-        el('span', '', ` ${status.hint}`),
-      );
-    }
+    this._hubFailure.onHubStatus(status, () => void this.refresh());
   };
 
   private _onStoreChanged(counters: StoreChangeCounters): void {
@@ -614,7 +592,7 @@ export class FeatureStorePanel extends Widget {
     this._counters = counters;
     if (!last) return;
     // Commits, new groups and datasets all write the audit log.
-    if (this._failed || last.audit !== counters.audit) void this.refresh();
+    if (this._hubFailure.failed || last.audit !== counters.audit) void this.refresh();
   }
 
   /** The decoded gallery page on screen (tests and the restorer read it). */
@@ -624,6 +602,7 @@ export class FeatureStorePanel extends Widget {
 
   private readonly _hub: IFloeHub;
   private readonly _banner: HTMLDivElement;
+  private readonly _hubFailure: HubFailureBanner;
   private readonly _body: HTMLDivElement;
   private readonly _events: IDisposable;
   private _state: FeatureStoreState = { view: 'home' };
@@ -631,7 +610,6 @@ export class FeatureStorePanel extends Widget {
   private _datasets: TrainingDatasetSummary[] = [];
   private _decoded: DecodedPage | null = null;
   private _counters: StoreChangeCounters | null = null;
-  private _failed = false;
   private _abort: AbortController | undefined;
   private _stateChanged = new Signal<this, FeatureStoreState>(this);
 }

@@ -22,6 +22,7 @@ import { lineChart } from '../experiments/chart';
 import { badge, el, flattenParams, formatValue, keyValueTable, relativeTime } from '../experiments/dom';
 import type { HubStatus, IFloeHub } from '../tokens';
 import { drawLineage, lineageGraph, type LineageNode } from './lineage';
+import { HubFailureBanner } from '../hub/failure-banner';
 
 /** What the panel shows; saved by the layout restorer so a reload comes back to it. */
 export interface ModelsPanelState {
@@ -79,6 +80,7 @@ export class ModelsPanel extends Panel {
     const main = new Widget({ node: el('div', 'floe-Models-main') });
     this._banner = el('div', 'floe-Models-banner');
     this._banner.setAttribute('role', 'status');
+    this._hubFailure = new HubFailureBanner(this, this._banner, 'floe-Models-reason');
     this._detail = el('section', 'floe-Models-detail');
     this._detail.setAttribute('aria-live', 'polite');
     this._detail.append(el('p', 'floe-Models-hint', 'Loading…'));
@@ -559,43 +561,19 @@ export class ModelsPanel extends Panel {
   // ---- failures and live updates ----
 
   /** Runs `work`, turning a failure into the banner (the hub down, a bad answer) instead of an exception. */
-  private async _guard(work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-      if (this._failed) {
-        this._failed = false;
-        this._banner.replaceChildren();
-        this.removeClass('floe-mod-error');
-      }
-    } catch (err) {
-      this._failed = true;
-      this.addClass('floe-mod-error');
-      this._banner.replaceChildren(
-        el('strong', '', 'The Floe hub did not answer. '),
-        el('span', 'floe-Models-reason', (err as Error).message),
-        el('span', '', ' The panel retries when the hub is back.'),
-      );
-    }
+  private _guard(work: () => Promise<void>): Promise<void> {
+    return this._hubFailure.guard(work);
   }
 
   private _onHubStatus = (_: IFloeHub, status: HubStatus): void => {
-    if (status.kind === 'connected' && this._failed) void this.refresh();
-    else if (status.kind === 'unreachable' || status.kind === 'incompatible') {
-      this._failed = true;
-      this.addClass('floe-mod-error');
-      this._banner.replaceChildren(
-        el('strong', '', 'The Floe hub is not reachable. '),
-        el('span', 'floe-Models-reason', status.reason),
-        el('span', '', ` ${status.hint}`),
-      );
-    }
+    this._hubFailure.onHubStatus(status, () => void this.refresh());
   };
 
   private _onStoreChanged(counters: ServingChangeCounters): void {
     const last = this._counters;
     this._counters = counters;
     if (!last) return;
-    if (this._failed) {
+    if (this._hubFailure.failed) {
       void this.refresh();
       return;
     }
@@ -614,13 +592,13 @@ export class ModelsPanel extends Panel {
   private readonly _options: ModelsPanelOptions;
   private readonly _nav: Widget;
   private readonly _banner: HTMLDivElement;
+  private readonly _hubFailure: HubFailureBanner;
   private readonly _detail: HTMLElement;
   private readonly _events: IDisposable;
   private _deployments: DeploymentSummary[] = [];
   /** The lineage node whose details are shown. */
   private _node: string | null = null;
   private _counters: ServingChangeCounters | null = null;
-  private _failed = false;
   private _stateChanged = new Signal<this, ModelsPanelState>(this);
 }
 
