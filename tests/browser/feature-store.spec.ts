@@ -7,7 +7,7 @@ import {
   type FeatureStoreSeedOptions,
 } from '../../kernel-services/dist/hub/seed-feature-store';
 import { openProjectStore } from '../../kernel-services/dist/store';
-import { hubSocketOf, labServer, openLab, putSettings, screenshotPath } from './lab';
+import { hubSocketOf, labServer, openLab, putSettings, runPaletteCommand, screenshotPath } from './lab';
 
 const lab = labServer();
 
@@ -31,15 +31,7 @@ function own(name: string): string {
 
 /** Opens the feature store browser through its palette command and waits for the lists. */
 async function openFeatureStore(page: Page): Promise<Locator> {
-  const palette = page.locator('#command-palette');
-  // Right after start the menus may not take the first click yet: try until the palette is open.
-  await expect(async () => {
-    await page.locator('.lm-MenuBar-itemLabel', { hasText: /^View$/ }).click();
-    await page.locator('.lm-Menu-itemLabel', { hasText: /^Activate Command Palette$/ }).click({ timeout: 3000 });
-    await expect(palette.locator('input')).toBeVisible({ timeout: 3000 });
-  }).toPass({ timeout: 60_000 });
-  await palette.locator('input').fill('Open Feature Store');
-  await palette.locator('.lm-CommandPalette-item', { hasText: 'Open Feature Store' }).first().click();
+  await runPaletteCommand(page, 'Open Feature Store');
   const panel = page.locator('#floe-feature-store');
   await expect(panel).toBeVisible();
   await expect(panel.locator('.floe-FeatureStore-body[data-floe-showing="home"]')).toBeVisible();

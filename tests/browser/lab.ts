@@ -35,6 +35,26 @@ export async function openLab(page: Page, lab: LabServer): Promise<void> {
   await expect(page.locator('.jp-LabShell')).toBeVisible();
 }
 
+/**
+ * Runs a command from the command palette, opened through View › Activate Command Palette.
+ *
+ * Right after start JupyterLab may still restore its layout, and the modal palette closes when that takes
+ * the focus away: open it only when it is not open, and try the whole open-fill-pick again until the pick
+ * lands (a retry never toggles an open palette shut).
+ */
+export async function runPaletteCommand(page: Page, label: string): Promise<void> {
+  const palette = page.locator('#command-palette');
+  const input = palette.locator('input');
+  await expect(async () => {
+    if (!(await input.isVisible())) {
+      await page.locator('.lm-MenuBar-itemLabel', { hasText: /^View$/ }).click({ timeout: 5000 });
+      await page.locator('.lm-Menu-itemLabel', { hasText: /^Activate Command Palette$/ }).click({ timeout: 5000 });
+    }
+    await input.fill(label, { timeout: 5000 });
+    await palette.locator('.lm-CommandPalette-item', { hasText: label }).first().click({ timeout: 5000 });
+  }).toPass({ timeout: 90_000 });
+}
+
 /** Opens the Floe panel from its tab in the left sidebar and returns it. */
 export async function openFloeSidebar(page: Page): Promise<Locator> {
   const tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="floe-sidebar"]');

@@ -3,7 +3,7 @@ import { expect, test, type Locator, type Page } from '@playwright/test';
 import { seedServingProject, type ServingSeed } from '../../kernel-services/dist/hub/seed-serving';
 import { openProjectStore } from '../../kernel-services/dist/store';
 import type { ProjectStore } from '../../kernel-services/dist/store';
-import { hubSocketOf, labServer, openLab, putSettings, screenshotPath } from './lab';
+import { hubSocketOf, labServer, openLab, putSettings, runPaletteCommand, screenshotPath } from './lab';
 
 const lab = labServer();
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -206,11 +206,7 @@ test('the models panel in the dark theme, opened from the command palette', asyn
   await putSettings(request, lab, '@jupyterlab/apputils-extension:themes', { theme: 'JupyterLab Dark' });
   try {
     await openLab(page, lab);
-    await page.locator('.lm-MenuBar-itemLabel', { hasText: /^View$/ }).click();
-    await page.locator('.lm-Menu-itemLabel', { hasText: /^Activate Command Palette$/ }).click();
-    const palette = page.locator('#command-palette');
-    await palette.locator('input').fill('Floe: Open Models');
-    await palette.locator('.lm-CommandPalette-item', { hasText: 'Floe: Open Models' }).first().click();
+    await runPaletteCommand(page, 'Floe: Open Models');
     const panel = page.locator('#floe-models');
     await expect(panel).toBeVisible();
     await panel.locator(`.floe-Models-item[data-floe-model="${s.model}"]`).click();

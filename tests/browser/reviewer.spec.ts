@@ -9,7 +9,7 @@ import type {} from '../../kernel-services/dist/store/migrations/003_experiments
 import type {} from '../../kernel-services/dist/store/migrations/004_search';
 import type {} from '../../kernel-services/dist/store/migrations/005_serving';
 import type {} from '../../kernel-services/dist/store/migrations/006_deployments';
-import { labServer, openLab, repoRoot, screenshotPath } from './lab';
+import { labServer, openLab, repoRoot, runPaletteCommand, screenshotPath } from './lab';
 
 /**
  * The reviewer's path on the real tutorial project: JupyterLab opened on the store the tutorial
@@ -263,14 +263,6 @@ async function reviewerLab(page: Page, request: APIRequestContext): Promise<stri
   return errors;
 }
 
-async function paletteCommand(page: Page, label: string): Promise<void> {
-  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^View$/ }).click();
-  await page.locator('.lm-Menu-itemLabel', { hasText: /^Activate Command Palette$/ }).click();
-  const palette = page.locator('#command-palette');
-  await palette.locator('input').fill(label);
-  await palette.locator('.lm-CommandPalette-item', { hasText: label }).first().click();
-}
-
 async function datasetValues(items: Locator, key: string): Promise<string[]> {
   return items.evaluateAll((nodes, k) => nodes.map((n) => (n as HTMLElement).dataset[k] ?? ''), key);
 }
@@ -296,7 +288,7 @@ test('reviewer: the feature store browser shows every feature group and training
   expect(store.datasets.length, `the tutorial project at ${tutorialHome} has no training datasets`).toBeGreaterThan(0);
   const errors = await reviewerLab(page, request);
 
-  await paletteCommand(page, 'Open Feature Store');
+  await runPaletteCommand(page, 'Open Feature Store');
   const panel = page.locator('#floe-feature-store');
   await expect(panel.locator('.floe-FeatureStore-body[data-floe-showing="home"]')).toBeVisible();
   // Wider, as a reviewer would drag it, so statistics and the gallery have room.
