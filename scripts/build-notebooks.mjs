@@ -216,7 +216,9 @@ channels of the training dataset, with TensorFlow.js on the **native** TensorFlo
 - records a **run**: parameters, metrics per epoch, environment (backend, TF version, device), the notebook as code
   snapshot, checkpoints and the final model,
 - evaluates on the test split: accuracy, log loss (the challenge's metric), ROC AUC, confusion matrix, and
-  accuracy per incidence-angle bin.`),
+  accuracy per incidence-angle bin,
+- with \`saliency: { every, samples }\`, explains a fixed, seeded pick of validation patches after every \`every\`-th
+  epoch and stores the images on the run, so the Experiments panel shows where the model looks, epoch by epoch.`),
     code(`import * as floe from 'floe';
 
 const size = floe.tutorialSize();
@@ -233,8 +235,19 @@ const lenet = await floe.train({
   store: data.store,
   experiment: 'iceberg-tutorial',
   runName: 'lenet-hh-hv',
+  // Saliency maps of 3 validation patches (the same ones every epoch) after each epoch: a few seconds in all.
+  saliency: { every: 1, samples: 3 },
 });
 lenet.model.dispose();`),
+    md(`## Where the model looks, epoch by epoch
+
+Each epoch's images are one run artifact \`saliency/epoch-NNN\`: a PNG per patch (the HH patch in dB, and the
+saliency heatmap — |∂p/∂pixel| — over it) with the patch id, its label and the model's p(iceberg) at that epoch.
+Open the run in the **Experiments** panel ("Saliency across epochs" in its details) to see them side by side; runs on the same
+training dataset explain the same patches, so they line up across runs too.`),
+    code(`const saliencyArtifacts = (await new floe.ExperimentTracker(data.store).artifacts(lenet.runId!)).filter((a) => a.name.startsWith('saliency/'));
+console.table(saliencyArtifacts.map((a) => { const m = a.meta as { epoch: number; images: { patch: string; label: number | null; probability: number | null }[] }; return { artifact: a.name, epoch: m.epoch, patches: m.images.map((i) => \`\${i.patch} (\${i.label === 1 ? 'iceberg' : 'ship'}): p=\${i.probability?.toFixed(3)}\`).join(', ') }; }));
+if (saliencyArtifacts.length !== lenet.epochsCompleted) throw new Error(\`expected saliency images for each of \${lenet.epochsCompleted} epochs, found \${saliencyArtifacts.length}\`);`),
     md(`## Evaluation
 
 Log loss punishes confident mistakes: a model that says 0.99 "iceberg" for a ship pays −ln(0.01) ≈ 4.6. Chance
@@ -262,6 +275,7 @@ const withDerived = await floe.train({
   store: data.store,
   experiment: 'iceberg-tutorial',
   runName: 'lenet-hh-hv-avg-ratio',
+  saliency: { every: 1, samples: 3 },
 });
 withDerived.model.dispose();
 console.log(\`HH+HV: accuracy \${lenet.evaluation!.accuracy.toFixed(3)}, log loss \${lenet.evaluation!.logLoss.toFixed(3)} | with derived channels: accuracy \${withDerived.evaluation!.accuracy.toFixed(3)}, log loss \${withDerived.evaluation!.logLoss.toFixed(3)}\`);

@@ -3,7 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SaliencyArtifactMeta } from '@floe/schema';
+import { openProjectStore } from '../store';
 import { spawnTs } from '../test-support/child-process';
+import { ExperimentTracker } from '../tracking/tracker';
 import { pipelineCommand, PipelineUsageError, writeBenchmarkSection } from './cli';
 import { tutorialSize } from './iceberg';
 import type { PipelineSummary } from './run';
@@ -76,6 +79,20 @@ describe('floe pipeline --size quick', () => {
     expect(t.evaluation!.accuracy).toBeGreaterThan(0.5);
     expect(t.evaluation!.rocAuc!).toBeGreaterThan(0.55);
     expect(t.evaluation!.logLoss).toBeLessThan(0.75);
+    // Saliency images of the same four validation patches after every epoch, for the Experiments panel.
+    const store = await openProjectStore({ home, metadataUrl: env.FLOE_METADATA_URL, blobUrl: env.FLOE_BLOB_URL });
+    try {
+      const saliency = (await new ExperimentTracker(store).artifacts(t.runId!))
+        .filter((a) => a.name.startsWith('saliency/'))
+        .map((a) => SaliencyArtifactMeta.parse(a.meta))
+        .sort((a, b) => a.epoch - b.epoch);
+      expect(saliency.map((m) => m.epoch)).toEqual(Array.from({ length: size.epochs }, (_, i) => i + 1));
+      const patches = saliency[0]!.images.map((i) => i.patch);
+      expect(patches).toHaveLength(4);
+      for (const m of saliency) expect(m.images.map((i) => i.patch)).toEqual(patches);
+    } finally {
+      await store.close();
+    }
 
     // Search: all trials ran, a best one better than chance, both timings measured.
     expect(s.search.trials).toBe(size.search.trials);

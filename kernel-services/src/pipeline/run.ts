@@ -195,6 +195,8 @@ export async function runPipeline(opts: PipelineOptions = {}): Promise<PipelineS
             store,
             experiment: 'iceberg-tutorial',
             runName: `pipeline-${size.name}`,
+            // Saliency of four validation patches after each epoch, for the Experiments panel.
+            saliency: { every: 1, samples: 4 },
             display: false,
             handleSigint: false,
             snapshot: {

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openProjectStore } from '../store';
+import { ExperimentTracker } from '../tracking/tracker';
 import { modelsCommand, runsCommand, trainCommand, UsageError } from './cli';
 import { SeededRandom } from './random';
 
@@ -64,6 +66,10 @@ describe('floe train / runs / models', () => {
         'iceberg',
         '--alias',
         'production',
+        '--saliency-every',
+        '1',
+        '--saliency-samples',
+        '2',
         '--json',
       ],
       (l) => out.push(l),
@@ -85,6 +91,18 @@ describe('floe train / runs / models', () => {
     await runsCommand(['list', '--experiment', 'cli', '--json'], (l) => runs.push(l));
     const [run] = JSON.parse(runs[0]!) as { id: number; status: string; code: { path: string } }[];
     expect(run).toMatchObject({ id: result.runId, status: 'finished', code: { path: 'floe train (command line)' } });
+    const store = await openProjectStore();
+    try {
+      const saliency = (await new ExperimentTracker(store).artifacts(result.runId))
+        .filter((a) => a.name.startsWith('saliency/'))
+        .map((a) => [a.name, (a.meta as { images: unknown[] }).images.length]);
+      expect(saliency).toEqual([
+        ['saliency/epoch-001', 2],
+        ['saliency/epoch-002', 2],
+      ]);
+    } finally {
+      await store.close();
+    }
 
     const lineage: string[] = [];
     await modelsCommand(['lineage', 'iceberg@production'], (l) => lineage.push(l));
@@ -131,6 +149,12 @@ describe('floe train / runs / models', () => {
     );
     await expect(trainCommand(['--data', path.join(dir, 'missing.json')], () => undefined)).rejects.toThrow(
       /--data .*missing\.json/,
+    );
+    await expect(trainCommand(['--data', file, '--saliency-every', '0'], () => undefined)).rejects.toThrow(
+      'saliency.every must be a positive whole number of epochs, got 0',
+    );
+    await expect(trainCommand(['--data', file, '--saliency-samples', '2'], () => undefined)).rejects.toThrow(
+      '--saliency-samples and --saliency-method need --saliency-every N',
     );
     await expect(runsCommand(['frobnicate'], () => undefined)).rejects.toThrow("unknown runs command 'frobnicate'");
     await expect(modelsCommand(['explain', 'iceberg@production'], () => undefined)).rejects.toThrow('needs --data');

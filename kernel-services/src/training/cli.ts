@@ -6,6 +6,7 @@ import { ExperimentTracker, type RunFilter } from '../tracking/tracker';
 import { ModelRegistry } from '../registry/registry';
 import { explain, explanationPng } from '../registry/explanations';
 import { recordsTrainingData, type PatchRecord, type TrainingData } from './data';
+import type { SaliencyMethod } from './epoch-saliency';
 import { train, TrainingInterruptedError, type OptimizerName, type TrainConfig } from './train';
 
 /**
@@ -26,6 +27,8 @@ export const TRAIN_USAGE = `usage: floe train (--data train.json | --training-da
   --augment                 random flips and 90° rotations
   --early-stopping N        patience in epochs (monitor val_loss)
   --checkpoint-every N      (1)     --resume RUN_ID   continue a run from its last checkpoint
+  --saliency-every N        store saliency images of validation patches every N epochs (off by default)
+  --saliency-samples K (4)  --saliency-method saliency|gradcam
   --validation F (0.2) --test F (0)  split fractions for --data
   --experiment NAME (default)  --name RUN_NAME
   --register MODEL [--alias ALIAS]  register the model when the run finishes
@@ -140,6 +143,11 @@ export async function trainCommand(argv: string[], out: Out): Promise<number> {
     process.once('SIGTERM', onTerm);
     try {
       const patience = num(options, 'early-stopping');
+      const saliencyEvery = num(options, 'saliency-every');
+      const saliencySamples = num(options, 'saliency-samples');
+      const saliencyMethod = str(options, 'saliency-method');
+      if (saliencyEvery === undefined && (saliencySamples !== undefined || saliencyMethod !== undefined))
+        throw new UsageError(`--saliency-samples and --saliency-method need --saliency-every N\n${TRAIN_USAGE}`);
       const config: TrainConfig = {
         model: str(options, 'model') ?? 'lenet',
         data,
@@ -151,6 +159,15 @@ export async function trainCommand(argv: string[], out: Out): Promise<number> {
         seed: num(options, 'seed', 42)!,
         augment: options.augment === true,
         ...(patience !== undefined ? { earlyStopping: { patience } } : {}),
+        ...(saliencyEvery !== undefined
+          ? {
+              saliency: {
+                every: saliencyEvery,
+                ...(saliencySamples !== undefined ? { samples: saliencySamples } : {}),
+                ...(saliencyMethod !== undefined ? { method: saliencyMethod as SaliencyMethod } : {}),
+              },
+            }
+          : {}),
         checkpointEvery: num(options, 'checkpoint-every', 1)!,
         ...(options.resume !== undefined ? { resume: num(options, 'resume')! } : {}),
         store,

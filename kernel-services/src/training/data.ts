@@ -15,12 +15,22 @@ export interface SampleBatch {
   label: Tensor2D;
   /** Incidence angle per sample in degrees, NaN where missing (only when the data has an angle feature). */
   angle?: Float32Array;
+  /** Each sample's identifier (record id, primary key), when asked for with `withIds` and known. */
+  ids?: string[];
+}
+
+export interface BatchOptions {
+  batchSize: number;
+  /** Shuffle with this seed (the same seed gives the same order); absent: the split's own order. */
+  shuffleSeed?: number;
+  /** Attach `ids` to each batch (an extra look-up for some sources, so only when needed). */
+  withIds?: boolean;
 }
 
 export interface DataSplit {
   readonly size: number;
   /** Batches in order, or shuffled by `shuffleSeed` (the same seed gives the same order). */
-  batches(opts: { batchSize: number; shuffleSeed?: number }): AsyncIterable<SampleBatch>;
+  batches(opts: BatchOptions): AsyncIterable<SampleBatch>;
 }
 
 /** Per-channel standardisation applied by the data before the model sees it; recorded with the model. */
@@ -54,6 +64,8 @@ export interface TensorSplitInput {
   labels: ArrayLike<number>;
   /** Degrees; null or NaN where missing. */
   angles?: ArrayLike<number | null>;
+  /** Sample identifiers (e.g. record ids); default: none (batches carry no ids). */
+  ids?: readonly string[];
 }
 
 export interface InMemoryDataOptions {
@@ -73,11 +85,12 @@ class TensorSplit implements DataSplit {
     private readonly images: Tensor4D,
     private readonly labels: Tensor2D,
     private readonly angles: Float32Array | undefined,
+    private readonly ids: readonly string[] | undefined,
   ) {
     this.size = images.shape[0];
   }
 
-  async *batches({ batchSize, shuffleSeed }: { batchSize: number; shuffleSeed?: number }): AsyncIterable<SampleBatch> {
+  async *batches({ batchSize, shuffleSeed, withIds }: BatchOptions): AsyncIterable<SampleBatch> {
     const tf = loadTf();
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
@@ -93,6 +106,7 @@ class TensorSplit implements DataSplit {
         };
         indices.dispose();
         if (this.angles) batch.angle = Float32Array.from(idx, (i) => this.angles![i]!);
+        if (withIds && this.ids) batch.ids = Array.from(idx, (i) => this.ids![i]!);
         yield batch;
       } else {
         const n = end - start;
@@ -101,6 +115,7 @@ class TensorSplit implements DataSplit {
           label: this.labels.slice([start, 0], [n, 1]),
         };
         if (this.angles) batch.angle = this.angles.slice(start, end);
+        if (withIds && this.ids) batch.ids = this.ids.slice(start, end);
         yield batch;
       }
     }
@@ -151,8 +166,12 @@ function toSplit(name: string, input: TensorSplitInput, channels: number, withAn
       return a === null || a === undefined ? NaN : a;
     });
   }
+  if (input.ids && input.ids.length !== n) {
+    images.dispose();
+    throw new RangeError(`${name} split: ${n} images but ${input.ids.length} ids`);
+  }
   const labels = tf.tensor2d(Float32Array.from(input.labels), [n, 1]);
-  return new TensorSplit(images, labels, angles);
+  return new TensorSplit(images, labels, angles, input.ids ? [...input.ids] : undefined);
 }
 
 /** Training data from tensors or arrays already in memory (tests, benchmarks, notebooks). Copies the tensors. */
@@ -298,6 +317,7 @@ export function recordsTrainingData(
         const a = records[i]!.inc_angle;
         return typeof a === 'number' ? a : null;
       }),
+      ids: indices.map((i) => String(records[i]!.id)),
     };
   };
   const data = inMemoryTrainingData({

@@ -3,7 +3,7 @@ import type { DatasetLineage } from '@floe/schema';
 import { TrainingDataset } from '../feature-store/training-dataset';
 import type { TrainingDataLoader } from '../feature-store/loader';
 import { loadTf } from './backend';
-import type { DataSplit, Preprocessing, SampleBatch, TrainingData } from './data';
+import type { BatchOptions, DataSplit, Preprocessing, SampleBatch, TrainingData } from './data';
 
 /**
  * A feature-store training dataset as `TrainingData`: batches stream from the frozen Lance version
@@ -36,6 +36,7 @@ class FeatureStoreSplit implements DataSplit {
     private readonly label: string,
     private readonly preprocessing: Preprocessing | null,
     private readonly angles: ((rowIds: number[]) => Promise<Float32Array>) | null,
+    private readonly primaryKeys: (rowIds: number[]) => Promise<string[]>,
   ) {}
 
   private loader(batchSize: number, shuffle: boolean): Promise<TrainingDataLoader> {
@@ -56,7 +57,7 @@ class FeatureStoreSplit implements DataSplit {
     return l;
   }
 
-  async *batches({ batchSize, shuffleSeed }: { batchSize: number; shuffleSeed?: number }): AsyncIterable<SampleBatch> {
+  async *batches({ batchSize, shuffleSeed, withIds }: BatchOptions): AsyncIterable<SampleBatch> {
     const tf = loadTf();
     const loader = await this.loader(batchSize, shuffleSeed !== undefined);
     const [h, w, c] = loader.sampleShape;
@@ -73,6 +74,7 @@ class FeatureStoreSplit implements DataSplit {
         label: tf.tensor2d(raw.ys, [raw.size, 1]),
       };
       if (this.angles) batch.angle = await this.angles(raw.rowIds);
+      if (withIds) batch.ids = await this.primaryKeys(raw.rowIds);
       yield batch;
     }
   }
@@ -149,6 +151,23 @@ export async function featureStoreTrainingData(
       }
     : null;
 
+  // Sample ids (asked for by the saliency-per-epoch pick): the primary key, joined with '/' when composite.
+  const primaryKey = dataset.featureGroup.info.primaryKey;
+  const primaryKeys = async (rowIds: number[]): Promise<string[]> => {
+    table ??= dataset.openTable();
+    const batches = await TrainingDataset.take(await table, rowIds, primaryKey);
+    const at = new Map<number, number>();
+    rowIds.forEach((id, i) => at.set(id, i));
+    const out = rowIds.map((id) => `row ${id}`);
+    for (const b of batches) {
+      const rid = b.getChild('_rowid')!;
+      const cols = primaryKey.map((k) => b.getChild(k)!);
+      for (let r = 0; r < b.numRows; r++)
+        out[at.get(Number(rid.get(r) as bigint))!] = cols.map((c) => String(c.get(r))).join('/');
+    }
+    return out;
+  };
+
   const counts = dataset.info.splitCounts;
   const names = {
     train: opts.splits?.train ?? 'train',
@@ -159,7 +178,7 @@ export async function featureStoreTrainingData(
     throw new RangeError(`${dataset.label} has no split '${names.train}' (it has ${Object.keys(counts).join(', ')})`);
   const make = (name: string): FeatureStoreSplit | undefined =>
     name in counts && counts[name]! > 0
-      ? new FeatureStoreSplit(dataset, name, counts[name]!, channels, label, preprocessing, angles)
+      ? new FeatureStoreSplit(dataset, name, counts[name]!, channels, label, preprocessing, angles, primaryKeys)
       : undefined;
   const train = make(names.train)!;
   const validation = make(names.validation);

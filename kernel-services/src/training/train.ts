@@ -17,6 +17,13 @@ import {
 } from './checkpoint';
 import type { DataSplit, SampleBatch, TrainingData } from './data';
 import { tslabDisplaySink, type DisplaySink } from './display';
+import {
+  EpochSaliency,
+  resolveSaliencyOption,
+  SaliencyOptionError,
+  type ResolvedSaliency,
+  type SaliencyOption,
+} from './epoch-saliency';
 import { LiveTrainingView, type LiveState } from './live';
 import { evaluateBinary, rocCurve, type Evaluation } from './metrics';
 import { deriveSeed, SeededRandom, withSeededMathRandom } from './random';
@@ -98,6 +105,12 @@ export interface TrainConfig {
   seed?: number;
   /** Incidence angle standardisation for the angle model (missing angles become the mean). */
   angleNormalization?: { mean: number; std: number };
+  /**
+   * Saliency images across epochs (off by default): after every `every`-th epoch (and the last), explain
+   * `samples` validation patches — a seeded pick, the same every epoch — with `method` and store the
+   * PNGs on the run as `saliency/epoch-<NNN>` for the Experiments panel. See docs/training.md.
+   */
+  saliency?: SaliencyOption | false;
 
   /** Track the run in this store (default: open the project store from the environment). */
   store?: ProjectStore;
@@ -172,6 +185,8 @@ export interface ResolvedParams {
   angleNormalization: { mean: number; std: number } | null;
   preprocessing: TrainingData['preprocessing'];
   data: { description: string; train: number; validation: number; test: number };
+  /** Saliency images per epoch, or null when off. */
+  saliency: ResolvedSaliency | null;
 }
 
 /** What a model from a run takes, stored in model.json (userDefinedMetadata.floe) and the registry. */
@@ -274,6 +289,13 @@ export function resolveParams(config: TrainConfig): ResolvedParams {
   const checkpointEvery = config.checkpointEvery ?? 1;
   if (!Number.isInteger(checkpointEvery) || checkpointEvery < 0)
     throw new TrainingConfigError(`checkpointEvery must be a non-negative integer, got ${checkpointEvery}`);
+  let saliency: ResolvedSaliency | null;
+  try {
+    saliency = resolveSaliencyOption(config.saliency, data.validation?.size ?? 0, config.track ?? true);
+  } catch (err) {
+    if (err instanceof SaliencyOptionError) throw new TrainingConfigError(err.message);
+    throw err;
+  }
   return {
     model,
     modelOptions: opts,
@@ -297,6 +319,7 @@ export function resolveParams(config: TrainConfig): ResolvedParams {
       validation: data.validation?.size ?? 0,
       test: data.test?.size ?? 0,
     },
+    saliency,
   };
 }
 
@@ -628,6 +651,23 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   state.rows = [...history];
   state.epoch = startEpoch - 1;
   const pipeline = new InputPipeline(params, data);
+  let epochSaliency: EpochSaliency | null = null;
+  if (params.saliency && run) {
+    try {
+      epochSaliency = await EpochSaliency.pick(params.saliency, data.validation!, pipeline, {
+        channels: data.channels,
+        modelChannel: params.channels[0]!,
+        preprocessing: data.preprocessing,
+        model: state.runName,
+      });
+    } catch (err) {
+      await run.fail(err);
+      model.dispose();
+      optimizer.dispose();
+      if (ownStore) await store!.close();
+      throw err;
+    }
+  }
   let stopReason: string | null = null;
   let interrupted: string | null = null;
   const onSigint = (): void => {
@@ -793,6 +833,12 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
           stopReason = `early stopping: ${cfg.monitor} did not improve by more than ${cfg.minDelta} for ${cfg.patience} epoch(s); best ${(es.best ?? NaN).toFixed(4)} at epoch ${es.bestEpoch}`;
         }
       }
+      // After early stopping so the last epoch trained (stopped early or not) always has its images.
+      if (epochSaliency && run && epochSaliency.due(epoch, epoch === params.epochs || stopReason !== null)) {
+        row.saliency_seconds = await epochSaliency.record(model, run, store!.blobs, epoch);
+        await run.log('epoch', epoch, { saliency_seconds: row.saliency_seconds });
+        state.rows = [...history];
+      }
       for (const cb of callbacks) await cb.onEpochEnd?.(row, ctx);
 
       if (
@@ -910,6 +956,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     process.removeListener('SIGINT', onSigint);
     config.signal?.removeEventListener('abort', onAbort);
     bestWeights?.forEach((t) => t.dispose());
+    epochSaliency?.dispose();
     optimizer.dispose();
     if (ownStore) await store!.close();
   }
