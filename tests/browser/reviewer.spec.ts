@@ -129,6 +129,11 @@ async function readExperiments(store: ProjectStore) {
     .select((eb) => eb.fn.countAll<number>().as('points'))
     .groupBy(['run_id', 'name', 'scope'])
     .execute();
+  const saliency = await store.db
+    .selectFrom('run_artifact')
+    .select(['run_id', 'meta'])
+    .where('name', 'like', 'saliency/epoch-%')
+    .execute();
   return {
     all: experiments.map((e) => e.name),
     experiments: experiments
@@ -147,9 +152,26 @@ async function readExperiments(store: ProjectStore) {
             curves: Object.fromEntries(
               metrics.filter((m) => m.run_id === r.id).map((m) => [m.name, Number(m.points)] as const),
             ),
+            saliency: saliency
+              .filter((a) => a.run_id === r.id)
+              .map((a) => json<SaliencyMeta>(a.meta))
+              .sort((a, b) => a.epoch - b.epoch),
           })),
       })),
   };
+}
+
+/** `meta` of a run's `saliency/epoch-NNN` artifact (SaliencyArtifactMeta in schema/src/hub.ts). */
+interface SaliencyMeta {
+  epoch: number;
+  method: string;
+  images: { file: string; patch: string; label: number | null; probability: number | null }[];
+}
+
+/** The panel's columns for a run's saliency epochs: at most 8, evenly spaced, first and last kept. */
+function saliencyColumns<T>(items: readonly T[], max = 8): T[] {
+  if (items.length <= max) return [...items];
+  return Array.from({ length: max }, (_, i) => items[Math.round((i * (items.length - 1)) / (max - 1))]!);
 }
 
 async function readSearches(store: ProjectStore) {
@@ -484,9 +506,49 @@ test('reviewer: the experiments panel shows the tutorial runs with their curves,
       expect(Object.keys(r.curves)).toContain('val_accuracy');
       await expect(epochsCell(detail)).toHaveText(String(r.epochs));
       await page.screenshot({ path: screenshotPath(`reviewer-experiments-run-${r.id}.png`) });
+      if (r.saliency.length) await expectSaliencyAcrossEpochs(detail, r.id, r.saliency);
     }
     await panel.locator('.floe-Experiments-filter').fill('');
+
+    // Runs with saliency images side by side: the same patches at the latest epoch they all have.
+    const withImages = e.runs.filter((r) => r.parent === null && r.saliency.length > 0);
+    if (withImages.length >= 2) {
+      const pair = withImages.slice(-2);
+      for (const r of pair) {
+        await panel.locator('.floe-Experiments-filter').fill(r.name);
+        await panel.locator(`.floe-RunsTable-row input[data-floe-run-id="${r.id}"]`).check();
+      }
+      await panel.locator('.floe-Experiments-filter').fill('');
+      await panel.locator('.floe-Experiments-compare').click();
+      await expect(detail.locator('.floe-Detail-title')).toHaveText('Comparing 2 runs');
+      const common = Math.max(
+        ...pair[0]!.saliency.map((m) => m.epoch).filter((ep) => pair[1]!.saliency.some((m) => m.epoch === ep)),
+      );
+      const across = saliencySection(detail, 'Saliency across runs').locator('.floe-Saliency-grid');
+      await expect(across.locator('caption')).toHaveText(`All runs at epoch ${common}`);
+      // Names over 24 characters are cut with an ellipsis in the heading.
+      await expect(across.locator('thead th')).toHaveText([
+        'patch',
+        ...pair.map((r) => `#${r.id} ${r.name.length > 24 ? `${r.name.slice(0, 23)}…` : r.name}`),
+      ]);
+      const images = across.locator('img.floe-Saliency-image');
+      const patches = pair[0]!.saliency[0]!.images.length;
+      await expect
+        .poll(() => images.evaluateAll((nodes) => nodes.filter((n) => (n as HTMLImageElement).naturalWidth > 0).length))
+        .toBe(2 * patches);
+      await across.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: screenshotPath(`reviewer-experiments-${slug(e.name)}-saliency-runs.png`) });
+      for (const r of pair) await panel.locator(`.floe-RunsTable-row input[data-floe-run-id="${r.id}"]`).uncheck();
+    }
   }
+  // The tutorial's training (notebook 03, or floe pipeline) stores saliency images after every epoch.
+  const trained = experiments.flatMap((e) => e.runs).filter((r) => r.parent === null && r.saliency.length > 0);
+  expect(trained.length, `no run of the tutorial project at ${tutorialHome} has saliency images`).toBeGreaterThan(0);
+  for (const r of trained)
+    expect(
+      r.saliency.map((m) => m.epoch),
+      `saliency epochs of run ${r.id}`,
+    ).toEqual(Array.from({ length: r.epochs }, (_, i) => i + 1));
 
   for (const s of searches.searches) {
     await panel.locator(`.floe-Experiments-item[data-floe-search="${s.id}"]`).click();
@@ -524,6 +586,38 @@ test('reviewer: the experiments panel shows the tutorial runs with their curves,
   expect(await kernelIds(request), 'the panels started a kernel').toEqual([]);
   expect(errors).toEqual([]);
 });
+
+function saliencySection(detail: Locator, title: string): Locator {
+  return detail.locator('.floe-Detail-section', {
+    has: detail.page().locator('.floe-Detail-sectionTitle', { hasText: title }),
+  });
+}
+
+/**
+ * A run's saliency images in its details: a row per patch (the ids stored with the run), a column per
+ * epoch shown, every image loaded through the hub, and p(iceberg) of the last epoch as stored.
+ */
+async function expectSaliencyAcrossEpochs(detail: Locator, runId: number, saliency: SaliencyMeta[]): Promise<void> {
+  const grid = saliencySection(detail, 'Saliency across epochs').locator('.floe-Saliency-grid');
+  const shown = saliencyColumns(saliency);
+  await expect(grid.locator('thead th')).toHaveText(['patch', ...shown.map((m) => `epoch ${m.epoch}`)]);
+  const last = shown[shown.length - 1]!;
+  const rows = grid.locator('tbody tr');
+  await expect(rows).toHaveCount(last.images.length);
+  expect(await datasetValues(rows, 'floePatch')).toEqual(last.images.map((i) => i.patch));
+  for (const image of last.images) {
+    const p = image.probability;
+    await expect(
+      grid.locator(`tbody tr[data-floe-patch="${cssString(image.patch)}"] .floe-Saliency-probability`).last(),
+    ).toHaveText(p === null ? '' : `p(iceberg) ${Number.isInteger(p) ? String(p) : p.toPrecision(4)}`);
+  }
+  const images = grid.locator('img.floe-Saliency-image');
+  await expect
+    .poll(() => images.evaluateAll((nodes) => nodes.filter((n) => (n as HTMLImageElement).naturalWidth > 0).length))
+    .toBe(last.images.length * shown.length);
+  await grid.scrollIntoViewIfNeeded();
+  await detail.page().screenshot({ path: screenshotPath(`reviewer-experiments-run-${runId}-saliency.png`) });
+}
 
 /** Points in an SVG path drawn as `M x,y L x,y …`. */
 function pointsOf(d: string | null): number {
