@@ -11,6 +11,7 @@ describe('floe bench serve options', () => {
       maxBatchSize: 32,
       maxWaitUs: 0,
       skipUnbatched: false,
+      serverCpuProf: null,
     });
     expect(
       parseServeBenchArgs(['--concurrency', '1,32', '--requests=50', '--max-wait-us', '500', '--skip-unbatched']),

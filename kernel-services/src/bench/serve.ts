@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,7 +27,12 @@ import type { BenchRunner } from './index';
  * network, read-back) at batch sizes 1, 8, 32, 128, measured in the same run.
  *
  * ratio = served instances/s (batching on, concurrency 32, JSON instances) ÷ in-process instances/s
- * at batch 32. Request bodies are built once before timing; the request log is on, as by default.
+ * at batch 32 (the better of the measurement before serving and the one right after the served
+ * concurrency-32 level, so a slow moment never flatters the ratio). Request bodies are built once
+ * before timing; the request log is on, as by default. The load generator is this process, the
+ * server another: each level reports both processes' CPU per request and the load average, since
+ * they share the machine's cores. A pass with the model on the server's event loop (no predict
+ * thread) at concurrency 32 shows what the predict thread brings, in the same run.
  */
 
 export interface ServeBenchOptions {
@@ -41,6 +47,8 @@ export interface ServeBenchOptions {
   maxWaitUs: number;
   /** Skip the batching-off pass. */
   skipUnbatched: boolean;
+  /** Write the server process's V8 CPU profiles (node --cpu-prof) into this folder. */
+  serverCpuProf: string | null;
 }
 
 export function parseServeBenchArgs(args: string[]): ServeBenchOptions {
@@ -52,6 +60,7 @@ export function parseServeBenchArgs(args: string[]): ServeBenchOptions {
     maxBatchSize: 32,
     maxWaitUs: 0,
     skipUnbatched: false,
+    serverCpuProf: null,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -79,6 +88,7 @@ export function parseServeBenchArgs(args: string[]): ServeBenchOptions {
     else if (key === 'predict-seconds') o.predictSeconds = num(0.1);
     else if (key === 'max-batch-size') o.maxBatchSize = Math.round(num(1));
     else if (key === 'max-wait-us') o.maxWaitUs = Math.round(num(0));
+    else if (key === 'server-cpu-prof') o.serverCpuProf = path.resolve(value);
     else throw new RangeError(`bench serve: unknown option --${key}`);
   }
   return o;
@@ -95,8 +105,12 @@ interface LevelResult {
   p99_ms: number;
   /** The server process's CPU time (all threads) per answered request, from its /metrics. */
   server_cpu_ms_per_request: number;
+  /** The load generator's (this process's) CPU time per request: it shares the machine's cores with the server. */
+  client_cpu_ms_per_request: number;
   /** Instances per executed batch in this level. */
   mean_batch: number;
+  /** 1-minute load average at the end of the level. */
+  loadavg: number;
 }
 
 interface ServerCounters {
@@ -129,6 +143,78 @@ async function serverCounters(base: string): Promise<ServerCounters> {
   };
 }
 
+/**
+ * One keep-alive HTTP/1.1 connection that sends prepared requests and reads each response's status
+ * and length-delimited body, and nothing more: the load generator shares the cores with the
+ * server, so it spends as little CPU per request as it can (node:http's client cost about 0.7 ms
+ * per 227 KiB request here, this a fraction of that).
+ */
+class LoopbackClient {
+  private buffered: Buffer[] = [];
+  private size = 0;
+  private waiting: { resolve(status: number): void; reject(err: Error): void } | null = null;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered.push(chunk);
+      this.size += chunk.length;
+      this.parse();
+    });
+    const fail = (err: Error): void => {
+      const w = this.waiting;
+      this.waiting = null;
+      w?.reject(err);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('bench serve: the server closed the connection')));
+  }
+
+  static connect(host: string, port: number): Promise<LoopbackClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port, noDelay: true }, () => {
+        socket.off('error', reject);
+        resolve(new LoopbackClient(socket));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /** Writes one request; resolves to the response's status code once its whole body is in. */
+  send(request: Buffer): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.socket.write(request);
+    });
+  }
+
+  private parse(): void {
+    if (!this.waiting) return;
+    const data = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered, this.size);
+    this.buffered = [data];
+    const headEnd = data.indexOf('\r\n\r\n');
+    if (headEnd < 0) return;
+    const head = data.toString('latin1', 0, headEnd);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (!length) {
+      this.waiting.reject(new Error(`bench serve: a response without content-length: ${head}`));
+      this.waiting = null;
+      return;
+    }
+    const end = headEnd + 4 + Number(length[1]);
+    if (data.length < end) return;
+    const rest = data.subarray(end);
+    this.buffered = rest.length > 0 ? [rest] : [];
+    this.size = rest.length;
+    const w = this.waiting;
+    this.waiting = null;
+    w.resolve(Number(head.slice(9, 12)));
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
 const round = (x: number, d = 2): number => Number(x.toFixed(d));
 
 function quantile(sorted: number[], q: number): number {
@@ -140,12 +226,19 @@ async function startServer(
   home: string,
   model: string,
   batching: { enabled: boolean; maxBatchSize: number; maxWaitUs: number },
+  predictThread: boolean,
   log: (l: string) => void,
+  cpuProfDir: string | null,
 ): Promise<{ url: string; child: ChildProcess }> {
   const { file, execArgv } = childEntry(path.join(__dirname, '..', 'serving'), 'bench-server', __filename);
-  const child = spawn(process.execPath, [...execArgv, file, JSON.stringify({ home, models: [model], batching })], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const child = spawn(
+    process.execPath,
+    [...execArgv, ...prof, file, JSON.stringify({ home, models: [model], batching, predictThread })],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stderr!.on('data', (d: Buffer) => log(`  [server] ${d.toString().trimEnd()}`));
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
@@ -178,43 +271,41 @@ async function loadLevel(
   total: number,
   seconds: number,
 ): Promise<LevelResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const target = new URL(url);
+  // Whole HTTP/1.1 requests (head and body) built before timing: one socket write per request.
+  const requests = bodies.map((body) =>
+    Buffer.concat([
+      Buffer.from(
+        `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+        'latin1',
+      ),
+      body,
+    ]),
+  );
+  const clients = await Promise.all(
+    Array.from({ length: concurrency }, () => LoopbackClient.connect(target.hostname, Number(target.port))),
+  );
   const latencies: number[] = [];
   let failed = 0;
   let next = 0;
   const deadline = performance.now() + seconds * 1000;
-  const post = (body: Buffer): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const req = http.request(
-        url,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
   const before = await serverCounters(base);
+  const clientCpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    clients.map(async (client) => {
       while (next < total && performance.now() < deadline) {
         const i = next++;
         const t = performance.now();
-        const status = await post(bodies[i % bodies.length]!).catch(() => 0);
+        const status = await client.send(requests[i % requests.length]!).catch(() => 0);
         latencies.push(performance.now() - t);
         if (status !== 200) failed++;
       }
     }),
   );
   const wall = (performance.now() - started) / 1000;
-  agent.destroy();
+  const clientUsed = process.cpuUsage(clientCpu);
+  for (const c of clients) c.close();
   const after = await serverCounters(base);
   latencies.sort((a, b) => a - b);
   const ok = latencies.length - failed;
@@ -231,11 +322,20 @@ async function loadLevel(
       ((after.cpuSeconds - before.cpuSeconds) * 1000) / Math.max(1, latencies.length),
       3,
     ),
+    client_cpu_ms_per_request: round((clientUsed.user + clientUsed.system) / 1000 / Math.max(1, latencies.length), 3),
     mean_batch: round(
       (after.batchedInstances - before.batchedInstances) / Math.max(1, after.batches - before.batches),
       2,
     ),
+    loadavg: round(os.loadavg()[0]!, 1),
   };
+}
+
+interface InProcessResult {
+  batch: number;
+  throughput: number;
+  ms_per_batch: number;
+  cpu_ms_per_instance: number;
 }
 
 export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => {
@@ -244,17 +344,19 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
   const spec = DEFAULT_LENET;
   const [side, , channels] = spec.inputShape;
   const name = 'lenet-bench';
+  const loadavg = (): string =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  let servable: Servable | null = null;
   try {
     const cpu = os.cpus()[0]?.model ?? 'unknown';
     log(
-      `floe bench serve: LeNet-style CNN ${spec.inputShape.join('x')} on ${os.cpus().length} × ${cpu}, load average ${os
-        .loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}`,
+      `floe bench serve: LeNet-style CNN ${spec.inputShape.join('x')} on ${os.cpus().length} × ${cpu}, load average ${loadavg()}`,
     );
     const records = generateSynthetic({ seed: 11, count: 48, size: side });
     const store = await openProjectStore({ home });
-    const inProcess: { batch: number; throughput: number; ms_per_batch: number; cpu_ms_per_instance: number }[] = [];
     try {
       log('registering a LeNet trained for one epoch on 48 synthetic patches (weights do not change the timing)');
       const r = await train({
@@ -269,45 +371,46 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       });
       r.model.dispose();
       await new ModelRegistry(store).register({ runId: r.runId!, name });
-
-      // The reference: the same version's execution path in this process, batch by batch.
+      // The reference: the same version's execution path (Servable.predict) in this process.
       const { model, version } = await new ModelRegistry(store).load(name);
-      const servable = new Servable(model, version, servingSignature(model, version), null);
-      const per = side * side * channels;
-      for (const batch of [1, 8, 32, 128]) {
-        const values = new Float32Array(batch * per);
-        for (let i = 0; i < batch; i++) {
-          const rec = records[i % records.length]!;
-          for (let k = 0; k < side * side; k++) {
-            values[(i * side * side + k) * 2] = rec.band_1[k]!;
-            values[(i * side * side + k) * 2 + 1] = rec.band_2[k]!;
-          }
-        }
-        servable.predict([values], batch);
-        let n = 0;
-        const t = performance.now();
-        const cpu = process.cpuUsage();
-        while (n < 3 || performance.now() - t < o.predictSeconds * 1000) {
-          servable.predict([values], batch);
-          n++;
-        }
-        const ms = (performance.now() - t) / n;
-        const used = process.cpuUsage(cpu);
-        const cpuPerInstance = round((used.user + used.system) / 1000 / (n * batch), 3);
-        inProcess.push({
-          batch,
-          throughput: round((batch * 1000) / ms),
-          ms_per_batch: round(ms),
-          cpu_ms_per_instance: cpuPerInstance,
-        });
-        log(
-          `in-process predict, batch ${batch}: ${round(ms)} ms per batch, ${round((batch * 1000) / ms)} instances/s, ${cpuPerInstance} CPU ms per instance`,
-        );
-      }
-      await servable.retire();
+      servable = new Servable(model, version, servingSignature(model, version), null);
     } finally {
       await store.close();
     }
+    const reference = servable;
+    const per = side * side * channels;
+    /** In-process predict of `batch` instances, timed for predictSeconds (at least 3 calls). */
+    const inProcessAt = (batch: number, label = ''): InProcessResult => {
+      const values = new Float32Array(batch * per);
+      for (let i = 0; i < batch; i++) {
+        const rec = records[i % records.length]!;
+        for (let k = 0; k < side * side; k++) {
+          values[(i * side * side + k) * 2] = rec.band_1[k]!;
+          values[(i * side * side + k) * 2 + 1] = rec.band_2[k]!;
+        }
+      }
+      reference.predict([values], batch);
+      let n = 0;
+      const t = performance.now();
+      const cpuAt = process.cpuUsage();
+      while (n < 3 || performance.now() - t < o.predictSeconds * 1000) {
+        reference.predict([values], batch);
+        n++;
+      }
+      const ms = (performance.now() - t) / n;
+      const used = process.cpuUsage(cpuAt);
+      const res: InProcessResult = {
+        batch,
+        throughput: round((batch * 1000) / ms),
+        ms_per_batch: round(ms),
+        cpu_ms_per_instance: round((used.user + used.system) / 1000 / (n * batch), 3),
+      };
+      log(
+        `in-process predict${label}, batch ${batch}: ${res.ms_per_batch} ms per batch, ${res.throughput} instances/s, ${res.cpu_ms_per_instance} CPU ms per instance`,
+      );
+      return res;
+    };
+    const inProcess = [1, 8, 32, 128].map((b) => inProcessAt(b));
 
     // Request bodies: one instance each, built before timing.
     const nested = (rec: (typeof records)[number]): number[][][] =>
@@ -328,63 +431,83 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
     );
 
     const served: Record<string, LevelResult[]> = {};
-    const passes: [string, boolean][] = [
-      ['batching', true],
-      ...(o.skipUnbatched ? [] : ([['no_batching', false]] as [string, boolean][])),
+    /** In-process batch 32 again right after the served concurrency-32 level, and at the batch the server formed. */
+    const adjacent: InProcessResult[] = [];
+    const describe = (label: string, res: LevelResult): string =>
+      `${label}, concurrency ${res.concurrency}: ${res.throughput} req/s, p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms, p99 ${res.p99_ms} ms (${res.requests} requests, ${res.failed} failed, ${res.seconds} s; server ${res.server_cpu_ms_per_request} CPU ms per request, load generator ${res.client_cpu_ms_per_request}; mean batch ${res.mean_batch}; load ${res.loadavg})`;
+    const passes: { label: string; batching: boolean; predictThread: boolean; concurrencies: number[] }[] = [
+      { label: 'batching', batching: true, predictThread: true, concurrencies: o.concurrencies },
+      // The same server with the model on its event loop (no predict thread), for comparison.
+      ...(o.concurrencies.includes(32)
+        ? [{ label: 'batching_in_loop', batching: true, predictThread: false, concurrencies: [32] }]
+        : []),
+      ...(o.skipUnbatched
+        ? []
+        : [{ label: 'no_batching', batching: false, predictThread: true, concurrencies: o.concurrencies }]),
     ];
-    for (const [label, enabled] of passes) {
+    for (const pass of passes) {
       const { url, child } = await startServer(
         home,
         name,
-        { enabled, maxBatchSize: o.maxBatchSize, maxWaitUs: o.maxWaitUs },
+        { enabled: pass.batching, maxBatchSize: o.maxBatchSize, maxWaitUs: o.maxWaitUs },
+        pass.predictThread,
         log,
+        o.serverCpuProf,
       );
       try {
         const target = `${url}/v1/models/${name}:predict`;
         await loadLevel(url, target, jsonBodies, 4, 16, o.seconds); // warm-up: connections, kernels, JIT
-        served[label] = [];
-        for (const c of o.concurrencies) {
+        served[pass.label] = [];
+        for (const c of pass.concurrencies) {
           const res = await loadLevel(url, target, jsonBodies, c, Math.max(o.requests, c * 4), o.seconds);
-          served[label].push(res);
-          log(
-            `${label}, concurrency ${c}: ${res.throughput} req/s, p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms, p99 ${res.p99_ms} ms (${res.requests} requests, ${res.failed} failed, ${res.seconds} s; server ${res.server_cpu_ms_per_request} CPU ms per request, mean batch ${res.mean_batch})`,
-          );
+          served[pass.label]!.push(res);
+          log(describe(pass.label, res));
+          if (pass.label === 'batching' && c === 32) {
+            adjacent.push(inProcessAt(32, ' (again, after the served level)'));
+            const formed = Math.max(1, Math.round(res.mean_batch));
+            if (formed !== 32) adjacent.push(inProcessAt(formed, ' (at the mean batch the server formed)'));
+          }
         }
-        if (enabled && o.concurrencies.includes(32)) {
+        if (pass.label === 'batching' && o.concurrencies.includes(32)) {
           const res = await loadLevel(url, target, b64Bodies, 32, Math.max(o.requests, 128), o.seconds);
           served.batching_b64 = [res];
-          log(
-            `batching, b64 float32 bodies, concurrency 32: ${res.throughput} req/s, p99 ${res.p99_ms} ms (server ${res.server_cpu_ms_per_request} CPU ms per request, mean batch ${res.mean_batch})`,
-          );
+          log(describe('batching, b64 float32 bodies', res));
         }
       } finally {
         await stopServer(child);
       }
     }
 
-    const reference32 = inProcess.find((p) => p.batch === 32)!.throughput;
-    const referenceCpu32 = inProcess.find((p) => p.batch === 32)!.cpu_ms_per_instance;
+    // The best of the two in-process batch-32 measurements: the reference is never flattered by a slow moment.
+    const reference32 = [inProcess.find((p) => p.batch === 32)!, ...adjacent.filter((p) => p.batch === 32)].reduce(
+      (a, b) => (b.throughput > a.throughput ? b : a),
+    );
     const at32 = served.batching?.find((l) => l.concurrency === 32);
     const at1 = served.batching?.find((l) => l.concurrency === 1);
-    const ratio = at32 ? round(at32.throughput / reference32, 3) : null;
+    const inLoop32 = served.batching_in_loop?.[0];
+    const ratio = at32 ? round(at32.throughput / reference32.throughput, 3) : null;
     return {
       bench: 'serve',
       ratio,
       ...BENCH_GOALS.serve,
       ...(ratio === null ? { unavailable: 'concurrency 32 was not measured (see --concurrency)' } : {}),
       model: `lenet ${spec.inputShape.join('x')}`,
-      reference: 'in-process batched predict (same version, same execution path), batch 32',
+      reference:
+        'in-process batched predict (same version, same execution path), batch 32, best of before and right after the served level',
       request_form: 'one instance per request, JSON lists (TF Serving row form)',
       served_throughput_c32: at32?.throughput ?? null,
-      in_process_throughput_b32: reference32,
+      in_process_throughput_b32: reference32.throughput,
       p99_ms_c1: at1?.p99_ms ?? null,
-      // CPU per instance, in process ÷ served: less sensitive to other jobs on a shared machine.
-      in_process_cpu_ms_per_instance_b32: referenceCpu32,
-      server_cpu_ms_per_request_c32: at32?.server_cpu_ms_per_request ?? null,
-      cpu_ratio: at32 ? round(referenceCpu32 / at32.server_cpu_ms_per_request, 3) : null,
       p99_goal_ms_c1: 5,
-      ratio_b64: served.batching_b64 ? round(served.batching_b64[0]!.throughput / reference32, 3) : null,
+      // CPU per instance, in process ÷ served: less sensitive to other jobs on a shared machine.
+      in_process_cpu_ms_per_instance_b32: reference32.cpu_ms_per_instance,
+      server_cpu_ms_per_request_c32: at32?.server_cpu_ms_per_request ?? null,
+      client_cpu_ms_per_request_c32: at32?.client_cpu_ms_per_request ?? null,
+      cpu_ratio: at32 ? round(reference32.cpu_ms_per_instance / at32.server_cpu_ms_per_request, 3) : null,
+      ratio_b64: served.batching_b64 ? round(served.batching_b64[0]!.throughput / reference32.throughput, 3) : null,
+      ratio_in_loop: inLoop32 ? round(inLoop32.throughput / reference32.throughput, 3) : null,
       in_process: inProcess,
+      in_process_adjacent: adjacent,
       served,
       machine: {
         cpus: os.cpus().length,
@@ -393,6 +516,7 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       },
     };
   } finally {
+    if (servable) await servable.retire();
     fs.rmSync(home, { recursive: true, force: true });
   }
 };

@@ -1,14 +1,17 @@
 import { ServingError } from './errors';
+import type { BatchExecutor } from './predict-thread';
 import type { Servable } from './servable';
 import { sizeOf } from './signature';
 
 /**
  * Dynamic batching for one served version: requests that arrive together run as one `predict` and
- * each gets its own slice of the outputs back. A batch closes when it holds `maxBatchSize` instances
- * or `maxWaitUs` after its first request; with `maxWaitUs` 0 it takes what arrived in the same turn
- * of the event loop. Prediction blocks the loop, so under load the requests that arrive meanwhile
- * form the next batch by themselves. A request bigger than `maxBatchSize` runs as a batch of its own
- * (it is never split).
+ * each gets its own slice of the outputs back. Adaptive: one batch is in flight at a time; the
+ * requests that arrive while it runs queue, and the moment it ends they run as the next batch (up
+ * to `maxBatchSize` instances), with no window to wait out: they have waited already. So a lone
+ * request runs at once and a busy server forms large batches by itself. When idle, a batch starts
+ * in the next turn of the event loop (with what arrived in this one), or `maxWaitUs` after its
+ * first request when a window is configured. A request bigger than `maxBatchSize` runs as a batch
+ * of its own (it is never split).
  *
  * The window is only waited out when there is concurrent traffic to wait for (`concurrent`: the
  * server says whether predict requests for the model overlap, or come over more than one
@@ -53,26 +56,36 @@ export class Batcher {
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  /** A batch is executing (with batching on, at most one at a time). */
+  private busy = false;
 
   constructor(
     private readonly servable: Servable,
     private readonly options: BatchingOptions,
-    /** Called after every batch with its size and its predict time in seconds. */
+    /** Runs one batch (in process or on the predict thread). */
+    private readonly execute: BatchExecutor,
+    /** Called after every batch with its size and its execution time in seconds. */
     private readonly onBatch: (size: number, seconds: number) => void = () => undefined,
     /** Whether other requests may join: concurrent traffic now or lately (default: assume so). */
     private readonly concurrent: () => boolean = () => true,
   ) {}
 
+  /** Instances waiting for a batch. */
+  get waiting(): number {
+    return this.queued;
+  }
+
   submit(values: readonly Float32Array[], count: number): Promise<BatchResult> {
     return new Promise<BatchResult>((resolve, reject) => {
       const p: Pending = { values, count, resolve, reject };
       if (!this.options.enabled) {
-        this.run([p]);
+        void this.run([p]);
         return;
       }
       this.queue.push(p);
       this.queued += count;
-      if (this.queued >= this.options.maxBatchSize) this.drain();
+      if (this.busy) return; // the batch in flight starts the next one when it ends
+      if (this.queued >= this.options.maxBatchSize) this.next();
       else this.schedule();
     });
   }
@@ -81,33 +94,37 @@ export class Batcher {
     if (this.timer) return;
     const fire = (): void => {
       this.timer = null;
-      this.drain();
+      this.next();
     };
     const us = this.options.maxWaitUs;
     this.timer =
       us <= 0 || !this.concurrent() ? setImmediate(fire) : setTimeout(fire, Math.max(1, Math.round(us / 1000)));
   }
 
-  private drain(): void {
+  /** Starts the next batch from the queue (if any and none is in flight). */
+  private next(): void {
     if (this.timer) {
       clearImmediate(this.timer as NodeJS.Immediate);
       clearTimeout(this.timer as NodeJS.Timeout);
       this.timer = null;
     }
-    while (this.queue.length > 0) {
-      const batch: Pending[] = [];
-      let n = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0]!.count <= this.options.maxBatchSize)) {
-        const p = this.queue.shift()!;
-        batch.push(p);
-        n += p.count;
-      }
-      this.queued -= n;
-      this.run(batch);
+    if (this.busy || this.queue.length === 0) return;
+    const batch: Pending[] = [];
+    let n = 0;
+    while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0]!.count <= this.options.maxBatchSize)) {
+      const p = this.queue.shift()!;
+      batch.push(p);
+      n += p.count;
     }
+    this.queued -= n;
+    this.busy = true;
+    void this.run(batch).finally(() => {
+      this.busy = false;
+      this.next();
+    });
   }
 
-  private run(batch: Pending[]): void {
+  private async run(batch: Pending[]): Promise<void> {
     const sig = this.servable.signature;
     const total = batch.reduce((s, p) => s + p.count, 0);
     let outputs: Float32Array[];
@@ -126,7 +143,7 @@ export class Batcher {
               }
               return joined;
             });
-      outputs = this.servable.predict(values, total);
+      outputs = await this.execute(values, total);
     } catch (err) {
       const e = new ServingError(
         500,

@@ -9,6 +9,7 @@ interface BenchServerConfig {
   home: string;
   models: string[];
   batching: { enabled: boolean; maxBatchSize: number; maxWaitUs: number };
+  predictThread: boolean;
 }
 
 async function main(): Promise<void> {
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     models: config.models,
     port: 0,
     batching: config.batching,
+    predictThread: config.predictThread,
     pollIntervalMs: 0,
     maxBodyBytes: 256 * 1024 * 1024,
   });

@@ -26,6 +26,8 @@ export interface ServedModelsOptions {
   pollIntervalMs?: number;
   /** Progress lines: loads, swaps, unloads, failures. */
   log?: (line: string) => void;
+  /** Awaited after a version loads and before it becomes AVAILABLE (e.g. to load it where it will run); a rejection fails the load. */
+  prepare?: (servable: Servable) => Promise<void>;
   /** Called when a version becomes servable (e.g. to set up its batcher). */
   onAvailable?: (servable: Servable) => void;
   /** Called when a version stops taking requests. */
@@ -220,6 +222,7 @@ export class ServedModels {
           );
           servable = new Servable(net, info, sig, reference);
           servable.warmUp();
+          await this.options.prepare?.(servable);
         } catch (err) {
           if (servable) servable.retire();
           else net.dispose();

@@ -10,6 +10,7 @@ import { BATCH_SIZE_BUCKETS, Counter, Gauge, Histogram, LATENCY_BUCKETS_SECONDS,
 import { ServedModels, type ServedModelsOptions, type VersionSelector } from './repository';
 import { RequestLog, type RequestLogOptions } from './request-log';
 import type { Servable } from './servable';
+import { inProcessExecutor, PredictThread } from './predict-thread';
 import { metadataResponse, sizeOf } from './signature';
 
 /**
@@ -42,6 +43,11 @@ export interface ServeOptions extends ServedModelsOptions {
   allowRemote?: boolean;
   /** Record this server as a deployment in the project store (default on, see deployment.ts); false: off. */
   deployment?: DeploymentOptions | false;
+  /**
+   * Run the models on a thread of their own (default true), so reading and decoding requests
+   * overlaps with TensorFlow's work (see predict-thread.ts); false: on the server's event loop.
+   */
+  predictThread?: boolean;
 }
 
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
@@ -128,6 +134,8 @@ export class ModelServer {
     readonly store: ProjectStore,
     private readonly ownsStore: boolean,
     opts: ServeOptions,
+    /** Where models run (null: on this thread). */
+    readonly predictThread: PredictThread | null,
   ) {
     this.log = opts.log ?? (() => undefined);
     this.batching = batchingOptions(opts.batching);
@@ -197,12 +205,26 @@ export class ModelServer {
       throw new RangeError(`serve: port must be 0..65535, got ${port}`);
     const store = opts.store ?? (await openProjectStore(opts.storeOptions));
     const requestLog = opts.requestLog === false ? null : new RequestLog(store, { log: opts.log, ...opts.requestLog });
-    const models = new ServedModels(store, opts);
+    const predictThread = opts.predictThread === false ? null : new PredictThread(opts.log);
+    const models = new ServedModels(store, {
+      ...opts,
+      // A version is AVAILABLE once the predict thread holds it too; it is freed there once retired.
+      prepare: async (servable) => {
+        await predictThread?.prepare(servable).catch((err: Error) => {
+          if (predictThread.alive) throw err; // else batches run on this thread
+        });
+        await opts.prepare?.(servable);
+      },
+      onRetired: (servable) => {
+        if (predictThread) void servable.retire().then(() => predictThread.unload(servable));
+        opts.onRetired?.(servable);
+      },
+    });
     let ms: ModelServer | undefined;
     const server = http.createServer((req, res) => void ms!.handle(req, res));
     server.keepAliveTimeout = 30_000;
     try {
-      ms = new ModelServer(server, models, requestLog, store, !opts.store, opts);
+      ms = new ModelServer(server, models, requestLog, store, !opts.store, opts, predictThread);
       await models.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -213,6 +235,7 @@ export class ModelServer {
       });
     } catch (err) {
       await models.close();
+      await predictThread?.close();
       await requestLog?.close();
       if (!opts.store) await store.close();
       throw err;
@@ -386,6 +409,7 @@ export class ModelServer {
         batcher = new Batcher(
           servable,
           this.batching,
+          this.predictThread ? this.predictThread.executor(servable) : inProcessExecutor(servable),
           (size, seconds) => {
             this.batchSizes.observe(labels, size);
             this.batchSeconds.observe(labels, seconds);
@@ -453,6 +477,7 @@ export class ModelServer {
         setTimeout(() => this.server.closeAllConnections(), 5000).unref();
       });
       await this.models.close();
+      await this.predictThread?.close();
       await this.requestLog?.close();
       await this.deployment
         ?.stop()
