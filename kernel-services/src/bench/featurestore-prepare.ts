@@ -186,7 +186,7 @@ async function prepare(a: PrepareArgs, log: (line: string) => void): Promise<Pre
     }
 
     // The training-read cache: built once for this frozen dataset (Lance takes in split order).
-    const loader = await td.loader({ batchSize: a.batchSize, prefetch: a.prefetch, reuseBuffers: true });
+    const loader = await td.loader({ batchSize: a.batchSize, reuseBuffers: true });
     const source = loader.source;
     if (source.kind !== 'cache' || source.state !== 'built')
       throw new Error(`bench featurestore: expected a freshly built cache, got ${JSON.stringify(source)}`);

@@ -116,7 +116,7 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
     const tf = loadTfOutOfArgv();
     // Both loaders find the cache the child built (the first checks its content checksum: a
     // sequential read of the file, which also leaves it in the page cache).
-    const reuse = await td.loader({ batchSize, prefetch, reuseBuffers: true });
+    const reuse = await td.loader({ batchSize, reuseBuffers: true });
     const fresh = await td.loader({ batchSize, prefetch, verifyCache: 'header' });
     const blocks = await td.loader({ batchSize, reuseBuffers: true, shuffleBlock, verifyCache: 'header' });
     for (const l of [reuse, fresh, blocks]) {
@@ -127,7 +127,7 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
     const { recordsOffset, labelsOffset } = readCacheHeader(cacheFile);
 
     // Warm-up: one pass of each (JIT, page cache), then alternate reference and shuffled epochs.
-    rawSequentialRead(cacheFile, recordsOffset, labelsOffset, 0);
+    const raw0 = rawSequentialRead(cacheFile, recordsOffset, labelsOffset, 0);
     const warm = await epochThrough(reuse, 99, { tensors: tf });
     await epochThrough(fresh, 99, { tensors: tf });
     await epochThrough(blocks, 99, { tensors: tf });
@@ -244,7 +244,8 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
         mbPerS: round(rawMBs),
         samples: samples.map((s) => round(s.rawMBs)),
         mbPerCpuSecond: round(pick((s) => s.rawCpuMBs)),
-        note: 'the cache file records, read front to back in 8 MiB reads into one reused buffer, passes repeated for as long as a shuffled epoch takes; page cache warm (cannot drop caches)',
+        bufferOffset: raw0.bufferOffset,
+        note: 'the cache file records, read front to back in 8 MiB reads into one reused buffer (at the faster of two offsets within its allocation: a page-aligned destination copies ~5x slower here), passes repeated for as long as a shuffled epoch takes; page cache warm for both sides',
       },
       cpuRatio: {
         ratio: round(cpuRatio, 3),
@@ -258,7 +259,7 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
         typedArraysMbPerS: round(arraysMBs),
         batchSize,
         prefetch,
-        path: 'training-read cache, positional reads into reused batch memory (reuseBuffers), tf.tensor4d batches',
+        path: 'training-read cache: per-sample shuffle, one positional read per sample straight into one reused batch buffer (reuseBuffers), tf.tensor4d batches',
       },
       loaderFreshMemory: {
         mbPerS: round(freshMBs),

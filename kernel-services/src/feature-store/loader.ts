@@ -50,7 +50,10 @@ export interface LoaderOptions {
    * positional read per block instead of one per sample (see docs/benchmarks.md, featurestore).
    */
   shuffleBlock?: number;
-  /** Batches read ahead while the consumer works. Default 4 (with `reuseBuffers`: one). */
+  /**
+   * Batches read ahead in idle event-loop turns while the consumer works. Default 4; with
+   * `reuseBuffers` default 0 (see there).
+   */
   prefetch?: number;
   /** Leave out a last, smaller batch. */
   dropRemainder?: boolean;
@@ -76,11 +79,11 @@ export interface LoaderOptions {
   /**
    * Reuse batch memory instead of allocating each batch afresh (cache reads on this thread only).
    * Fresh memory per batch costs page faults and garbage collection that dominate a warm shuffled
-   * epoch. With this the loader double-buffers: one batch is read ahead while the consumer works on
-   * the current one (`prefetch` is not used: reads on this thread gain nothing from a deeper queue,
-   * and every extra buffer pushes batch memory out of the CPU caches — shuffled reads into ten
-   * rotating batch buffers took about 15% more CPU per byte than into one, measured here),
-   * and `xs` buffers alternate between two.
+   * epoch. With this, batch k is read into slot k mod (prefetch + 1) of a ring allocated once per
+   * epoch. The default `prefetch` here is 0: one slot, each batch read when it is asked for. Reads
+   * on this thread only overlap a consumer that leaves the event loop idle (tfjs training does not:
+   * its awaits are microtasks), and each extra slot pushes batch memory out of the CPU caches (two
+   * slots cost about 10% more CPU per byte than one, ten about 15%, measured here).
    * - `rawBatches`: a batch's `xs` stays valid until the next batch is asked for (consume or copy
    *   it before then; `ys`, `rowIds` and `scalars` are always the batch's own).
    * - `batches` / `toTfDataset`: a slot is reused only once the tensor made from it is disposed
@@ -107,8 +110,17 @@ export interface RawBatch {
 /** Where a loader's samples come from. */
 export type LoaderSource = { kind: 'lance' } | ({ kind: 'cache' } & ReadCacheStatus);
 
-/** Batches read ahead with reused batch memory: double buffering. */
-const READ_AHEAD_REUSED = 1;
+/**
+ * Batch memory: float32 arrays that start 64 bytes into their allocation. Large allocations start
+ * on a page boundary, and so do the cache's records when their size is a multiple of 4 KiB; on the
+ * AMD EPYC here a kernel copy whose source and destination sit at the same offset within a page
+ * runs about 5x slower (measured: 8 MiB reads from the page cache, 1.6 vs 7-8 GB per CPU-second).
+ */
+export function batchMemory(floats: number): Float32Array {
+  // Not zero-filled: every byte is read into before the batch is served (zeroing a fresh batch
+  // costs as much as reading it: glibc serves freed big blocks again and calloc must clear them).
+  return new Float32Array(Buffer.allocUnsafeSlow(floats * 4 + 64).buffer, 64, floats);
+}
 
 /**
  * `xs` memory for batches (option `reuseBuffers`): batch k uses slot k mod size. A slot whose tensor
@@ -132,7 +144,7 @@ class BatchBufferRing {
       return slot.xs;
     }
     if (slot) this.replaced++;
-    slot = { xs: new Float32Array(this.floats), holders: [] };
+    slot = { xs: batchMemory(this.floats), holders: [] };
     this.slots[i] = slot;
     return slot.xs;
   }
@@ -224,6 +236,8 @@ export class TrainingDataLoader {
     const cacheMode = opts.cache ?? 'auto';
     if (cacheMode !== 'auto' && cacheMode !== 'off')
       throw new FeatureStoreError(`loader: cache must be 'auto' or 'off', got ${JSON.stringify(cacheMode)}`);
+    if (opts.prefetch !== undefined && !(Number.isInteger(opts.prefetch) && opts.prefetch >= 0))
+      throw new FeatureStoreError(`loader: prefetch must be a non-negative integer, got ${opts.prefetch}`);
     const shuffleBlock = opts.shuffleBlock ?? 1;
     if (!Number.isInteger(shuffleBlock) || shuffleBlock < 1)
       throw new FeatureStoreError(`loader: shuffleBlock must be a positive integer, got ${shuffleBlock}`);
@@ -231,7 +245,7 @@ export class TrainingDataLoader {
       shuffle: opts.shuffle ?? true,
       shuffleBlock,
       seed: opts.seed ?? dataset.spec.seed,
-      prefetch: Math.max(1, opts.prefetch ?? 4),
+      prefetch: opts.prefetch ?? (opts.reuseBuffers ? 0 : 4),
       dropRemainder: opts.dropRemainder ?? false,
       takeRows: opts.takeRows ?? 256,
       cache: cacheMode,
@@ -347,40 +361,110 @@ export class TrainingDataLoader {
   private ring(): BatchBufferRing | undefined {
     if (!this.opts.reuseBuffers || this.opts.readThreads > 0) return undefined;
     const [h, w, c] = this.sampleShape;
-    return new BatchBufferRing(READ_AHEAD_REUSED + 1, this.batchSize * h * w * c);
+    return new BatchBufferRing(this.opts.prefetch + 1, this.batchSize * h * w * c);
+  }
+
+  /** A batch's labels, scalar inputs and row ids (small: gathered from memory). */
+  private batchExtras(
+    cache: TrainingReadCache,
+    positions: readonly number[],
+    start: number,
+    end: number,
+  ): Pick<RawBatch, 'ys' | 'rowIds' | 'scalars'> {
+    const n = end - start;
+    const ys = new Float32Array(n);
+    const rowIds = new Array<number>(n);
+    const labels = cache.labels;
+    for (let k = 0; k < n; k++) {
+      const p = positions[start + k]!;
+      ys[k] = labels[p]!;
+      rowIds[k] = this.rowIds[p]!;
+    }
+    const scalars: Record<string, Float32Array> = {};
+    for (const f of this.scalarFeatures) {
+      const column = cache.scalars.get(f)!;
+      const out = new Float32Array(n);
+      for (let k = 0; k < n; k++) out[k] = column[positions[start + k]!]!;
+      scalars[f] = out;
+    }
+    return { ys, rowIds, scalars };
   }
 
   /**
-   * Batches from the training-read cache, `prefetch` batches asked ahead (one with a ring). With a
-   * ring, batch k is read into slot k mod 2: batch j + 1 is read ahead once the consumer has asked
-   * for j, i.e. is done with j - 1, whose slot it takes.
+   * Batches from the training-read cache, read on this thread: one positional read per sample into
+   * the batch's memory (a ring slot, or fresh memory), no intermediate copy. Reads ahead in idle
+   * event-loop turns, up to `prefetch` batches. With a ring of prefetch + 1 slots, batch k goes to
+   * slot k mod (prefetch + 1): a read-ahead takes the slot of a batch the consumer is done with (it
+   * has asked for a later one). A consumer that asks before the read-ahead ran gets the batch read
+   * right then (no event-loop hop per batch).
    */
   private async *cachedBatches(
     cache: TrainingReadCache,
     epoch: number,
     ring: BatchBufferRing | undefined,
   ): AsyncGenerator<RawBatch> {
+    if (this.opts.readThreads > 0) {
+      yield* this.threadedBatches(cache, epoch);
+      return;
+    }
+    const positions = this.epochPositions(epoch);
+    const usable = this.usableCount();
+    const depth = this.opts.prefetch;
+    const floats = this.sampleShape[0] * this.sampleShape[1] * this.sampleShape[2];
+    const ready: RawBatch[] = [];
+    let next = 0;
+    let k = 0;
+    let failure: { error: unknown } | undefined;
+    let timer: NodeJS.Immediate | undefined;
+    const readOne = (): void => {
+      const start = next;
+      const end = Math.min(start + this.batchSize, usable);
+      const into = ring ? ring.acquire(k++) : batchMemory((end - start) * floats);
+      const xs = cache.readRecordsNow(positions, start, end, into);
+      next = end;
+      ready.push({ size: end - start, xs, ...this.batchExtras(cache, positions, start, end) });
+    };
+    const readAhead = (): void => {
+      timer = undefined;
+      if (failure || ready.length >= depth || next >= usable) return;
+      try {
+        readOne();
+      } catch (error) {
+        failure = { error }; // surfaced when the consumer asks for the batch
+        return;
+      }
+      if (ready.length < depth && next < usable) timer = setImmediate(readAhead);
+    };
+    try {
+      while (next < usable || ready.length > 0) {
+        if (ready.length === 0) {
+          if (failure) throw failure.error;
+          readOne();
+        }
+        const batch = ready.shift()!;
+        timer ??= next < usable && depth > 0 ? setImmediate(readAhead) : undefined;
+        yield batch;
+      }
+    } finally {
+      if (timer) clearImmediate(timer);
+    }
+  }
+
+  /** Batches read by reader threads (option `readThreads`), `prefetch` batches asked ahead. */
+  private async *threadedBatches(cache: TrainingReadCache, epoch: number): AsyncGenerator<RawBatch> {
     const positions = this.epochPositions(epoch);
     const usable = this.usableCount();
     const inFlight: Promise<RawBatch>[] = [];
     let next = 0;
-    let k = 0;
-    const depth = ring ? READ_AHEAD_REUSED : this.opts.prefetch;
     const fill = (): void => {
-      while (inFlight.length < depth && next < usable) {
-        const into = ring?.acquire(k++);
-        const at = positions.slice(next, Math.min(next + this.batchSize, usable));
-        next += at.length;
-        const ys = new Float32Array(at.length);
-        const scalars = Object.fromEntries(this.scalarFeatures.map((f) => [f, new Float32Array(at.length)]));
-        at.forEach((p, k) => {
-          ys[k] = cache.labels[p]!;
-          for (const f of this.scalarFeatures) scalars[f]![k] = cache.scalars.get(f)![p]!;
-        });
-        const rowIds = at.map((p) => this.rowIds[p]!);
+      while (inFlight.length < Math.max(1, this.opts.prefetch) && next < usable) {
+        const start = next;
+        const end = Math.min(next + this.batchSize, usable);
+        next = end;
+        const extras = this.batchExtras(cache, positions, start, end);
         const batch = cache
-          .readRecords(at, into)
-          .then((xs): RawBatch => ({ size: at.length, xs, ys, rowIds, scalars }));
+          .readRecords(positions.slice(start, end))
+          .then((xs): RawBatch => ({ size: end - start, xs, ...extras }));
         batch.catch(() => undefined); // surfaced when awaited below
         inFlight.push(batch);
       }
@@ -388,7 +472,7 @@ export class TrainingDataLoader {
     fill();
     while (inFlight.length > 0) {
       const ready = await inFlight.shift()!;
-      fill(); // keep the reader thread busy while the consumer works on this one
+      fill(); // keep the reader threads busy while the consumer works on this one
       yield ready;
     }
   }

@@ -13,7 +13,7 @@ import type { StoreOptions } from '../store';
 import { FeatureStore } from './feature-store';
 import { PATCH_SCHEMA, patches } from './fixtures.test-support';
 import type { LoaderOptions, RawBatch } from './loader';
-import type { TrainingDataset } from './training-dataset';
+import { seededRandom, shuffleInPlace, type TrainingDataset } from './training-dataset';
 
 const backends = storeBackends();
 beforeAll(() => backends.start(), 180_000);
@@ -244,25 +244,43 @@ describe('training-read cache: stale, corrupt and concurrent (sqlite + local)', 
     expect(fs.readdirSync(path.dirname(outcomes[0]!.file)).filter((n) => /\.(lock|tmp-)/.test(n))).toEqual([]);
   }, 180_000);
 
-  it('reuseBuffers: the same samples from two alternating buffers; a kept tensor keeps its memory', async () => {
+  it('reuseBuffers: the same samples from one buffer, or prefetch + 1 rotating ones; a kept tensor keeps its memory', async () => {
+    // Typed arrays: each batch equals the fresh-memory batch while it is current. By default (no
+    // read-ahead) every batch is read into the same buffer; with prefetch N, xs rotates through
+    // N + 1 buffers, also when the consumer leaves idle turns for the read-ahead to run in.
+    for (const { prefetch, idle } of [
+      { prefetch: undefined, idle: false },
+      { prefetch: 1, idle: false },
+      { prefetch: 2, idle: true },
+    ]) {
+      const rotating = await td.loader({
+        ...opts,
+        reuseBuffers: true,
+        ...(prefetch !== undefined ? { prefetch } : {}),
+      });
+      try {
+        const seen: Float32Array[] = [];
+        let k = 0;
+        for await (const b of rotating.rawBatches(0)) {
+          const ref = reference[k++]!;
+          expect(b.rowIds).toEqual(ref.rowIds);
+          expect(bytes(b.xs).equals(bytes(ref.xs))).toBe(true);
+          expect(bytes(b.ys).equals(bytes(ref.ys))).toBe(true);
+          expect(bytes(b.scalars.inc_angle!).equals(bytes(ref.scalars.inc_angle!))).toBe(true);
+          seen.push(b.xs);
+          if (idle) await new Promise((r) => setTimeout(r, 2)); // read-ahead runs meanwhile
+        }
+        expect(k).toBe(reference.length);
+        const slots = (prefetch ?? 0) + 1;
+        expect(new Set(seen.map((xs) => xs.buffer)).size).toBe(slots);
+        seen.forEach((xs, i) => expect(xs.buffer).toBe(seen[i % slots]!.buffer));
+      } finally {
+        await rotating.close();
+      }
+    }
+
     const loader = await td.loader({ ...opts, reuseBuffers: true });
     try {
-      // Typed arrays: each batch equals the fresh-memory batch while it is current; xs alternates
-      // between two buffers (batch k + 2 overwrites batch k's).
-      const seen: { xs: Float32Array; copy: Float32Array }[] = [];
-      let k = 0;
-      for await (const b of loader.rawBatches(0)) {
-        const ref = reference[k++]!;
-        expect(b.rowIds).toEqual(ref.rowIds);
-        expect(bytes(b.xs).equals(bytes(ref.xs))).toBe(true);
-        expect(bytes(b.ys).equals(bytes(ref.ys))).toBe(true);
-        expect(bytes(b.scalars.inc_angle!).equals(bytes(ref.scalars.inc_angle!))).toBe(true);
-        seen.push({ xs: b.xs, copy: b.xs.slice() });
-      }
-      expect(k).toBe(reference.length);
-      expect(new Set(seen.map((s) => s.xs.buffer)).size).toBe(2);
-      expect(seen[2]!.xs.buffer).toBe(seen[0]!.xs.buffer);
-
       // Tensors: disposed ones give their buffer back; a kept one keeps its values for good.
       const { loadTf } = await import('../training/backend');
       const tf = loadTf();
@@ -283,6 +301,47 @@ describe('training-read cache: stale, corrupt and concurrent (sqlite + local)', 
     } finally {
       await loader.close();
     }
+  });
+
+  it('every read mode serves each sample once per epoch, in the seeded order, with the Lance path bytes', async () => {
+    const split = await td.splitRowIds('train');
+    const lance3 = (await epoch(td, { ...opts, cache: 'off' }, 3)).batches;
+    for (const [e, lanceBatches] of [
+      [0, reference],
+      [3, lance3],
+    ] as const) {
+      // The contract: epoch e is a Fisher-Yates shuffle of the split positions by mulberry32(seed + e).
+      const expected = shuffleInPlace(
+        split.map((_, i) => i),
+        seededRandom(td.spec.seed + e),
+      ).map((p) => split[p]!);
+      for (const mode of [
+        {},
+        { prefetch: 0 },
+        { reuseBuffers: true },
+        { reuseBuffers: true, prefetch: 2 },
+        { readThreads: 1 },
+      ] satisfies LoaderOptions[]) {
+        const loader = await td.loader({ ...opts, ...mode });
+        try {
+          const order: number[] = [];
+          let k = 0;
+          for await (const b of loader.rawBatches(e)) {
+            const ref = lanceBatches[k++]!;
+            expect(b.rowIds).toEqual(ref.rowIds);
+            expect(bytes(b.xs).equals(bytes(ref.xs))).toBe(true);
+            expect(bytes(b.ys).equals(bytes(ref.ys))).toBe(true);
+            order.push(...b.rowIds);
+          }
+          expect(k).toBe(lanceBatches.length);
+          expect(order).toEqual(expected);
+          expect(new Set(order).size).toBe(split.length);
+        } finally {
+          await loader.close();
+        }
+      }
+    }
+    await expect(td.loader({ prefetch: -1 })).rejects.toThrow(/prefetch must be a non-negative integer, got -1/);
   });
 
   it('shuffleBlock: every sample once per epoch in runs of adjacent records, the same on both read paths', async () => {

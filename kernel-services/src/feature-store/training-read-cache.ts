@@ -604,6 +604,43 @@ export function readRecordsSync(
 }
 
 /**
+ * Records `positions[from..to)` into consecutive record slots of `into`, in serving order: one
+ * positional read per record, runs of records adjacent in both the file and the batch coalesced.
+ * Deliberately not sorted by file offset: with the file in the page cache a read is a copy, and
+ * copying into consecutive destination memory is the cheaper order (sorting measured about 10%
+ * more CPU per epoch here); sorted reads help a cold disk, which the reader threads serve.
+ * Position checks are the caller's.
+ */
+export function readRecordRunsSync(
+  fd: number,
+  positions: ArrayLike<number>,
+  from: number,
+  to: number,
+  recordBytes: number,
+  recordsOffset: number,
+  into: Uint8Array,
+): void {
+  for (let k = from; k < to;) {
+    const p0 = positions[k]!;
+    let run = 1;
+    while (k + run < to && positions[k + run] === p0 + run) run++;
+    let off = (k - from) * recordBytes;
+    let len = run * recordBytes;
+    let at = recordsOffset + p0 * recordBytes;
+    // One call reads the whole run unless the kernel returns short (signals; never for a cached file).
+    for (;;) {
+      const got = fs.readSync(fd, into, off, len, at);
+      if (got === len) break;
+      if (got === 0) throw new Error(`the file ends at byte ${at}, expected ${at + len}`);
+      off += got;
+      len -= got;
+      at += got;
+    }
+    k += run;
+  }
+}
+
+/**
  * Reader threads (option `readThreads`): the same reads off the main thread, each batch's buffer
  * allocated there and transferred. They overlap reads with synchronous TensorFlow work and keep
  * several reads outstanding when the file is not in the page cache; with a warm page cache on a
@@ -820,6 +857,42 @@ export class TrainingReadCache {
     );
     const reader = this.readers[this.turn++ % this.readers.length]!;
     return reader.read(at).then((buffer) => new Float32Array(buffer));
+  }
+
+  /**
+   * Records `positions[from..to)` (indices in split order) into the front of `into`, in that order,
+   * now, on this thread: the loader's hot path (see readRecordRunsSync). Returns the filled part.
+   */
+  readRecordsNow(positions: ArrayLike<number>, from: number, to: number, into: Float32Array): Float32Array {
+    if (this.closed) throw new FeatureStoreError(`training-read cache ${this.file} is closed`);
+    const { recordBytes, recordsOffset, count } = this.header;
+    const n = to - from;
+    if (!(n >= 0) || into.byteLength < n * recordBytes) {
+      throw new FeatureStoreError(
+        `training-read cache ${this.file}: a buffer of ${into.length} floats cannot hold ${n} records`,
+      );
+    }
+    for (let k = from; k < to; k++) {
+      const p = positions[k]!;
+      // Integers in range only (p >>> 0 === p rules out fractions, negatives and NaN).
+      if (p >>> 0 !== p || p >= count) {
+        throw new FeatureStoreError(`training-read cache ${this.file}: record ${p} is outside 0..${count - 1}`);
+      }
+    }
+    try {
+      readRecordRunsSync(
+        this.fd,
+        positions,
+        from,
+        to,
+        recordBytes,
+        recordsOffset,
+        new Uint8Array(into.buffer, into.byteOffset, n * recordBytes),
+      );
+    } catch (err) {
+      throw new FeatureStoreError(`training-read cache ${this.file}: ${(err as Error).message}`);
+    }
+    return into.subarray(0, (n * recordBytes) / 4);
   }
 
   /** Stops the reader threads once reads in flight have answered, then closes the file. */
