@@ -233,6 +233,7 @@ export const benchFeaturestore: BenchRunner = async (args, log) => {
       patches: count,
       bytes: totalBytes,
       generator: prep.generator,
+      generatorThreads: prep.generatorThreads,
       ingest: prep.ingest,
       statoilJsonIngest: prep.jsonIngest,
       cacheBuild: {

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { readStatoil } from './statoil';
 import { SYNTHETIC_DEFAULTS, writeSynthetic } from './synthetic';
+import { writeSyntheticParallel } from './synthetic-parallel';
 
 type Parsed = { positionals: string[]; options: Record<string, string | true> };
 type Out = (line: string) => void;
@@ -10,12 +12,14 @@ export class IngestUsageError extends Error {
 }
 
 const GENERATE_USAGE = `usage: floe generate --out FILE [--count N] [--seed S] [--test] [--difficulty D]
-                     [--iceberg-fraction F] [--looks L] [--start I]
+                     [--iceberg-fraction F] [--looks L] [--start I] [--threads N]
   Writes seeded synthetic SAR patches in the Statoil/C-CORE JSON format (docs/synthetic-data.md).
   --count N            records (default ${SYNTHETIC_DEFAULTS.count}, the size of the real train.json)
   --seed S             integer seed (default 1); the same seed gives the same file
   --test               test-set format: no is_iceberg field
   --difficulty D       0 (textbook) .. 1 (hard), default ${SYNTHETIC_DEFAULTS.difficulty}
+  --threads N          worker threads generating and encoding (default: the CPUs, at most 8;
+                       1: this thread only); the file is the same whatever N
   --out -              write to standard output`;
 
 const VALIDATE_USAGE = `usage: floe validate FILE [--strict] [--html OUT.html] [--unknown-fields warn]
@@ -68,23 +72,31 @@ export async function generateCommand(args: Parsed, out: Out, err: Out = out): P
     'an integer 1..16',
   );
   const start = num(o, 'start', 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer');
+  const threads = num(
+    o,
+    'threads',
+    Math.min(8, os.availableParallelism()),
+    (v) => Number.isInteger(v) && v >= 1 && v <= 64,
+    'an integer 1..64',
+  );
   const toStdout = o.out === '-';
   // Progress goes to stderr when the data itself goes to stdout.
   const log = toStdout ? err : out;
   const t0 = performance.now();
   let lastReport = 0;
   const target = toStdout ? process.stdout : `${o.out}.partial`;
-  const result = await writeSynthetic(
-    target,
-    { seed, count, start, test: o.test === true, difficulty, icebergFraction, looks },
-    (records, bytes) => {
-      const now = performance.now();
-      if (now - lastReport > 2000) {
-        lastReport = now;
-        log(`  ${records}/${count} records, ${(bytes / 1e6).toFixed(1)} MB`);
-      }
-    },
-  );
+  const options = { seed, count, start, test: o.test === true, difficulty, icebergFraction, looks };
+  const progress = (records: number, bytes: number): void => {
+    const now = performance.now();
+    if (now - lastReport > 2000) {
+      lastReport = now;
+      log(`  ${records}/${count} records, ${(bytes / 1e6).toFixed(1)} MB`);
+    }
+  };
+  const result =
+    threads > 1
+      ? await writeSyntheticParallel(target, options, progress, { threads })
+      : await writeSynthetic(target, options, progress);
   // Written under a temporary name and renamed, so an interrupted run never leaves a truncated file behind.
   if (!toStdout) fs.renameSync(`${o.out}.partial`, o.out);
   const s = (performance.now() - t0) / 1000;

@@ -205,6 +205,13 @@ describe('floe generate', () => {
     expect(out.at(-1)).toMatch(/^generated 12 labelled patches \(seed 4, difficulty 0\.5\) → .*cli\.json: [\d.]+ MB/);
     const recs = await readStatoilAll(file);
     expect(recs).toEqual(generateSynthetic({ seed: 4, count: 12 }));
+    // Worker threads (the default here) or this thread only: the same bytes.
+    const single = path.join(tmp, 'cli-single.json');
+    await generateCommand(
+      { positionals: [], options: { out: single, count: '12', seed: '4', threads: '1' } },
+      () => undefined,
+    );
+    expect(fs.readFileSync(single).equals(fs.readFileSync(file))).toBe(true);
   });
 
   it('refuses bad arguments', async () => {
@@ -214,6 +221,9 @@ describe('floe generate', () => {
     await expect(
       generateCommand({ positionals: [], options: { out: 'x.json', seed: 'abc' } }, () => undefined),
     ).rejects.toThrow(/--seed must be an integer, got abc/);
+    await expect(
+      generateCommand({ positionals: [], options: { out: 'x.json', threads: '0' } }, () => undefined),
+    ).rejects.toThrow(/--threads must be an integer 1..64, got 0/);
   });
 
   it('streams to a writable for --out -', async () => {
