@@ -35,7 +35,10 @@ function controlledExecutor(): { execute: BatchExecutor; batches: number[]; fini
 }
 
 const instance = (a: number, b: number): Float32Array[] => [new Float32Array([a, b])];
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** Two turns of the event loop: a batch that ends schedules the next one for the following turn. */
+const turn = async (): Promise<void> => {
+  for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+};
 
 describe('adaptive batching', () => {
   it('runs a lone request at once, without waiting out a window', async () => {

@@ -90,7 +90,8 @@ export class Batcher {
     });
   }
 
-  private schedule(): void {
+  /** Starts a batch in the next turn of the loop, or after the window (`noWindow`: the queue has waited already). */
+  private schedule(noWindow = false): void {
     if (this.timer) return;
     const fire = (): void => {
       this.timer = null;
@@ -98,7 +99,9 @@ export class Batcher {
     };
     const us = this.options.maxWaitUs;
     this.timer =
-      us <= 0 || !this.concurrent() ? setImmediate(fire) : setTimeout(fire, Math.max(1, Math.round(us / 1000)));
+      noWindow || us <= 0 || !this.concurrent()
+        ? setImmediate(fire)
+        : setTimeout(fire, Math.max(1, Math.round(us / 1000)));
   }
 
   /** Starts the next batch from the queue (if any and none is in flight). */
@@ -120,7 +123,8 @@ export class Batcher {
     this.busy = true;
     void this.run(batch).finally(() => {
       this.busy = false;
-      this.next();
+      // Next turn rather than now: bodies already received are decoded first and join the batch.
+      if (this.queue.length > 0) this.schedule(true);
     });
   }
 
