@@ -1,5 +1,6 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { KINDS } from './decode';
+import { sarSceneExtension } from './sar-scene';
 import { FloeOutputRenderer } from './widget';
 
 /**
@@ -26,4 +27,5 @@ const extension: IRenderMime.IExtension = {
   dataType: 'json',
 };
 
-export default extension;
+// The SAR scene (floe.show.sar of a whole raster) is the live SAR Viewer: a renderer of its own.
+export default [extension, sarSceneExtension];

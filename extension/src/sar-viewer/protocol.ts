@@ -61,6 +61,10 @@ export interface TileResult {
   level: number;
   decodeMs: number;
   renderMs: number;
+  /** True when the samples came from the worker's cache of decoded windows (a re-colour, no read). */
+  cached: boolean;
+  /** Set when painted with the provisional look (before the image statistics): the scale it guessed. */
+  provisional: { scale: ValueScale } | null;
 }
 
 export interface PixelResult {
@@ -83,7 +87,15 @@ export type WorkerRequest =
       cross: number | null;
       percentiles: [number, number];
     }
-  | { id: number; type: 'tile'; window: PixelWindow; size: number; spec: RenderSpec }
+  | {
+      id: number;
+      type: 'tile';
+      window: PixelWindow;
+      size: number;
+      spec: RenderSpec;
+      /** Paint with the worker's provisional scale and stretch (from the first tile), not the spec's. */
+      provisional?: boolean;
+    }
   | { id: number; type: 'pixel'; col: number; row: number }
   | { id: number; type: 'plain'; window: PixelWindow; size: number; band: number }
   | { id: number; type: 'cancel'; target: number };

@@ -143,6 +143,61 @@ function level(v: number, s: Stretch): number {
   return t <= 0 ? 0 : t >= 1 ? 255 : Math.round(t * 255);
 }
 
+/** Where painted pixels go: a `width × height` block at (x0, y0) of an RGBA buffer `stride` pixels wide. */
+export interface PaintTarget {
+  out: Uint8ClampedArray;
+  width: number;
+  height: number;
+  stride: number;
+  x0: number;
+  y0: number;
+}
+
+/** Integer sample arrays small enough for a lookup table over every possible value. */
+type SmallInt = Uint8Array | Int8Array | Uint16Array | Int16Array;
+
+function smallIntOffset(a: ArrayLike<number>): number | null {
+  if (a instanceof Uint8Array || a instanceof Uint16Array) return 0;
+  if (a instanceof Int8Array) return 128;
+  if (a instanceof Int16Array) return 32768;
+  return null;
+}
+
+const dbLutCache = new Map<string, Float32Array>();
+
+/**
+ * Display values (dB, or the value itself) of every value an 8/16-bit integer band can hold, indexed by
+ * value + offset: one log10 per possible value instead of one per pixel. A few tables are kept.
+ */
+function displayLut(a: SmallInt, scale: ValueScale, nodata: number | null): { lut: Float32Array; offset: number } {
+  const offset = smallIntOffset(a)!;
+  const n = a instanceof Uint8Array || a instanceof Int8Array ? 256 : 65536;
+  const key = `${n}:${offset}:${scale}:${nodata}`;
+  let lut = dbLutCache.get(key);
+  if (!lut) {
+    lut = new Float32Array(n);
+    for (let i = 0; i < n; i++) lut[i] = toDisplay(i - offset, scale, nodata);
+    if (dbLutCache.size >= 8) dbLutCache.delete(dbLutCache.keys().next().value!);
+    dbLutCache.set(key, lut);
+  }
+  return { lut, offset };
+}
+
+const levelLutCache = new WeakMap<Float32Array, { low: number; high: number; levels: Int16Array }>();
+
+/** Colormap index (level × 3) of each display-table entry for a stretch, −1 where transparent. */
+function levelLut(lut: Float32Array, stretch: Stretch): Int16Array {
+  const cached = levelLutCache.get(lut);
+  if (cached && cached.low === stretch.low && cached.high === stretch.high) return cached.levels;
+  const levels = new Int16Array(lut.length);
+  for (let i = 0; i < lut.length; i++) {
+    const v = lut[i]!;
+    levels[i] = Number.isNaN(v) ? -1 : level(v, stretch) * 3;
+  }
+  levelLutCache.set(lut, { low: stretch.low, high: stretch.high, levels });
+  return levels;
+}
+
 /**
  * Paints decoded samples (one array per band, all `width × height`) into RGBA; pixels without a
  * display value (nodata, NaN, zero amplitude) stay transparent.
@@ -153,22 +208,52 @@ export function paint(
   spec: RenderSpec,
   out: Uint8ClampedArray,
 ): void {
+  const n = bands[spec.kind === 'single' ? spec.band : spec.co]!.length;
+  paintInto(bands, nodata, spec, { out, width: n, height: 1, stride: n, x0: 0, y0: 0 });
+}
+
+/**
+ * Paints into a block of a larger RGBA buffer (a tile whose edge the image does not fill), without an
+ * intermediate copy. 8/16-bit integer bands (Sentinel-1 GRD amplitude) go through lookup tables.
+ */
+export function paintInto(
+  bands: ArrayLike<number>[],
+  nodata: readonly (number | null)[],
+  spec: RenderSpec,
+  target: PaintTarget,
+): void {
+  const { out, width, height, stride, x0, y0 } = target;
   if (spec.kind === 'single') {
     const src = bands[spec.band]!;
     const lut = colormapLut(spec.colormap);
     const nd = nodata[spec.band] ?? null;
-    for (let i = 0; i < src.length; i++) {
-      const v = toDisplay(src[i]!, spec.scale, nd);
-      const o = i * 4;
-      if (Number.isNaN(v)) {
-        out[o + 3] = 0;
-        continue;
+    const { low, high } = spec.stretch;
+    const k = 255 / (high - low);
+    const small = smallIntOffset(src) !== null ? displayLut(src as SmallInt, spec.scale, nd) : null;
+    const levels = small ? levelLut(small.lut, spec.stretch) : null;
+    for (let y = 0; y < height; y++) {
+      let o = ((y0 + y) * stride + x0) * 4;
+      const row = y * width;
+      for (let x = 0; x < width; x++, o += 4) {
+        let l: number;
+        if (levels) l = levels[src[row + x]! + small!.offset]!;
+        else {
+          const v = toDisplay(src[row + x]!, spec.scale, nd);
+          if (Number.isNaN(v)) l = -1;
+          else {
+            const t = (v - low) * k;
+            l = (t <= 0 ? 0 : t >= 255 ? 255 : Math.round(t)) * 3;
+          }
+        }
+        if (l < 0) {
+          out[o + 3] = 0;
+          continue;
+        }
+        out[o] = lut[l]!;
+        out[o + 1] = lut[l + 1]!;
+        out[o + 2] = lut[l + 2]!;
+        out[o + 3] = 255;
       }
-      const l = level(v, spec.stretch) * 3;
-      out[o] = lut[l]!;
-      out[o + 1] = lut[l + 1]!;
-      out[o + 2] = lut[l + 2]!;
-      out[o + 3] = 255;
     }
     return;
   }
@@ -177,17 +262,23 @@ export function paint(
   const [r, g, b] = spec.stretches;
   const ndCo = nodata[spec.co] ?? null;
   const ndCross = nodata[spec.cross] ?? null;
-  for (let i = 0; i < co.length; i++) {
-    const c = toDisplay(co[i]!, spec.scale, ndCo);
-    const x = toDisplay(cross[i]!, spec.scale, ndCross);
-    const o = i * 4;
-    if (Number.isNaN(c) || Number.isNaN(x)) {
-      out[o + 3] = 0;
-      continue;
+  const coLut = smallIntOffset(co) !== null ? displayLut(co as SmallInt, spec.scale, ndCo) : null;
+  const crossLut = smallIntOffset(cross) !== null ? displayLut(cross as SmallInt, spec.scale, ndCross) : null;
+  for (let y = 0; y < height; y++) {
+    let o = ((y0 + y) * stride + x0) * 4;
+    const row = y * width;
+    for (let x = 0; x < width; x++, o += 4) {
+      const i = row + x;
+      const c = coLut ? coLut.lut[co[i]! + coLut.offset]! : toDisplay(co[i]!, spec.scale, ndCo);
+      const d = crossLut ? crossLut.lut[cross[i]! + crossLut.offset]! : toDisplay(cross[i]!, spec.scale, ndCross);
+      if (Number.isNaN(c) || Number.isNaN(d)) {
+        out[o + 3] = 0;
+        continue;
+      }
+      out[o] = level(c, r);
+      out[o + 1] = level(d, g);
+      out[o + 2] = level(c - d, b);
+      out[o + 3] = 255;
     }
-    out[o] = level(c, r);
-    out[o + 1] = level(x, g);
-    out[o + 2] = level(c - x, b);
-    out[o + 3] = 255;
   }
 }

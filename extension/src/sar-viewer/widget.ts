@@ -7,8 +7,16 @@ import type { SarOverlay } from '@floe/schema';
 import { SarAnnotations } from './annotations';
 import { CancelledError, SarWorkerClient } from './client';
 import { lonLatSupported, pixelSizeMetres, pixelToMap, toLonLat, type Georeferencing } from './georef';
-import { sarTileLayer, TILE_SIZE, type TileTiming } from './layer';
-import type { PixelResult, PixelWindow, RasterSource, RasterSummary, StatsResult } from './protocol';
+import { drawTile, sarTileLayer, TILE_SIZE, type SarTileLayer, type TileTiming } from './layer';
+import type {
+  PixelResult,
+  PixelWindow,
+  PlainReadResult,
+  RasterSource,
+  RasterSummary,
+  StatsResult,
+  TileResult,
+} from './protocol';
 import {
   COLORMAPS,
   toDb,
@@ -34,6 +42,8 @@ export interface SarViewerOptions {
   overlays?: SarOverlay[];
   /** Draw committed labels (hub) and `.geojson` files beside the raster, and allow labeling (default true). */
   annotations?: boolean;
+  /** Look for committed labels and `.geojson` files beside the raster (default true; needs `annotations`). */
+  discoverOverlays?: boolean;
 }
 
 type ScaleChoice = ValueScale | 'auto';
@@ -81,7 +91,9 @@ export class SarViewer extends Widget {
   private summary: RasterSummary | null = null;
   private stats: StatsResult | null = null;
   private map: Leaflet.Map | null = null;
-  private layer: Leaflet.GridLayer | null = null;
+  private layer: SarTileLayer | null = null;
+  /** Until the image statistics are in, tiles are painted with the worker's provisional look. */
+  private provisional = true;
   private scaleChoice: ScaleChoice = 'auto';
   private view: string = '0';
   private colormap: ColormapName;
@@ -195,25 +207,58 @@ export class SarViewer extends Widget {
       this.summary = summary;
       this.pair = findPair(summary);
       if (this.pair) this.view = COMPOSITE;
+      // The first tiles go out now, painted with a provisional look from the first decoded tile; the
+      // percentile statistics of the whole image follow and re-colour them in place.
+      this.buildMap(L, summary);
+      this.describe();
+      lap('map');
+      this.exposeBenchHook();
+      const first = await this.firstScreen();
+      if (first) {
+        phases['first tile: worker read + decode'] = Math.round(first.decodeMs);
+        phases['first tile: dB + stretch + colour'] = Math.round(first.renderMs);
+        phases['first tile: canvas putImageData'] = Math.round(first.drawMs);
+        phases['first tile: messages and queueing'] = Math.round(
+          first.totalMs - first.decodeMs - first.renderMs - first.drawMs,
+        );
+      }
+      lap('first screen of tiles');
+      if (this.isDisposed) return;
       await this.loadStats();
       lap('statistics');
       if (this.isDisposed) return;
+      this.provisional = false;
       this.buildToolbar();
-      this.buildMap(L, summary);
       this.describe();
-      lap('toolbar and map');
+      this.layer?.recolour();
       this.node.dataset.openPhases = JSON.stringify(phases);
-      this.exposeBenchHook();
-      this.setState(this.stats!.bands.every((b) => b.valid === 0) ? 'error' : 'ready');
+      if (this.node.dataset.state !== 'error') this.setState('ready');
     } catch (err) {
       if (err instanceof CancelledError || this.isDisposed) return;
-      this.fail((err as Error).message);
+      // A tile's own error (damaged data, file gone) came first and says more.
+      if (this.node.dataset.state !== 'error') this.fail((err as Error).message);
     }
   }
 
   /**
-   * What `floe bench tiles` drives from the page: the tile timings so far, panning, and a replay of
-   * windows in a fresh worker (viewer tiles or plain geotiff.js reads) so both start from cold caches.
+   * Resolves when the tiles of the opening view are painted (the layer's `load`), so the statistics
+   * read does not compete with them for the worker; at most a few seconds. Gives the first tile's timing.
+   */
+  private firstScreen(): Promise<TileTiming | undefined> {
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.layer?.off('load', finish);
+        resolve(this.timings[0]);
+      };
+      const timer = setTimeout(finish, 3000);
+      this.layer?.on('load', finish);
+    });
+  }
+
+  /**
+   * What `floe bench tiles` drives from the page: the tile timings so far, panning, and the comparison of
+   * viewer tiles with plain geotiff.js reads of the same windows (see `compare`).
    */
   private exposeBenchHook(): void {
     const hook = {
@@ -221,27 +266,73 @@ export class SarViewer extends Widget {
       panBy: (dx: number, dy: number) => this.map?.panBy([dx, dy], { animate: false }),
       setZoom: (z: number) => this.map?.setZoom(z, { animate: false }),
       zoom: () => this.map?.getZoom() ?? null,
-      replay: async (windows: PixelWindow[], kind: 'tile' | 'plain'): Promise<number[]> => {
-        const spec = this.spec();
-        if (!spec) throw new Error('nothing to draw');
-        const client = new SarWorkerClient();
-        try {
-          await client.call({ type: 'open', sources: this.sourceList, headers: this.authHeaders() }).promise;
-          const band = spec.kind === 'single' ? spec.band : spec.co;
-          const times: number[] = [];
-          for (const window of windows) {
-            const t0 = performance.now();
-            if (kind === 'tile') await client.call({ type: 'tile', window, size: TILE_SIZE, spec }).promise;
-            else await client.call({ type: 'plain', window, size: TILE_SIZE, band }).promise;
-            times.push(performance.now() - t0);
-          }
-          return times;
-        } finally {
-          client.dispose();
-        }
-      },
+      compare: (windows: PixelWindow[], warmup: number) => this.compareWithPlainReads(windows, warmup),
     };
     Object.defineProperty(this.node, 'floeSarBench', { value: hook, configurable: true });
+  }
+
+  /**
+   * Viewer tiles against plain geotiff.js `readRasters` of the same windows: two fresh workers (each
+   * window is new to both, so both start cold on it), interleaved window by window, the order swapped on
+   * every window. A viewer tile counts until its pixels are on a canvas (worker read, dB, stretch,
+   * colour, transfer, putImageData); a plain read until its samples are decoded in the worker. The first
+   * `warmup` windows are not counted (JIT, first HTTP connections).
+   */
+  private async compareWithPlainReads(
+    windows: PixelWindow[],
+    warmup: number,
+  ): Promise<{ viewer: number[]; plain: number[]; decode: number[]; render: number[]; draw: number[] }> {
+    const spec = this.spec();
+    if (!spec) throw new Error('nothing to draw');
+    const band = spec.kind === 'single' ? spec.band : spec.co;
+    const single: RenderSpec =
+      spec.kind === 'single'
+        ? spec
+        : { kind: 'single', band, scale: spec.scale, stretch: spec.stretches[0], colormap: this.colormap };
+    const tiles = new SarWorkerClient();
+    const plain = new SarWorkerClient();
+    const canvas = document.createElement('canvas');
+    canvas.width = TILE_SIZE;
+    canvas.height = TILE_SIZE;
+    const out = {
+      viewer: [] as number[],
+      plain: [] as number[],
+      decode: [] as number[],
+      render: [] as number[],
+      draw: [] as number[],
+    };
+    try {
+      const opening = { type: 'open' as const, sources: this.sourceList, headers: this.authHeaders() };
+      await Promise.all([tiles.call(opening).promise, plain.call(opening).promise]);
+      for (const [i, window] of windows.entries()) {
+        const viewerTile = async (): Promise<void> => {
+          const t0 = performance.now();
+          const r = await tiles.call<TileResult>({ type: 'tile', window, size: TILE_SIZE, spec: single }).promise;
+          const drawMs = drawTile(canvas, r);
+          if (i < warmup) return;
+          out.viewer.push(performance.now() - t0);
+          out.decode.push(r.decodeMs);
+          out.render.push(r.renderMs);
+          out.draw.push(drawMs);
+        };
+        const plainRead = async (): Promise<void> => {
+          const t0 = performance.now();
+          await plain.call<PlainReadResult>({ type: 'plain', window, size: TILE_SIZE, band }).promise;
+          if (i >= warmup) out.plain.push(performance.now() - t0);
+        };
+        if (i % 2 === 0) {
+          await plainRead();
+          await viewerTile();
+        } else {
+          await viewerTile();
+          await plainRead();
+        }
+      }
+      return out;
+    } finally {
+      tiles.dispose();
+      plain.dispose();
+    }
   }
 
   private async loadStats(): Promise<void> {
@@ -266,7 +357,16 @@ export class SarViewer extends Widget {
   }
 
   private spec(): RenderSpec | null {
-    if (!this.stats) return null;
+    if (!this.summary) return null;
+    if (!this.stats) {
+      // Provisional: the worker replaces the scale and stretches with those of the first decoded tile.
+      const any: Stretch = { low: 0, high: 1 };
+      if (this.view === COMPOSITE && this.pair) {
+        const { co, cross } = this.pair;
+        return { kind: 'composite', co, cross, scale: 'db', stretches: [any, any, any] };
+      }
+      return { kind: 'single', band: Number(this.view), scale: 'db', stretch: any, colormap: this.colormap };
+    }
     const scale = this.stats.scale;
     if (this.view === COMPOSITE && this.pair) {
       const n = this.summary!.bands.length;
@@ -402,12 +502,14 @@ export class SarViewer extends Widget {
 
   private describe(): void {
     const summary = this.summary!;
-    const stats = this.stats!;
+    const stats = this.stats;
     const lines: string[] = [];
     lines.push(
       `${summary.width.toLocaleString('en')} × ${summary.height.toLocaleString('en')} px, ${summary.bands.length} band(s)` +
         (summary.overviews.length ? `, ${summary.overviews.length} overview(s)` : ', no overviews') +
-        ` · values: ${SCALE_LABELS[stats.scale]} (${stats.scaleReason})`,
+        (stats
+          ? ` · values: ${SCALE_LABELS[stats.scale]} (${stats.scaleReason})`
+          : ' · provisional look from the first tile; image statistics loading…'),
     );
     lines.push(georefNote(summary.georeferencing));
     for (const w of summary.warnings) lines.push(`⚠ ${w}`);
@@ -447,6 +549,7 @@ export class SarViewer extends Widget {
       width,
       height,
       spec: () => this.spec(),
+      provisional: () => this.provisional,
       onTile: (t) => {
         this.timings.push(t);
         if (this.timings.length === 1) {
@@ -474,7 +577,7 @@ export class SarViewer extends Widget {
         height,
         rasterPath: this.options.localPath,
         overlays: this.options.overlays ?? [],
-        discover: true,
+        discover: this.options.discoverOverlays ?? true,
         contents: this.options.contents,
         serverSettings: this.options.serverSettings,
       });
@@ -506,7 +609,7 @@ export class SarViewer extends Widget {
   }
 
   private redraw(): void {
-    this.layer?.redraw();
+    this.layer?.recolour();
   }
 
   private showPixel(latlng: Leaflet.LatLng): void {

@@ -15,7 +15,16 @@ import type {
   WorkerRequest,
   WorkerResponse,
 } from './protocol';
-import { guessValueScale, paint, percentileStats, toDisplay, type ChannelStats, type ValueScale } from './render';
+import {
+  guessValueScale,
+  paintInto,
+  percentileStats,
+  toDisplay,
+  type ChannelStats,
+  type RenderSpec,
+  type Stretch,
+  type ValueScale,
+} from './render';
 
 // The extension compiles with the DOM library; only these two members of the worker scope are used.
 declare const self: {
@@ -40,6 +49,51 @@ interface OpenRaster {
 
 let raster: OpenRaster | null = null;
 const running = new Map<number, AbortController>();
+
+// geotiff.js (a separate chunk) starts loading as soon as the worker does, while the page still loads
+// Leaflet and asks for the partner file: opening a raster then waits for nothing but the file.
+const geotiffModule = import('geotiff');
+geotiffModule.catch(() => undefined);
+
+/**
+ * Decoded windows (raw samples as read, one entry per band), so a new stretch, colormap or the
+ * statistics replacing the provisional look re-colour tiles without reading or decoding again.
+ */
+const decoded = new Map<string, { data: ArrayLike<number>; level: number; bytes: number }>();
+let decodedBytes = 0;
+const DECODED_BUDGET = 64 * 1024 * 1024;
+
+function remember(key: string, data: ArrayLike<number>, level: number): void {
+  const bytes = (data as unknown as ArrayBufferView).byteLength ?? data.length * 8;
+  decoded.set(key, { data, level, bytes });
+  decodedBytes += bytes;
+  for (const [k, v] of decoded) {
+    if (decodedBytes <= DECODED_BUDGET) break;
+    decoded.delete(k);
+    decodedBytes -= v.bytes;
+  }
+}
+
+function recall(key: string): { data: ArrayLike<number>; level: number } | undefined {
+  const hit = decoded.get(key);
+  if (hit) {
+    // Most recently used last (Map keeps insertion order): eviction takes the oldest first.
+    decoded.delete(key);
+    decoded.set(key, hit);
+  }
+  return hit;
+}
+
+/**
+ * The look of the first tiles, painted before the statistics of the whole image are in: value scale and
+ * percentile stretches from the first decoded tile (at the opening zoom it covers most of the image),
+ * then kept for every provisional tile so they match each other.
+ */
+interface ProvisionalLook {
+  scale: ValueScale;
+  stretches: Map<number | 'ratio', Stretch>;
+}
+let provisional: ProvisionalLook | null = null;
 
 const COMPLEX_NAMES: Record<string, string> = {
   '5:32': 'CInt16',
@@ -114,33 +168,40 @@ async function open(sources: RasterSource[], headers: Record<string, string>): P
     phases[name] = (phases[name] ?? 0) + (now - mark);
     mark = now;
   };
-  const { fromUrl } = await import('geotiff');
+  const { fromUrl } = await geotiffModule;
   lap('load geotiff.js');
   const opened: OpenSource[] = [];
   const bands: BandSummary[] = [];
   const warnings: string[] = [];
   const hints: string[] = [];
   let isFloat = false;
+  // Blocks of 64 KiB, cached (16 MiB): geotiff.js 3 reads unblocked by default, which turns each
+  // tile offset of a large COG into its own 4-byte HTTP request.
+  // A file smaller than one block comes back whole (HTTP 200 instead of 206): accept that.
+  const options = { headers, allowFullFile: true, blockSize: 65536, cacheSize: 256, credentials: 'same-origin' };
+  // Both polarisations' headers and image directories are read at once (one round trip, not two).
+  const parsed = await Promise.all(
+    sources.map(async (source) => {
+      try {
+        // fromUrl passes these on to makeRemoteSource, whose types (unlike fromUrl's) include the block options.
+        const tiff = await fromUrl(source.url, options as Parameters<typeof fromUrl>[1]);
+        return { tiff, levels: await levelsOf(tiff) };
+      } catch (err) {
+        return { err };
+      }
+    }),
+  );
+  lap('header and image directories');
   for (const [s, source] of sources.entries()) {
-    let tiff: GeoTIFF;
-    let levels: GeoTIFFImage[];
-    try {
-      // Blocks of 64 KiB, cached (16 MiB): geotiff.js 3 reads unblocked by default, which turns each
-      // tile offset of a large COG into its own 4-byte HTTP request.
-      // A file smaller than one block comes back whole (HTTP 200 instead of 206): accept that.
-      const options = { headers, allowFullFile: true, blockSize: 65536, cacheSize: 256, credentials: 'same-origin' };
-      // fromUrl passes these on to makeRemoteSource, whose types (unlike fromUrl's) include the block options.
-      tiff = await fromUrl(source.url, options as Parameters<typeof fromUrl>[1]);
-      lap('header');
-      levels = await levelsOf(tiff);
-      lap('image directories');
-    } catch (err) {
+    const result = parsed[s]!;
+    if ('err' in result) {
       if (s > 0) {
-        warnings.push(`${source.label} was not added to the composite: ${messageOf(err)}`);
+        warnings.push(`${source.label} was not added to the composite: ${messageOf(result.err)}`);
         continue;
       }
-      throw new Error(`${source.label} is not a readable TIFF: ${await explain(source.url, headers, err)}`);
+      throw new Error(`${source.label} is not a readable TIFF: ${await explain(source.url, headers, result.err)}`);
     }
+    const { tiff, levels } = result;
     const main = levels[0]!;
     if (
       s > 0 &&
@@ -212,7 +273,43 @@ async function open(sources: RasterSource[], headers: Record<string, string>): P
     phases,
   };
   raster = { sources: opened, summary, headers, statsSample: null };
+  provisional = null;
+  decoded.clear();
+  decodedBytes = 0;
+  for (const src of opened) void prefetchSmallestOverview(src);
   return summary;
+}
+
+/**
+ * Starts reading the smallest overview's tile bytes in one HTTP range request, not awaited: the first
+ * tiles (whole-image view) and the statistics read that level, and their reads then find the bytes in
+ * the block cache, or join the request in flight. Skipped when the level is not one contiguous run of
+ * a few MiB (a non-COG layout), where it would fetch bytes nobody reads.
+ */
+async function prefetchSmallestOverview(src: OpenSource): Promise<void> {
+  if (src.levels.length < 2) return;
+  try {
+    const fd = src.levels[src.levels.length - 1]!.getFileDirectory();
+    const [offsets, counts] = (await Promise.all([
+      fd.loadValue(fd.hasTag('TileOffsets') ? 'TileOffsets' : 'StripOffsets'),
+      fd.loadValue(fd.hasTag('TileByteCounts') ? 'TileByteCounts' : 'StripByteCounts'),
+    ])) as [ArrayLike<number | bigint>, ArrayLike<number | bigint>];
+    let start = Infinity;
+    let end = 0;
+    let total = 0;
+    for (let i = 0; i < offsets.length; i++) {
+      const o = Number(offsets[i]);
+      const n = Number(counts[i]);
+      if (n === 0) continue;
+      start = Math.min(start, o);
+      end = Math.max(end, o + n);
+      total += n;
+    }
+    if (!(end > start) || end - start > 8 * 1024 * 1024 || end - start > total * 1.25) return;
+    await src.tiff.source.fetch([{ offset: start, length: end - start }]);
+  } catch {
+    // Only a head start: the reads that need these bytes fetch them (and report failures) themselves.
+  }
 }
 
 /** Turns a failed read into the likeliest cause: the file is gone, or not allowed, or broken. */
@@ -279,11 +376,63 @@ async function readWindow(
   return { data, level };
 }
 
+/** Scale and stretches for provisional tiles, from the first decoded tile (then reused). */
+function provisionalLook(r: OpenRaster, bands: ArrayLike<number>[], wanted: number[], spec: RenderSpec): RenderSpec {
+  if (!provisional) {
+    let minValue: number | null = null;
+    for (const b of wanted) {
+      const data = bands[b]!;
+      const nd = r.summary.bands[b]!.nodata;
+      for (let k = 0; k < data.length; k++) {
+        const v = data[k]!;
+        if (Number.isFinite(v) && v !== nd && (minValue === null || v < minValue)) minValue = v;
+      }
+    }
+    const { scale } = guessValueScale({ isFloat: r.summary.isFloat, minValue, hints: r.summary.hints });
+    provisional = { scale, stretches: new Map() };
+  }
+  const look = provisional;
+  const display = new Map<number, Float32Array>();
+  const displayOf = (b: number): Float32Array => {
+    let d = display.get(b);
+    if (!d) {
+      const data = bands[b]!;
+      const nd = r.summary.bands[b]!.nodata;
+      d = new Float32Array(data.length);
+      for (let k = 0; k < data.length; k++) d[k] = toDisplay(data[k]!, look.scale, nd);
+      display.set(b, d);
+    }
+    return d;
+  };
+  const stretchOf = (key: number | 'ratio'): Stretch => {
+    let s = look.stretches.get(key);
+    if (!s) {
+      let values: Float32Array;
+      if (key === 'ratio' && spec.kind === 'composite') {
+        const a = displayOf(spec.co);
+        const b = displayOf(spec.cross);
+        values = new Float32Array(a.length);
+        for (let k = 0; k < a.length; k++) values[k] = a[k]! - b[k]!;
+      } else values = displayOf(key as number);
+      const st = percentileStats(values, 2, 98);
+      s = { low: st.low, high: st.high };
+      look.stretches.set(key, s);
+    }
+    return s;
+  };
+  if (spec.kind === 'single') return { ...spec, scale: look.scale, stretch: stretchOf(spec.band) };
+  return {
+    ...spec,
+    scale: look.scale,
+    stretches: [stretchOf(spec.co), stretchOf(spec.cross), stretchOf('ratio')],
+  };
+}
+
 async function tile(
-  id: number,
   window: PixelWindow,
   size: number,
-  spec: import('./render').RenderSpec,
+  spec: RenderSpec,
+  isProvisional: boolean,
   signal: AbortSignal,
 ): Promise<TileResult> {
   const r = need();
@@ -299,6 +448,8 @@ async function tile(
   let decodeMs = 0;
   let renderMs = 0;
   let level = 0;
+  let cached = true;
+  let used: RenderSpec = spec;
   if (px1 > px0 && py1 > py0) {
     const inner: PixelWindow = {
       col0: Math.max(0, window.col0),
@@ -310,29 +461,42 @@ async function tile(
     const outH = py1 - py0;
     const wanted = spec.kind === 'single' ? [spec.band] : [spec.co, spec.cross];
     const bands: ArrayLike<number>[] = [];
+    const windowKey = `${inner.col0},${inner.row0},${inner.col1},${inner.row1}:${outW}x${outH}`;
     await Promise.all(
       wanted.map(async (b) => {
-        const band = r.summary.bands[b]!;
-        const read = await readWindow(r.sources[band.source]!, inner, outW, outH, [band.sample], signal);
-        bands[b] = read.data[0]!;
-        level = Math.max(level, read.level);
+        const key = `${windowKey}:${b}`;
+        let hit = recall(key);
+        if (!hit) {
+          cached = false;
+          const band = r.summary.bands[b]!;
+          const read = await readWindow(r.sources[band.source]!, inner, outW, outH, [band.sample], signal);
+          hit = { data: read.data[0]!, level: read.level };
+          remember(key, hit.data, hit.level);
+        }
+        bands[b] = hit.data;
+        level = Math.max(level, hit.level);
       }),
     );
     decodeMs = performance.now() - t0;
     const t1 = performance.now();
-    const part = new Uint8ClampedArray(outW * outH * 4);
-    paint(
+    if (isProvisional) used = provisionalLook(r, bands, wanted, spec);
+    paintInto(
       bands,
       r.summary.bands.map((b) => b.nodata),
-      spec,
-      part,
+      used,
+      { out: rgba, width: outW, height: outH, stride: size, x0: px0, y0: py0 },
     );
-    for (let y = 0; y < outH; y++)
-      rgba.set(part.subarray(y * outW * 4, (y + 1) * outW * 4), ((py0 + y) * size + px0) * 4);
     renderMs = performance.now() - t1;
   }
-  void id;
-  return { rgba: rgba.buffer, size, level, decodeMs, renderMs };
+  return {
+    rgba: rgba.buffer,
+    size,
+    level,
+    decodeMs,
+    renderMs,
+    cached,
+    provisional: isProvisional ? { scale: used.scale } : null,
+  };
 }
 
 async function plain(
@@ -466,7 +630,13 @@ async function handle(request: WorkerRequest): Promise<void> {
         });
         break;
       case 'tile': {
-        const result = await tile(request.id, request.window, request.size, request.spec, controller.signal);
+        const result = await tile(
+          request.window,
+          request.size,
+          request.spec,
+          request.provisional ?? false,
+          controller.signal,
+        );
         reply({ id: request.id, ok: true, result }, [result.rgba]);
         break;
       }

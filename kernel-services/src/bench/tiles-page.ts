@@ -11,7 +11,9 @@ export interface PageTileTiming {
   totalMs: number;
   decodeMs: number;
   renderMs: number;
+  drawMs: number;
   level: number;
+  provisional: boolean;
   window: { col0: number; row0: number; col1: number; row1: number };
 }
 
@@ -59,6 +61,21 @@ export async function pageSetZoom(step: number): Promise<number> {
   return hook.zoom();
 }
 
-export function pageReplay(args: { windows: PageTileTiming['window'][]; kind: 'tile' | 'plain' }): Promise<number[]> {
-  return document.querySelector('.floe-SarViewer').floeSarBench.replay(args.windows, args.kind);
+export interface PageComparison {
+  /** Per counted window, milliseconds: viewer tile on a canvas, plain readRasters, and the viewer's parts. */
+  viewer: number[];
+  plain: number[];
+  decode: number[];
+  render: number[];
+  draw: number[];
+}
+
+export function pageCompare(args: { windows: PageTileTiming['window'][]; warmup: number }): Promise<PageComparison> {
+  return document.querySelector('.floe-SarViewer').floeSarBench.compare(args.windows, args.warmup);
+}
+
+/** True once the viewer has its image statistics (or failed): the open steps are recorded then. */
+export function pageSettled(): boolean {
+  const node = document.querySelector('.floe-SarViewer');
+  return !!node && node.dataset.state !== 'loading';
 }

@@ -4,10 +4,13 @@
  * - first tile: opening the file's URL → the first tile painted (and, inside that, the viewer's own
  *   steps: worker open with its header/IFD reads, statistics, map), over several fresh opens;
  * - panning: tiles/s and per-tile times while the map pans at three zooms;
- * - reference, same browser, same run: the windows the viewer painted, replayed in fresh workers once as
- *   viewer tiles (read + dB + stretch + paint) and once as plain geotiff.js `readRasters` of the same
- *   window and level, alternating, so both start from cold caches.
- * Ratio (contract): viewer tile p95 ÷ plain readRasters p95. Goals: ≤ 1.3, first tile < 500 ms.
+ * - reference, same browser, same run: a fixed, seeded set of tile windows at five zooms (whole-image
+ *   overview reads to full resolution), each read by two fresh workers, one painting viewer tiles onto a
+ *   canvas (read + dB + stretch + colour + transfer + putImageData), one doing plain geotiff.js
+ *   `readRasters` of the same window and level; interleaved window by window with the order swapped on
+ *   every window, after a few uncounted warm-up windows.
+ * Ratio (contract): viewer tile p95 ÷ plain readRasters p95 (medians reported too). Goals: ≤ 1.3, first
+ * tile < 500 ms.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,11 +19,13 @@ import * as path from 'node:path';
 import { floeRoot } from '../env/paths';
 import { BENCH_GOALS, type BenchLine } from './contract';
 import { CHROMIUM_ARGS, startLab, stopLab, type Lab } from './panels';
-import { pageHasFirstTile, pagePan, pageReplay, pageSetZoom, pageTimings, type PageTileTiming } from './tiles-page';
+import { pageCompare, pageHasFirstTile, pagePan, pageSetZoom, pageSettled, pageTimings } from './tiles-page';
 
 export interface TilesBenchOptions {
   rounds: number;
   pans: number;
+  /** Compared windows per zoom (five zooms). */
+  windows: number;
   chromium: string;
 }
 
@@ -29,19 +34,27 @@ const GRD =
   's1-grd-rio-tiler/S1A_IW_GRDH_1SDV_20180716T004042_20180716T004107_022812_02792A_FD5B/measurement/iw-vv.tiff';
 
 export function parseTilesBenchArgs(args: string[]): TilesBenchOptions {
-  const o: TilesBenchOptions = { rounds: 5, pans: 8, chromium: process.env.FLOE_CHROMIUM ?? '/usr/bin/chromium' };
+  const o: TilesBenchOptions = {
+    rounds: 5,
+    pans: 8,
+    windows: 40,
+    chromium: process.env.FLOE_CHROMIUM ?? '/usr/bin/chromium',
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = args[i + 1];
-    if (a === '--rounds' || a === '--pans') {
+    if (a === '--rounds' || a === '--pans' || a === '--windows') {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new RangeError(`bench tiles: ${a} needs a whole number ≥ 1, got ${v}`);
-      o[a === '--rounds' ? 'rounds' : 'pans'] = n;
+      o[a.slice(2) as 'rounds' | 'pans' | 'windows'] = n;
       i++;
     } else if (a === '--chromium' && v) {
       o.chromium = v;
       i++;
-    } else throw new RangeError(`bench tiles: unknown option ${a} (options: --rounds N, --pans N, --chromium PATH)`);
+    } else
+      throw new RangeError(
+        `bench tiles: unknown option ${a} (options: --rounds N, --pans N, --windows N, --chromium PATH)`,
+      );
   }
   return o;
 }
@@ -52,6 +65,50 @@ function percentile(xs: number[], p: number): number {
 }
 const median = (xs: number[]): number => percentile(xs, 50);
 const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+const COMPARE_ZOOMS = [-4, -3, -2, -1, 0];
+const WARMUP_WINDOWS = 6;
+
+/**
+ * The compared windows: `perZoom` tile windows at each zoom of COMPARE_ZOOMS (zoom z: a 256-px tile
+ * covers 256 / 2^z image pixels, so −4 reads the smallest overview decimated and 0 full resolution),
+ * drawn with a fixed seed so every run reads the same windows, shuffled across zooms, warm-up first.
+ */
+export function compareWindows(
+  width: number,
+  height: number,
+  perZoom: number,
+): { col0: number; row0: number; col1: number; row1: number }[] {
+  let seed = 0x5eed;
+  const random = (): number => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const out: { col0: number; row0: number; col1: number; row1: number }[] = [];
+  const seen = new Set<string>();
+  for (let k = 0; k < perZoom + WARMUP_WINDOWS; k++) {
+    for (const z of COMPARE_ZOOMS) {
+      const span = 256 / 2 ** z;
+      const nx = Math.ceil(width / span);
+      const ny = Math.ceil(height / span);
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const x = Math.floor(random() * nx);
+        const y = Math.floor(random() * ny);
+        const key = `${z}:${x}:${y}`;
+        if (seen.has(key) && attempt < 19) continue;
+        seen.add(key);
+        out.push({ col0: x * span, row0: y * span, col1: (x + 1) * span, row1: (y + 1) * span });
+        break;
+      }
+    }
+  }
+  // Warm-up windows (the first WARMUP_WINDOWS) from the mixed list; the rest in a seeded shuffle.
+  for (let i = out.length - 1; i > WARMUP_WINDOWS; i--) {
+    const j = WARMUP_WINDOWS + Math.floor(random() * (i - WARMUP_WINDOWS + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
 
 /** The 10,240² COG from the real GRD (as the browser tests make it), under the server root, made once. */
 function ensureLargeCog(log: (line: string) => void): string {
@@ -115,10 +172,12 @@ export async function benchTiles(args: string[], log: (line: string) => void): P
     await page.goto(url(0), { waitUntil: 'domcontentloaded' });
     await viewer.waitFor({ state: 'attached', timeout: 120_000 });
     await page.waitForFunction(pageHasFirstTile, null, { timeout: 120_000 });
+    await page.waitForFunction(pageSettled, null, { timeout: 120_000 });
     const firstTile: { sinceNavigation: number; sinceViewer: number; phases: Record<string, number> }[] = [];
     for (let r = 1; r <= o.rounds; r++) {
       await page.goto(url(r), { waitUntil: 'domcontentloaded' });
       await page.waitForFunction(pageHasFirstTile, null, { timeout: 120_000 });
+      await page.waitForFunction(pageSettled, null, { timeout: 120_000 });
       const sinceNavigation = Number(await viewer.getAttribute('data-first-tile-at-ms'));
       const sinceViewer = Number(await viewer.getAttribute('data-first-tile-ms'));
       const phases = JSON.parse((await viewer.getAttribute('data-open-phases')) ?? '{}') as Record<string, number>;
@@ -139,24 +198,13 @@ export async function benchTiles(args: string[], log: (line: string) => void): P
     }
     const all = await page.evaluate(pageTimings);
     const panned = all.slice(before);
-    const seen = new Set<string>();
-    const windows: PageTileTiming['window'][] = [];
-    for (const t of panned) {
-      const key = JSON.stringify(t.window);
-      if (!seen.has(key)) {
-        seen.add(key);
-        windows.push(t.window);
-      }
-    }
+    const windows = compareWindows(10240, 10240, o.windows);
     log(
-      `replaying ${windows.length} windows in fresh workers: viewer tiles vs plain geotiff.js readRasters, alternating`,
+      `comparing ${windows.length - WARMUP_WINDOWS} windows (zooms ${COMPARE_ZOOMS.join(', ')}; ${WARMUP_WINDOWS} warm-up windows first): viewer tiles vs plain geotiff.js readRasters, fresh workers, interleaved`,
     );
-    const viewerReplay: number[] = [];
-    const plainReplay: number[] = [];
-    for (const kind of ['plain', 'tile', 'plain', 'tile'] as const) {
-      const times = await page.evaluate(pageReplay, { windows, kind });
-      (kind === 'tile' ? viewerReplay : plainReplay).push(...times);
-    }
+    const compared = await page.evaluate(pageCompare, { windows, warmup: WARMUP_WINDOWS });
+    const viewerReplay = compared.viewer;
+    const plainReplay = compared.plain;
     const viewerP95 = percentile(viewerReplay, 95);
     const plainP95 = percentile(plainReplay, 95);
     const ratio = viewerP95 / plainP95;
@@ -194,20 +242,32 @@ export async function benchTiles(args: string[], log: (line: string) => void): P
           ),
         ),
       },
-      replay: {
-        windows: windows.length,
+      comparison: {
+        windows: viewerReplay.length,
+        zooms: COMPARE_ZOOMS,
+        warmupWindows: WARMUP_WINDOWS,
         viewerTileP95Ms: r1(viewerP95),
         plainReadRastersP95Ms: r1(plainP95),
+        ratioP95: Math.round(ratio * 1000) / 1000,
         viewerMedianMs: r1(median(viewerReplay)),
         plainMedianMs: r1(median(plainReplay)),
+        ratioMedian: Math.round((median(viewerReplay) / median(plainReplay)) * 1000) / 1000,
+        // What the viewer adds on top of the read, per tile (worker colouring; main-thread canvas put).
+        viewerParts: {
+          readDecodeMedianMs: r1(median(compared.decode)),
+          colourMedianMs: r1(median(compared.render)),
+          colourP95Ms: r1(percentile(compared.render, 95)),
+          putImageDataMedianMs: r1(median(compared.draw)),
+          putImageDataP95Ms: r1(percentile(compared.draw, 95)),
+        },
       },
       reference:
-        'plain geotiff.js readRasters of the same windows and overview level, fresh worker, same browser, same run',
+        'plain geotiff.js readRasters of the same windows and overview level, fresh workers, interleaved window by window, same browser, same run',
       loadAverage: os.loadavg().map(r1),
       cpus: os.cpus().length,
     };
     log(
-      `first tile: median ${figures.firstTileMs.median} ms (goal ${FIRST_TILE_GOAL_MS} ms); viewer p95 ${r1(viewerP95)} ms vs plain ${r1(plainP95)} ms → ratio ${ratio.toFixed(2)}`,
+      `first tile: median ${figures.firstTileMs.median} ms (goal ${FIRST_TILE_GOAL_MS} ms); ${viewerReplay.length} windows: viewer p95 ${r1(viewerP95)} ms vs plain ${r1(plainP95)} ms → ratio ${ratio.toFixed(2)} (medians ${r1(median(viewerReplay))} vs ${r1(median(plainReplay))} → ${(median(viewerReplay) / median(plainReplay)).toFixed(2)}); load ${os.loadavg().map(r1).join(' ')}`,
     );
     return { ...base, ratio: Math.round(ratio * 1000) / 1000, ...figures };
   } finally {
