@@ -514,11 +514,8 @@ test('reviewer: the experiments panel shows the tutorial runs with their curves,
     const withImages = e.runs.filter((r) => r.parent === null && r.saliency.length > 0);
     if (withImages.length >= 2) {
       const pair = withImages.slice(-2);
-      for (const r of pair) {
-        await panel.locator('.floe-Experiments-filter').fill(r.name);
-        await panel.locator(`.floe-RunsTable-row input[data-floe-run-id="${r.id}"]`).check();
-      }
-      await panel.locator('.floe-Experiments-filter').fill('');
+      // Selected with the filter empty (a new filter clears the selection).
+      for (const r of pair) await panel.locator(`.floe-RunsTable-row input[data-floe-run-id="${r.id}"]`).check();
       await panel.locator('.floe-Experiments-compare').click();
       await expect(detail.locator('.floe-Detail-title')).toHaveText('Comparing 2 runs');
       const common = Math.max(
@@ -536,7 +533,7 @@ test('reviewer: the experiments panel shows the tutorial runs with their curves,
       await expect
         .poll(() => images.evaluateAll((nodes) => nodes.filter((n) => (n as HTMLImageElement).naturalWidth > 0).length))
         .toBe(2 * patches);
-      await across.scrollIntoViewIfNeeded();
+      await across.evaluate((n) => n.scrollIntoView({ block: 'start' }));
       await page.screenshot({ path: screenshotPath(`reviewer-experiments-${slug(e.name)}-saliency-runs.png`) });
       for (const r of pair) await panel.locator(`.floe-RunsTable-row input[data-floe-run-id="${r.id}"]`).uncheck();
     }
@@ -615,7 +612,7 @@ async function expectSaliencyAcrossEpochs(detail: Locator, runId: number, salien
   await expect
     .poll(() => images.evaluateAll((nodes) => nodes.filter((n) => (n as HTMLImageElement).naturalWidth > 0).length))
     .toBe(last.images.length * shown.length);
-  await grid.scrollIntoViewIfNeeded();
+  await grid.evaluate((n) => n.scrollIntoView({ block: 'start' })); // caption and epoch headings in view
   await detail.page().screenshot({ path: screenshotPath(`reviewer-experiments-run-${runId}-saliency.png`) });
 }
 
