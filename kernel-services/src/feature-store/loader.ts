@@ -79,13 +79,15 @@ export interface LoaderOptions {
   /**
    * Reuse batch memory instead of allocating each batch afresh (cache reads on this thread only).
    * Fresh memory per batch costs page faults and garbage collection that dominate a warm shuffled
-   * epoch. With this, batch k is read into slot k mod (prefetch + 1) of a ring allocated once per
-   * epoch. The default `prefetch` here is 0: one slot, each batch read when it is asked for. Reads
-   * on this thread only overlap a consumer that leaves the event loop idle (tfjs training does not:
-   * its awaits are microtasks), and each extra slot pushes batch memory out of the CPU caches (two
-   * slots cost about 10% more CPU per byte than one, ten about 15%, measured here).
-   * - `rawBatches`: a batch's `xs` stays valid until the next batch is asked for (consume or copy
-   *   it before then; `ys`, `rowIds` and `scalars` are always the batch's own).
+   * epoch. With this, batch k is read into slot k mod (prefetch + 1) of a ring allocated once (an
+   * epoch reuses the ring of an epoch that has ended). The default `prefetch` here is 0: one slot,
+   * each batch read when it is asked for. Reads on this thread only overlap a consumer that leaves
+   * the event loop idle (tfjs training does not: its awaits are microtasks), and each extra slot
+   * pushes batch memory out of the CPU caches (two slots cost about 10% more CPU per byte than one,
+   * ten about 15%, measured here).
+   * - `rawBatches`: a batch's `xs` stays valid until the next batch is asked for, in this epoch or a
+   *   later one (consume or copy it before then; `ys`, `rowIds` and `scalars` are always the batch's
+   *   own).
    * - `batches` / `toTfDataset`: a slot is reused only once the tensor made from it is disposed
    *   (a kept tensor keeps its memory: the slot gets a fresh buffer). tfjs-node tensors share the
    *   array's memory, so do not keep a view op's result (`reshape`, `expandDims`, `squeeze`, `clone`
@@ -168,6 +170,8 @@ export class TrainingDataLoader {
   readonly sampleShape: [number, number, number];
   readonly scalarFeatures: string[];
   private table: Promise<Table> | undefined;
+  /** `reuseBuffers` rings that finished epochs gave back. */
+  private readonly spareRings: BatchBufferRing[] = [];
 
   private constructor(
     readonly dataset: TrainingDataset,
@@ -355,11 +359,23 @@ export class TrainingDataLoader {
    * was made with `reuseBuffers`, where `xs` is valid until the next batch is asked for.
    */
   async *rawBatches(epoch = 0): AsyncGenerator<RawBatch> {
-    yield* this.cache ? this.cachedBatches(this.cache, epoch, this.ring()) : this.lanceBatches(epoch);
+    const ring = this.cache ? this.ring() : undefined;
+    try {
+      yield* this.cache ? this.cachedBatches(this.cache, epoch, ring) : this.lanceBatches(epoch);
+    } finally {
+      this.giveBack(ring);
+    }
   }
 
+  /**
+   * A ring for one epoch: one an earlier epoch gave back, else a new one. Keeping rings across
+   * epochs saves faulting fresh batch memory in every epoch (dear on this VM, whose freed memory
+   * goes back to the host); epochs iterated at the same time still get rings of their own.
+   */
   private ring(): BatchBufferRing | undefined {
     if (!this.opts.reuseBuffers || this.opts.readThreads > 0) return undefined;
+    const spare = this.spareRings.pop();
+    if (spare) return spare;
     const [h, w, c] = this.sampleShape;
     return new BatchBufferRing(this.opts.prefetch + 1, this.batchSize * h * w * c);
   }
@@ -388,6 +404,10 @@ export class TrainingDataLoader {
       scalars[f] = out;
     }
     return { ys, rowIds, scalars };
+  }
+
+  private giveBack(ring: BatchBufferRing | undefined): void {
+    if (ring && this.spareRings.length < 2) this.spareRings.push(ring);
   }
 
   /**
@@ -524,10 +544,14 @@ export class TrainingDataLoader {
     const ring = this.cache ? this.ring() : undefined;
     const source = this.cache ? this.cachedBatches(this.cache, epoch, ring) : this.lanceBatches(epoch);
     let k = 0;
-    for await (const b of source) {
-      const xs = tf.tensor4d(b.xs, [b.size, h, w, c]);
-      ring?.hold(k++, xs);
-      yield { xs, ys: tf.tensor2d(b.ys, [b.size, 1]) };
+    try {
+      for await (const b of source) {
+        const xs = tf.tensor4d(b.xs, [b.size, h, w, c]);
+        ring?.hold(k++, xs);
+        yield { xs, ys: tf.tensor2d(b.ys, [b.size, 1]) };
+      }
+    } finally {
+      this.giveBack(ring);
     }
   }
 

@@ -281,6 +281,21 @@ describe('training-read cache: stale, corrupt and concurrent (sqlite + local)', 
 
     const loader = await td.loader({ ...opts, reuseBuffers: true });
     try {
+      // A later epoch reuses the ring of an ended one; two epochs iterated at once each get their own.
+      const firstBuffer = async (e: number): Promise<ArrayBufferLike> => {
+        for await (const b of loader.rawBatches(e)) return b.xs.buffer;
+        throw new Error('no batch');
+      };
+      expect(await firstBuffer(1)).toBe(await firstBuffer(2));
+      const a = loader.rawBatches(0);
+      const b = loader.rawBatches(0);
+      for (const ref of reference) {
+        const [x, y] = [(await a.next()).value as RawBatch, (await b.next()).value as RawBatch];
+        expect(x.xs.buffer).not.toBe(y.xs.buffer);
+        expect(bytes(x.xs).equals(bytes(ref.xs)) && bytes(y.xs).equals(bytes(ref.xs))).toBe(true);
+      }
+      expect((await a.next()).done && (await b.next()).done).toBe(true);
+
       // Tensors: disposed ones give their buffer back; a kept one keeps its values for good.
       const { loadTf } = await import('../training/backend');
       const tf = loadTf();
