@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { readStatoil } from './statoil';
 import { SYNTHETIC_DEFAULTS, writeSynthetic } from './synthetic';
 import { writeSyntheticParallel } from './synthetic-parallel';
@@ -18,8 +17,9 @@ const GENERATE_USAGE = `usage: floe generate --out FILE [--count N] [--seed S] [
   --seed S             integer seed (default 1); the same seed gives the same file
   --test               test-set format: no is_iceberg field
   --difficulty D       0 (textbook) .. 1 (hard), default ${SYNTHETIC_DEFAULTS.difficulty}
-  --threads N          worker threads generating and encoding (default: the CPUs, at most 8;
-                       1: this thread only); the file is the same whatever N
+  --threads N          worker threads generating and encoding (default 1: this thread); the
+                       file is the same whatever N. Measured on the shared 2-core machine the
+                       threads cost ~35% more CPU per patch and were not faster (docs/benchmarks.md)
   --out -              write to standard output`;
 
 const VALIDATE_USAGE = `usage: floe validate FILE [--strict] [--html OUT.html] [--unknown-fields warn]
@@ -72,13 +72,7 @@ export async function generateCommand(args: Parsed, out: Out, err: Out = out): P
     'an integer 1..16',
   );
   const start = num(o, 'start', 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer');
-  const threads = num(
-    o,
-    'threads',
-    Math.min(8, os.availableParallelism()),
-    (v) => Number.isInteger(v) && v >= 1 && v <= 64,
-    'an integer 1..64',
-  );
+  const threads = num(o, 'threads', 1, (v) => Number.isInteger(v) && v >= 1 && v <= 64, 'an integer 1..64');
   const toStdout = o.out === '-';
   // Progress goes to stderr when the data itself goes to stdout.
   const log = toStdout ? err : out;

@@ -205,13 +205,13 @@ describe('floe generate', () => {
     expect(out.at(-1)).toMatch(/^generated 12 labelled patches \(seed 4, difficulty 0\.5\) → .*cli\.json: [\d.]+ MB/);
     const recs = await readStatoilAll(file);
     expect(recs).toEqual(generateSynthetic({ seed: 4, count: 12 }));
-    // Worker threads (the default here) or this thread only: the same bytes.
-    const single = path.join(tmp, 'cli-single.json');
+    // This thread (the default) or worker threads: the same bytes.
+    const threaded = path.join(tmp, 'cli-threads.json');
     await generateCommand(
-      { positionals: [], options: { out: single, count: '12', seed: '4', threads: '1' } },
+      { positionals: [], options: { out: threaded, count: '12', seed: '4', threads: '2' } },
       () => undefined,
     );
-    expect(fs.readFileSync(single).equals(fs.readFileSync(file))).toBe(true);
+    expect(fs.readFileSync(threaded).equals(fs.readFileSync(file))).toBe(true);
   });
 
   it('refuses bad arguments', async () => {
