@@ -7,7 +7,7 @@ import {
   type PanelSeedOptions,
 } from '../../kernel-services/dist/hub/seed';
 import { openProjectStore } from '../../kernel-services/dist/store';
-import { hubSocketOf, labServer, openLab, putSettings, screenshotPath } from './lab';
+import { hubSocketOf, labServer, openLab, putSettings, runPaletteCommand, screenshotPath } from './lab';
 
 const lab = labServer();
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -43,6 +43,18 @@ function cssEscape(value: string): string {
   return value.replace(/["\\]/g, '\\$&');
 }
 
+/** The texts of the elements whose content is cut (wider than their box: ellipsis or clipped). */
+function clipped(locator: Locator): Promise<string[]> {
+  return locator.evaluateAll((nodes) =>
+    nodes.filter((n) => n.scrollWidth > n.clientWidth + 1).map((n) => n.textContent ?? ''),
+  );
+}
+
+/** What sticks out of the experiments nav sideways (px): badges cut at its edge made it scroll. */
+function navOverflow(panel: Locator): Promise<number> {
+  return panel.locator('.floe-Experiments-nav').evaluate((nav) => nav.scrollWidth - nav.clientWidth);
+}
+
 test('the experiments panel shows a virtualized, sortable, filterable runs table, run details, comparison and a search', async ({
   page,
 }) => {
@@ -61,11 +73,27 @@ test('the experiments panel shows a virtualized, sortable, filterable runs table
   expect(rendered).toBeGreaterThan(5);
   expect(rendered).toBeLessThan(60);
   await expect(rows.first()).toHaveAttribute('data-floe-run-id', String(seeded.runIds.at(-1)));
+  // Nothing cut: the column names, the heading, the nav's badges.
+  expect(await clipped(panel.locator('.floe-RunsTable-sort'))).toEqual([]);
+  expect(await clipped(panel.locator('.floe-Experiments-heading'))).toEqual([]);
+  expect(await navOverflow(panel)).toBeLessThanOrEqual(0);
   await page.screenshot({ path: screenshotPath('experiments-runs.png') });
 
-  // Scrolling to the end fetches and draws the last rows.
-  await panel.locator('.floe-RunsTable-viewport').evaluate((node) => (node.scrollTop = node.scrollHeight));
+  // Scrolling to the end fetches and draws the last rows, in the same row nodes (a pool refilled in place).
+  const viewport = panel.locator('.floe-RunsTable-viewport');
+  const pooled = await viewport.evaluate((node) => {
+    const all = node.querySelectorAll('.floe-RunsTable-row');
+    all.forEach((row, i) => row.setAttribute('data-test-pooled', String(i)));
+    return all.length;
+  });
+  await viewport.evaluate((node) => (node.scrollTop = node.scrollHeight));
   await expect(panel.locator(`.floe-RunsTable-row[data-floe-run-id="${seeded.runIds[0]}"]`)).toBeVisible();
+  expect(
+    await viewport.evaluate((node) => [
+      node.querySelectorAll('.floe-RunsTable-row').length,
+      node.querySelectorAll('.floe-RunsTable-row:not([data-test-pooled])').length,
+    ]),
+  ).toEqual([pooled, 0]);
 
   // Sort by the best validation accuracy (the hub sorts in SQL).
   await panel.locator('[data-floe-sort="metric:val_accuracy"]').click();
@@ -106,9 +134,20 @@ test('the experiments panel shows a virtualized, sortable, filterable runs table
   await expect(detail.locator('.floe-Compare-params tbody tr').first()).toBeVisible();
   await page.screenshot({ path: screenshotPath('experiments-compare.png') });
 
-  // The search: trials with their stop reasons, the early-stopped one drawn dashed.
+  // The search: trials with their stop reasons, the early-stopped one drawn dashed; the table lists the
+  // search's trial runs (not the experiment's) under the search's whole name.
   await panel.locator(`.floe-Experiments-item[data-floe-search="${seeded.searchId}"]`).click();
   await expect(detail.locator('.floe-Search-trials tbody tr')).toHaveCount(3);
+  await expect(panel.locator('.floe-Experiments-heading')).toHaveText(`search: ${search}`);
+  await expect(panel.locator('.floe-Experiments-count')).toHaveText('3 runs');
+  await expect(rows).toHaveCount(3);
+  await expect(panel.locator('.floe-RunsTable-runName[data-floe-parent]')).toHaveCount(3);
+  expect(await clipped(panel.locator('.floe-Experiments-heading, .floe-RunsTable-sort'))).toEqual([]);
+  // Only the search is marked in the nav now, not the experiment listed before.
+  await expect(panel.locator('.floe-Experiments-item.floe-mod-selected')).toHaveAttribute(
+    'data-floe-search',
+    String(seeded.searchId),
+  );
   await expect(detail.locator('[data-floe-trial="2"] .floe-Search-stopReason')).toHaveText(/^median rule/);
   await expect(detail.locator('path[stroke-dasharray]')).toHaveCount(1);
   await expect(detail.locator('.floe-Search-best')).toContainText('Best trial #1');
@@ -129,7 +168,7 @@ test('hostile experiment and run names render as text', async ({ page }) => {
   await openLab(page, lab);
   const panel = await openExperiments(page, experiment);
   await expect(panel.locator('.floe-Experiments-count')).toHaveText('3 runs');
-  const nameCells = panel.locator('.floe-RunsTable-row .floe-RunsTable-name');
+  const nameCells = panel.locator('.floe-RunsTable-row[data-floe-run-id] .floe-RunsTable-name');
   await expect(nameCells).toHaveText([...names].reverse());
   await nameCells.nth(2).click();
   await expect(panel.locator('.floe-Detail-title')).toHaveText(HOSTILE);
@@ -344,4 +383,34 @@ test('run details show saliency images across epochs, and a comparison shows the
     .toBe(6);
   await page.screenshot({ path: screenshotPath('experiments-saliency-runs.png') });
   expect(errors).toEqual([]);
+});
+
+test('the experiments panel in the dark theme, opened from the command palette: nothing cut, search runs listed', async ({
+  page,
+  request,
+}) => {
+  const experiment = own('dark');
+  const search = own('dark-search');
+  await seed({ experiment, runs: 12, search });
+  await putSettings(request, lab, '@jupyterlab/apputils-extension:themes', { theme: 'JupyterLab Dark' });
+  try {
+    await openLab(page, lab);
+    await runPaletteCommand(page, 'Open Floe Experiments');
+    const panel = page.locator('#floe-experiments');
+    await expect(panel.locator('[data-floe-experiment]').first()).toBeVisible();
+    await panel.locator(`.floe-Experiments-item[data-floe-experiment="${cssEscape(experiment)}"]`).click();
+    await expect(panel.locator('.floe-Experiments-count')).toHaveText('12 runs');
+    await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
+    expect(await clipped(panel.locator('.floe-RunsTable-sort'))).toEqual([]);
+    expect(await navOverflow(panel)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: screenshotPath('experiments-dark.png') });
+
+    await panel.locator('.floe-Experiments-item[data-floe-search]', { hasText: search }).click();
+    await expect(panel.locator('.floe-Experiments-heading')).toHaveText(`search: ${search}`);
+    await expect(panel.locator('.floe-Experiments-count')).toHaveText('3 runs');
+    await expect(panel.locator('.floe-Parallel-line')).toHaveCount(3);
+    await page.screenshot({ path: screenshotPath('experiments-search-dark.png') });
+  } finally {
+    await putSettings(request, lab, '@jupyterlab/apputils-extension:themes', {});
+  }
 });

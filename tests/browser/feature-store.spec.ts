@@ -183,6 +183,21 @@ test('hostile feature group texts render as text', async ({ page }) => {
   const panel = await openFeatureStore(page);
   await panel.locator(`.floe-FeatureStore-item[data-floe-group="${hostileGroup}"]`).click();
   await expect(panel.locator('.floe-FeatureStore-description')).toContainText(`${HOSTILE_TEXT} <b>bold</b>`);
+  // At the default sidebar width every tab shows its whole name, inside the sidebar.
+  const tabs = panel.locator('.floe-FeatureStore-tab');
+  await expect(tabs).toHaveText(['Statistics', 'Schema', 'Validation', 'Patches']);
+  expect(
+    await tabs.evaluateAll((nodes) =>
+      nodes
+        .filter((n) => {
+          const box = n.getBoundingClientRect();
+          const list = n.parentElement!.getBoundingClientRect();
+          return n.scrollWidth > n.clientWidth + 1 || box.right > list.right + 1;
+        })
+        .map((n) => n.textContent),
+    ),
+  ).toEqual([]);
+  await page.screenshot({ path: screenshotPath('feature-store-default-width.png') });
   await panel.locator('[data-floe-tab="schema"]').click();
   await expect(panel.locator('tr[data-floe-feature="band_1"]')).toContainText('(<i>dB</i>)');
   await panel.locator('[data-floe-tab="validation"]').click();

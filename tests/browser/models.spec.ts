@@ -116,6 +116,16 @@ test('the models panel shows versions, aliases, metrics, lineage back to the com
     await page.locator('.lm-TabBar-tab', { hasText: 'Floe Models' }).click();
     await expect(detail.locator('.floe-Models-nodeTitle')).toHaveText(`run ${s.runIds[0]}: ${HOSTILE}`);
     await expect(page.locator('#floe-models img, #floe-models b, #floe-experiments img')).toHaveCount(0);
+    // With the Experiments panel already open, v2's run opens there too (its command honours runId).
+    await detail.locator('[data-floe-version="2"]').click();
+    await expect(detail.locator('[data-floe-version="2"]')).toHaveAttribute('aria-selected', 'true');
+    await detail.locator('[data-floe-node="run"]').click();
+    await expect(experiments.locator('.floe-Detail-title')).toHaveText('second training');
+    await expect(experiments.locator('.floe-RunsTable-row.floe-mod-active')).toHaveAttribute(
+      'data-floe-run-id',
+      String(s.runIds[1]),
+    );
+    await page.locator('.lm-TabBar-tab', { hasText: 'Floe Models' }).click();
 
     // The deployment: latency percentiles and throughput from the request log, drift alerts.
     await detail.locator(`[data-floe-node="deployment:${s.deployment}"]`).click();

@@ -82,7 +82,7 @@ export function ablationView(study: AblationBundle, onOpenRun?: (runId: number) 
     root.append(chart, legend);
   }
 
-  const table = el('table', 'floe-Ablation-table');
+  const table = el('table', 'floe-Panel-table floe-Ablation-table');
   const head = el('tr');
   for (const h of ['component', 'kind', 'removed', 'status', metric, 'Δ vs base', 'run']) head.append(el('th', '', h));
   const thead = el('thead');

@@ -40,7 +40,7 @@ export function flattenParams(value: unknown, prefix = '', out: Record<string, u
 
 /** A two-column table of name → value rows. */
 export function keyValueTable(rows: [string, unknown][], className = 'floe-KeyValue'): HTMLTableElement {
-  const table = el('table', className);
+  const table = el('table', `floe-Panel-table ${className}`);
   const body = el('tbody');
   for (const [k, v] of rows) {
     const tr = el('tr');
@@ -68,4 +68,16 @@ export function relativeTime(iso: string | null): string {
   if (!iso) return '—';
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : DATE_TIME.format(d);
+}
+
+/**
+ * A compact local time (`2026-11-22 09:37`) for narrow table columns; `relativeTime` gives the full one
+ * (tooltips, details).
+ */
+export function shortTime(iso: string | null): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
 }

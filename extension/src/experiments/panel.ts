@@ -1,10 +1,10 @@
 import type { RunDetailResponse, RunRow, SearchDetailResponse, StoreChangeCounters } from '@floe/schema';
 import type { IDisposable } from '@lumino/disposable';
-import { Signal, type ISignal } from '@lumino/signaling';
+import { Signal } from '@lumino/signaling';
 import { Panel, SplitPanel, Widget } from '@lumino/widgets';
 import { fetchExperiments, fetchRunDetail, fetchRuns, fetchSearch, fetchSearches, followStoreChanges } from '../api';
 import { fetchAblation } from '../api/experiments';
-import type { HubStatus, IFloeHub } from '../tokens';
+import type { IFloeHub } from '../tokens';
 import { lineChart, type ChartSeries } from './chart';
 import { badge, el, flattenParams, formatValue, keyValueTable, relativeTime } from './dom';
 import { ablationView } from './ablation';
@@ -12,6 +12,7 @@ import { parallelCoordinates } from './parallel';
 import { RunsTable } from './runs-table';
 import { RunImageLoader, saliencyAcrossEpochs, saliencyAcrossRuns, saliencyEpochs } from './saliency';
 import { HubFailureBanner } from '../hub/failure-banner';
+import { FloeMainAreaPanel } from '../hub/main-area-panel';
 
 /** What the panel shows; saved by the layout restorer so a reload comes back to it. */
 export interface ExperimentsPanelState {
@@ -29,25 +30,22 @@ const CHART_POINTS = 400;
  * artifacts), the comparison of ticked runs (overlaid curves, params that differ) or a search's trials
  * with their stop reasons. Follows the store live through the hub's event stream.
  */
-export class ExperimentsPanel extends Panel {
+export class ExperimentsPanel extends FloeMainAreaPanel<ExperimentsPanelState> {
   constructor(hub: IFloeHub, state: ExperimentsPanelState = {}) {
     // Plain panels laid out by CSS flex (experiments.css): the nav and toolbar keep their natural size.
-    super();
-    this._hub = hub;
-    this._state = { ...state };
+    super(state);
     this.id = 'floe-experiments';
+    this.addClass('floe-Panel');
     this.addClass('floe-Experiments');
     this.title.label = 'Floe Experiments';
     this.title.caption = 'Experiments, runs and searches in the Floe project';
     this.title.closable = true;
 
-    this._nav = new Widget({ node: el('nav', 'floe-Experiments-nav') });
+    this._nav = new Widget({ node: el('nav', 'floe-Panel-nav floe-Experiments-nav') });
     this._nav.node.setAttribute('aria-label', 'Experiments and searches');
 
     const top = new Widget({ node: el('div', 'floe-Experiments-top') });
-    this._banner = el('div', 'floe-Experiments-banner');
-    this._banner.setAttribute('role', 'status');
-    this._hubFailure = new HubFailureBanner(this, this._banner, 'floe-Experiments-reason');
+    this._hubFailure = new HubFailureBanner(this, 'floe-Experiments', hub, () => void this.refresh());
     this._heading = el('h2', 'floe-Experiments-heading', 'Experiments');
     this._filter = el('input', 'floe-Experiments-filter jp-mod-styled');
     this._filter.type = 'search';
@@ -67,10 +65,11 @@ export class ExperimentsPanel extends Panel {
     this._compareButton.type = 'button';
     this._compareButton.disabled = true;
     const toolbar = el('div', 'floe-Experiments-toolbar');
-    toolbar.append(this._heading, this._filter, this._status, topLevel, this._count, this._compareButton);
-    top.node.append(this._banner, toolbar);
+    toolbar.append(this._filter, this._status, topLevel, this._count, this._compareButton);
+    // The heading has a line of its own: a long experiment or search name is not squeezed by the tools.
+    top.node.append(this._hubFailure.node, this._heading, toolbar);
 
-    this._table = new RunsTable((query, signal) => fetchRuns(this._state.experiment ?? '', query, { signal }));
+    this._table = new RunsTable((query, signal) => fetchRuns(this._tableExperiment ?? '', query, { signal }));
     this._detail = new Widget({ node: el('section', 'floe-Experiments-detail') });
     this._detail.node.setAttribute('aria-live', 'polite');
     const split = new SplitPanel({ orientation: 'vertical', spacing: 4 });
@@ -80,6 +79,7 @@ export class ExperimentsPanel extends Panel {
 
     split.addClass('floe-Experiments-split');
     const main = new Panel();
+    main.addClass('floe-Panel-main');
     main.addClass('floe-Experiments-main');
     main.addWidget(top);
     main.addWidget(split);
@@ -99,21 +99,11 @@ export class ExperimentsPanel extends Panel {
     this._table.rendered.connect((_, { total }) => {
       this._count.textContent = `${total} run${total === 1 ? '' : 's'}`;
     }, this);
-    hub.statusChanged.connect(this._onHubStatus, this);
     this._events = followStoreChanges(
       (counters) => this._onStoreChanged(counters),
       (open) => this.toggleClass('floe-mod-live', open),
     );
     void this.refresh();
-  }
-
-  /** Emits whenever what the panel shows changes (the plugin saves it for the layout restorer). */
-  get stateChanged(): ISignal<this, ExperimentsPanelState> {
-    return this._stateChanged;
-  }
-
-  get state(): ExperimentsPanelState {
-    return { ...this._state };
   }
 
   get runsTable(): RunsTable {
@@ -123,7 +113,7 @@ export class ExperimentsPanel extends Panel {
   override dispose(): void {
     if (this.isDisposed) return;
     this._events.dispose();
-    this._hub.statusChanged.disconnect(this._onHubStatus, this);
+    this._hubFailure.dispose();
     this._filter.removeEventListener('input', this._onFilterInput);
     this._status.removeEventListener('change', this._onStatusChange);
     this._topLevel.removeEventListener('change', this._onTopLevelChange);
@@ -150,13 +140,14 @@ export class ExperimentsPanel extends Panel {
       delete this._state.runId;
       delete this._state.searchId;
       this._detail.node.replaceChildren(
-        el('p', 'floe-Experiments-hint', 'Open a run to see its curves, params and environment.'),
+        el('p', 'floe-Panel-hint floe-Experiments-hint', 'Open a run to see its curves, params and environment.'),
       );
     }
-    this._heading.textContent = name;
-    this._heading.title = name;
+    this._setHeading(name);
     this._markNav();
-    this._stateChanged.emit(this.state);
+    this._emitState();
+    this._tableExperiment = name;
+    this._topLevel.disabled = false;
     await this._guard(() =>
       this._table.reset({
         filter: this._filter.value.trim(),
@@ -166,12 +157,39 @@ export class ExperimentsPanel extends Panel {
     );
   }
 
+  /** Opens a search or ablation: its view below, and its trials' runs (children of its run) in the table. */
   async openSearch(id: number): Promise<void> {
     this._state.searchId = id;
     delete this._state.runId;
     this._markNav();
-    this._stateChanged.emit(this.state);
-    await this._guard(async () => this._renderSearch(await fetchSearch(id)));
+    this._emitState();
+    await this._guard(async () => {
+      const detail = await fetchSearch(id);
+      await this._renderSearch(detail);
+      const { search } = detail;
+      this._setHeading(`${search.kind}: ${search.name}`);
+      // "Top-level only" would hide every trial: it applies to experiments, not here.
+      this._topLevel.disabled = true;
+      if (search.runId === null) {
+        this._tableExperiment = null;
+        this._table.clear(`This ${search.kind} recorded no runs.`);
+        return;
+      }
+      // The trials are runs of the experiment the search's own run belongs to.
+      const parent = await fetchRunDetail(search.runId, 10);
+      if (this._state.searchId !== id) return; // another view was opened meanwhile
+      this._tableExperiment = parent.run.experiment;
+      await this._table.reset({
+        filter: this._filter.value.trim(),
+        status: this._status.value || undefined,
+        parent: search.runId,
+      });
+    });
+  }
+
+  private _setHeading(text: string): void {
+    this._heading.textContent = text;
+    this._heading.title = text;
   }
 
   /** Opens a run in the detail pane (from the table, a search's trial, an ablation row or a parent link). */
@@ -183,32 +201,39 @@ export class ExperimentsPanel extends Panel {
     this._state.runId = id;
     delete this._state.searchId;
     this._table.activeRunId = id;
-    this._stateChanged.emit(this.state);
+    this._emitState();
     await this._guard(async () => this._renderRun(await fetchRunDetail(id, CHART_POINTS)));
   }
 
   private async _loadNav(): Promise<void> {
     const [{ experiments }, { searches }] = await Promise.all([fetchExperiments(), fetchSearches()]);
-    const list = el('ul', 'floe-Experiments-list');
+    const list = el('ul', 'floe-Panel-list floe-Experiments-list');
     for (const e of experiments) {
-      const button = el('button', 'floe-Experiments-item');
+      const button = el('button', 'floe-Panel-item floe-Experiments-item');
       button.type = 'button';
       button.dataset.floeExperiment = e.name;
       button.title = e.name;
-      button.append(el('span', 'floe-Experiments-name', e.name), el('span', 'floe-Experiments-runs', String(e.runs)));
+      button.append(
+        el('span', 'floe-Panel-name floe-Experiments-name', e.name),
+        el('span', 'floe-Experiments-runs', String(e.runs)),
+      );
       button.addEventListener('click', () => void this.openExperiment(e.name));
       const li = el('li');
       li.append(button);
       list.append(li);
     }
-    const searchList = el('ul', 'floe-Experiments-list');
+    const searchList = el('ul', 'floe-Panel-list floe-Experiments-list');
     for (const s of searches) {
-      const button = el('button', 'floe-Experiments-item');
+      const button = el('button', 'floe-Panel-item floe-Experiments-item');
       button.type = 'button';
       button.dataset.floeSearch = String(s.id);
       button.title = s.name;
       button.append(
-        el('span', 'floe-Experiments-name', `${s.kind === 'ablation' ? 'ablation' : 'search'}: ${s.name}`),
+        el(
+          'span',
+          'floe-Panel-name floe-Experiments-name',
+          `${s.kind === 'ablation' ? 'ablation' : 'search'}: ${s.name}`,
+        ),
         badge(s.status),
       );
       button.addEventListener('click', () => void this.openSearch(s.id));
@@ -229,12 +254,12 @@ export class ExperimentsPanel extends Panel {
       if (this._expanded.has(s.id)) void this._guard(() => this._toggleTrials(s.id, toggle, trials, true));
     }
     this._nav.node.replaceChildren(
-      el('h3', 'floe-Experiments-navTitle', 'Experiments'),
+      el('h3', 'floe-Panel-navTitle floe-Experiments-navTitle', 'Experiments'),
       experiments.length
         ? list
-        : el('p', 'floe-Experiments-hint', 'No experiments yet: train a model from a notebook.'),
-      el('h3', 'floe-Experiments-navTitle', 'Searches'),
-      searches.length ? searchList : el('p', 'floe-Experiments-hint', 'No searches yet.'),
+        : el('p', 'floe-Panel-hint floe-Experiments-hint', 'No experiments yet: train a model from a notebook.'),
+      el('h3', 'floe-Panel-navTitle floe-Experiments-navTitle', 'Searches'),
+      searches.length ? searchList : el('p', 'floe-Panel-hint floe-Experiments-hint', 'No searches yet.'),
     );
     this._markNav();
     if (this._state.experiment === undefined && experiments.length && this._state.searchId === undefined) {
@@ -259,7 +284,7 @@ export class ExperimentsPanel extends Panel {
       ...[...detail.trials]
         .sort((a, b) => a.number - b.number)
         .map((t) => {
-          const item = el('button', 'floe-Experiments-item floe-Experiments-trial');
+          const item = el('button', 'floe-Panel-item floe-Experiments-item floe-Experiments-trial');
           item.type = 'button';
           item.dataset.floeTrial = String(t.number);
           if (t.runId !== null) item.dataset.floeRunId = String(t.runId);
@@ -270,7 +295,7 @@ export class ExperimentsPanel extends Panel {
           item.disabled = t.runId === null;
           item.append(
             // The nav is narrow: number and best metric; the tooltip names the metric and the stop reason.
-            el('span', 'floe-Experiments-name', `#${t.number} ${formatValue(t.bestMetric)}`),
+            el('span', 'floe-Panel-name floe-Experiments-name', `#${t.number} ${formatValue(t.bestMetric)}`),
             badge(t.status),
           );
           if (detail.best?.trial === t.number) item.classList.add('floe-mod-best');
@@ -280,12 +305,16 @@ export class ExperimentsPanel extends Panel {
           return li;
         }),
     );
-    if (!detail.trials.length) list.append(el('li', 'floe-Experiments-hint', 'No trials yet.'));
+    if (!detail.trials.length) list.append(el('li', 'floe-Panel-hint floe-Experiments-hint', 'No trials yet.'));
   }
 
   private _markNav(): void {
     for (const b of this._nav.node.querySelectorAll<HTMLElement>('[data-floe-experiment]'))
-      b.classList.toggle('floe-mod-selected', b.dataset.floeExperiment === this._state.experiment);
+      b.classList.toggle(
+        'floe-mod-selected',
+        // While a search is open the table lists its trials: only the search is marked.
+        this._state.searchId === undefined && b.dataset.floeExperiment === this._state.experiment,
+      );
     for (const b of this._nav.node.querySelectorAll<HTMLElement>('[data-floe-search]'))
       b.classList.toggle('floe-mod-selected', Number(b.dataset.floeSearch) === this._state.searchId);
   }
@@ -336,7 +365,7 @@ export class ExperimentsPanel extends Panel {
     parts.push(
       section(
         'Metrics',
-        charts.childElementCount ? charts : el('p', 'floe-Experiments-hint', 'No metrics logged yet.'),
+        charts.childElementCount ? charts : el('p', 'floe-Panel-hint floe-Experiments-hint', 'No metrics logged yet.'),
       ),
     );
     const finals = detail.metrics.filter((m) => m.scope === 'final');
@@ -384,7 +413,7 @@ export class ExperimentsPanel extends Panel {
 
   /** A search's trial runs: name, status, metrics, each a button that opens the run. */
   private _childRuns(runs: RunRow[]): HTMLElement {
-    if (!runs.length) return el('p', 'floe-Experiments-hint', 'No trial runs recorded yet.');
+    if (!runs.length) return el('p', 'floe-Panel-hint floe-Experiments-hint', 'No trial runs recorded yet.');
     const list = el('ul', 'floe-Detail-children');
     for (const r of runs) {
       const open = el('button', 'floe-LinkButton', r.name);
@@ -427,7 +456,7 @@ export class ExperimentsPanel extends Panel {
     const flat = details.map((d) => flattenParams(d.run.params));
     const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
     const differing = keys.filter((k) => new Set(flat.map((f) => JSON.stringify(f[k]))).size > 1);
-    const table = el('table', 'floe-Compare-params');
+    const table = el('table', 'floe-Panel-table floe-Compare-params');
     const headRow = el('tr');
     headRow.append(el('th', '', 'param'), ...details.map((d) => el('th', '', label(d))));
     const body = el('tbody');
@@ -446,11 +475,13 @@ export class ExperimentsPanel extends Panel {
       ...(saliency ? [section('Saliency across runs', saliency)] : []),
       section(
         'Curves',
-        charts.childElementCount ? charts : el('p', 'floe-Experiments-hint', 'No epoch metrics to overlay.'),
+        charts.childElementCount
+          ? charts
+          : el('p', 'floe-Panel-hint floe-Experiments-hint', 'No epoch metrics to overlay.'),
       ),
       section(
         `Params that differ (${differing.length}; ${same} the same)`,
-        differing.length ? table : el('p', 'floe-Experiments-hint', 'All params are the same.'),
+        differing.length ? table : el('p', 'floe-Panel-hint floe-Experiments-hint', 'All params are the same.'),
       ),
     );
     this._detail.node.dataset.floeShowing = `compare:${ids.join(',')}`;
@@ -460,7 +491,6 @@ export class ExperimentsPanel extends Panel {
     const { search, trials, config } = detail;
     this._freshImages();
     const study = search.kind === 'ablation' ? await fetchAblation(search.id) : null;
-    this._heading.textContent = `${search.kind}: ${search.name}`;
     const metric = String(config.metric ?? 'metric');
     const direction = config.direction === 'min' ? 'min' : 'max';
     const head = el('header', 'floe-Detail-header');
@@ -505,7 +535,7 @@ export class ExperimentsPanel extends Panel {
       parts.push(line);
     }
     const byNumber = [...trials].sort((a, b) => a.number - b.number);
-    const table = el('table', 'floe-Search-trials');
+    const table = el('table', 'floe-Panel-table floe-Search-trials');
     const highlightRow = (trial: number | null): void => {
       for (const tr of table.querySelectorAll<HTMLElement>('tbody tr'))
         tr.classList.toggle('floe-mod-highlight', tr.dataset.floeTrial === String(trial));
@@ -578,10 +608,6 @@ export class ExperimentsPanel extends Panel {
     return this._hubFailure.guard(work);
   }
 
-  private _onHubStatus = (_: IFloeHub, status: HubStatus): void => {
-    this._hubFailure.onHubStatus(status, () => void this.refresh());
-  };
-
   private _onStoreChanged(counters: StoreChangeCounters): void {
     const last = this._counters;
     this._counters = counters;
@@ -592,8 +618,7 @@ export class ExperimentsPanel extends Panel {
     }
     if (last.audit !== counters.audit || last.trials !== counters.trials) void this._guard(() => this._loadNav());
     if (last.runs !== counters.runs || last.audit !== counters.audit) {
-      if (this._state.experiment !== undefined && this._state.searchId === undefined)
-        void this._guard(() => this._table.reload());
+      if (this._tableExperiment !== null) void this._guard(() => this._table.reload());
       const showing = this._detail.node.dataset.floeShowing ?? '';
       if (showing === `run:${this._state.runId}` && this._state.runId !== undefined) {
         const id = this._state.runId;
@@ -610,7 +635,7 @@ export class ExperimentsPanel extends Panel {
    * more than one request, and the table shows the last text as soon as the hub can).
    */
   private _onFilterInput = (): void => {
-    if (this._state.experiment === undefined) return;
+    if (this._tableExperiment === null) return;
     if (this._filtering) {
       this._filterAgain = true;
       return;
@@ -626,12 +651,12 @@ export class ExperimentsPanel extends Panel {
   };
 
   private _onStatusChange = (): void => {
-    if (this._state.experiment === undefined) return;
+    if (this._tableExperiment === null) return;
     void this._guard(() => this._table.reset({ status: this._status.value || undefined }));
   };
 
   private _onTopLevelChange = (): void => {
-    if (this._state.experiment === undefined) return;
+    if (this._tableExperiment === null) return;
     void this._guard(() => this._table.reset({ parent: this._topLevel.checked ? 'none' : undefined }));
   };
 
@@ -640,10 +665,7 @@ export class ExperimentsPanel extends Panel {
     if (ids.length >= 2) void this._guard(() => this._renderComparison(ids));
   };
 
-  private readonly _hub: IFloeHub;
-  private readonly _state: ExperimentsPanelState;
   private readonly _nav: Widget;
-  private readonly _banner: HTMLDivElement;
   private readonly _hubFailure: HubFailureBanner;
   private readonly _heading: HTMLHeadingElement;
   private readonly _filter: HTMLInputElement;
@@ -654,12 +676,13 @@ export class ExperimentsPanel extends Panel {
   private _images: RunImageLoader | null = null;
   private readonly _compareButton: HTMLButtonElement;
   private readonly _table: RunsTable;
+  /** The experiment whose runs the table lists (a search's, while a search is open); null: none. */
+  private _tableExperiment: string | null = null;
   private readonly _detail: Widget;
   private readonly _events: IDisposable;
   private _counters: StoreChangeCounters | null = null;
   private _filtering = false;
   private _filterAgain = false;
-  private _stateChanged = new Signal<this, ExperimentsPanelState>(this);
 }
 
 function section(title: string, content: HTMLElement): HTMLElement {

@@ -118,7 +118,7 @@ function grid(columns: Column[], loader: RunImageLoader, caption: string): HTMLE
             image.probability === null ? '' : `p(iceberg) ${formatValue(image.probability)}`,
           ),
         );
-      } else td.append(el('span', 'floe-Experiments-hint', '—'));
+      } else td.append(el('span', 'floe-Panel-hint floe-Experiments-hint', '—'));
       tr.append(td);
     }
     body.append(tr);

@@ -18,7 +18,7 @@ import { Widget } from '@lumino/widgets';
 import { fetchFeatureGroup, fetchFeatureGroups, followStoreChanges } from '../api';
 import { fetchPatchPage, fetchTrainingDatasets } from '../api/feature-store';
 import { badge, el, formatValue, keyValueTable, relativeTime } from '../experiments/dom';
-import type { HubStatus, IFloeHub } from '../tokens';
+import type { IFloeHub } from '../tokens';
 import { decodePage, GALLERY_MODES, patchTile, type DecodedPage, type GalleryMode } from './gallery';
 import { drawHistograms, histogramSlot, purgeHistograms } from './histogram';
 import { HubFailureBanner } from '../hub/failure-banner';
@@ -59,7 +59,6 @@ const GALLERY_PAGE = 24;
 export class FeatureStorePanel extends Widget {
   constructor(hub: IFloeHub) {
     super();
-    this._hub = hub;
     this.id = 'floe-feature-store';
     this.addClass('floe-FeatureStore');
     this.title.caption = 'Floe Feature Store';
@@ -71,14 +70,11 @@ export class FeatureStorePanel extends Widget {
     refresh.title = 'Read the feature store again';
     refresh.addEventListener('click', () => void this.refresh());
     header.append(refresh);
-    this._banner = el('div', 'floe-FeatureStore-banner');
-    this._banner.setAttribute('role', 'status');
-    this._hubFailure = new HubFailureBanner(this, this._banner, 'floe-FeatureStore-reason');
+    this._hubFailure = new HubFailureBanner(this, 'floe-FeatureStore', hub, () => void this.refresh());
     this._body = el('div', 'floe-FeatureStore-body');
     this._body.setAttribute('aria-live', 'polite');
-    this.node.append(header, this._banner, this._body);
+    this.node.append(header, this._hubFailure.node, this._body);
 
-    hub.statusChanged.connect(this._onHubStatus, this);
     this._events = followStoreChanges(
       (counters) => this._onStoreChanged(counters),
       (open) => this.toggleClass('floe-mod-live', open),
@@ -97,7 +93,7 @@ export class FeatureStorePanel extends Widget {
   override dispose(): void {
     if (this.isDisposed) return;
     this._events.dispose();
-    this._hub.statusChanged.disconnect(this._onHubStatus, this);
+    this._hubFailure.dispose();
     this._abort?.abort();
     purgeHistograms(this._body);
     Signal.clearData(this);
@@ -187,9 +183,9 @@ export class FeatureStorePanel extends Widget {
     filter.placeholder = 'Filter feature groups and datasets';
     filter.setAttribute('aria-label', 'Filter feature groups and training datasets');
     filter.value = this._state.filter ?? '';
-    const groups = el('ul', 'floe-FeatureStore-list');
+    const groups = el('ul', 'floe-Panel-list floe-FeatureStore-list');
     groups.setAttribute('aria-label', 'Feature groups');
-    const datasets = el('ul', 'floe-FeatureStore-list');
+    const datasets = el('ul', 'floe-Panel-list floe-FeatureStore-list');
     datasets.setAttribute('aria-label', 'Training datasets');
     const groupsTitle = el('h3', 'floe-FeatureStore-sectionTitle');
     const datasetsTitle = el('h3', 'floe-FeatureStore-sectionTitle');
@@ -276,10 +272,10 @@ export class FeatureStorePanel extends Widget {
     versionSelect.addEventListener('change', () => void this.openGroup(detail.name, Number(versionSelect.value)));
 
     const selected = this._selectedCommit(detail);
-    const commits = el('ol', 'floe-FeatureStore-commits');
+    const commits = el('ol', 'floe-Panel-list floe-FeatureStore-commits');
     commits.setAttribute('aria-label', 'Commits (pick one to see the group as of it)');
     for (const c of [...detail.commits].reverse()) {
-      const button = el('button', 'floe-FeatureStore-commit');
+      const button = el('button', 'floe-Panel-item floe-FeatureStore-commit');
       button.type = 'button';
       button.dataset.floeCommit = String(c.number);
       const isSelected = c === selected;
@@ -527,7 +523,7 @@ export class FeatureStorePanel extends Widget {
         );
       parts.push(section('Lineage', lineage));
       const total = Object.values(dataset.splitCounts).reduce((a, b) => a + b, 0);
-      const table = el('table', 'floe-FeatureStore-splits');
+      const table = el('table', 'floe-Panel-table floe-FeatureStore-splits');
       const headRow = el('tr');
       for (const h of ['split', 'fraction', 'rows', '']) headRow.append(el('th', '', h));
       const thead = el('thead');
@@ -583,10 +579,6 @@ export class FeatureStorePanel extends Widget {
     return this._hubFailure.guard(work);
   }
 
-  private _onHubStatus = (_: IFloeHub, status: HubStatus): void => {
-    this._hubFailure.onHubStatus(status, () => void this.refresh());
-  };
-
   private _onStoreChanged(counters: StoreChangeCounters): void {
     const last = this._counters;
     this._counters = counters;
@@ -600,8 +592,6 @@ export class FeatureStorePanel extends Widget {
     return this._decoded;
   }
 
-  private readonly _hub: IFloeHub;
-  private readonly _banner: HTMLDivElement;
   private readonly _hubFailure: HubFailureBanner;
   private readonly _body: HTMLDivElement;
   private readonly _events: IDisposable;
@@ -623,7 +613,7 @@ function listItem(
   data: Record<string, string>,
   open: () => void,
 ): HTMLLIElement {
-  const button = el('button', 'floe-FeatureStore-item');
+  const button = el('button', 'floe-Panel-item floe-FeatureStore-item');
   button.type = 'button';
   Object.assign(button.dataset, data);
   button.title = description ? `${name}\n${description}` : name;
@@ -635,7 +625,7 @@ function listItem(
 }
 
 function backButton(label: string, go: () => void): HTMLButtonElement {
-  const b = el('button', 'floe-FeatureStore-back', `← ${label}`);
+  const b = el('button', 'floe-Panel-item floe-FeatureStore-back', `← ${label}`);
   b.type = 'button';
   b.addEventListener('click', go);
   return b;
@@ -675,7 +665,7 @@ function schemaFeatures(detail: FeatureGroupDetailResponse): SchemaFeature[] {
 
 function schemaView(detail: FeatureGroupDetailResponse): HTMLElement {
   const root = el('div', 'floe-FeatureStore-schema');
-  const table = el('table', 'floe-FeatureStore-schemaTable');
+  const table = el('table', 'floe-Panel-table floe-FeatureStore-schemaTable');
   const headRow = el('tr');
   for (const h of ['feature', 'type', 'description']) headRow.append(el('th', '', h));
   const thead = el('thead');
@@ -801,7 +791,7 @@ function reportView(report: ValidationReport, chunk: number | null): HTMLElement
     ),
   );
   const failed = report.rules.filter((r) => !r.passed);
-  const table = el('table', 'floe-FeatureStore-rules');
+  const table = el('table', 'floe-Panel-table floe-FeatureStore-rules');
   const headRow = el('tr');
   for (const h of ['rule', 'result', 'failing', 'measured']) headRow.append(el('th', '', h));
   const thead = el('thead');

@@ -8,8 +8,8 @@ import type {
   ServingChangeCounters,
 } from '@floe/schema';
 import type { IDisposable } from '@lumino/disposable';
-import { Signal, type ISignal } from '@lumino/signaling';
-import { Panel, Widget } from '@lumino/widgets';
+import { Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
 import {
   fetchDeployment,
   fetchDeployments,
@@ -20,9 +20,10 @@ import {
 } from '../api';
 import { lineChart } from '../experiments/chart';
 import { badge, el, flattenParams, formatValue, keyValueTable, relativeTime } from '../experiments/dom';
-import type { HubStatus, IFloeHub } from '../tokens';
+import type { IFloeHub } from '../tokens';
 import { drawLineage, lineageGraph, type LineageNode } from './lineage';
 import { HubFailureBanner } from '../hub/failure-banner';
+import { FloeMainAreaPanel } from '../hub/main-area-panel';
 
 /** What the panel shows; saved by the layout restorer so a reload comes back to it. */
 export interface ModelsPanelState {
@@ -63,32 +64,28 @@ function metricColumns(versions: readonly ModelVersion[]): string[] {
  * commit) or a deployment (latency and throughput over recent windows, the versions it serves, drift
  * status and alerts). Follows the store live through the hub's event stream.
  */
-export class ModelsPanel extends Panel {
+export class ModelsPanel extends FloeMainAreaPanel<ModelsPanelState> {
   constructor(hub: IFloeHub, state: ModelsPanelState = {}, options: ModelsPanelOptions = {}) {
-    super();
-    this._hub = hub;
-    this._state = { ...state };
+    super(state);
     this._options = options;
     this.id = 'floe-models';
+    this.addClass('floe-Panel');
     this.addClass('floe-Models');
     this.title.label = 'Floe Models';
     this.title.caption = 'Registered models, lineage and deployments of the Floe project';
     this.title.closable = true;
 
-    this._nav = new Widget({ node: el('nav', 'floe-Models-nav') });
+    this._nav = new Widget({ node: el('nav', 'floe-Panel-nav floe-Models-nav') });
     this._nav.node.setAttribute('aria-label', 'Models and deployments');
-    const main = new Widget({ node: el('div', 'floe-Models-main') });
-    this._banner = el('div', 'floe-Models-banner');
-    this._banner.setAttribute('role', 'status');
-    this._hubFailure = new HubFailureBanner(this, this._banner, 'floe-Models-reason');
+    const main = new Widget({ node: el('div', 'floe-Panel-main floe-Models-main') });
+    this._hubFailure = new HubFailureBanner(this, 'floe-Models', hub, () => void this.refresh());
     this._detail = el('section', 'floe-Models-detail');
     this._detail.setAttribute('aria-live', 'polite');
-    this._detail.append(el('p', 'floe-Models-hint', 'Loading…'));
-    main.node.append(this._banner, this._detail);
+    this._detail.append(el('p', 'floe-Panel-hint floe-Models-hint', 'Loading…'));
+    main.node.append(this._hubFailure.node, this._detail);
     this.addWidget(this._nav);
     this.addWidget(main);
 
-    hub.statusChanged.connect(this._onHubStatus, this);
     this._events = followServingChanges(
       (counters) => this._onStoreChanged(counters),
       (open) => this.toggleClass('floe-mod-live', open),
@@ -96,19 +93,10 @@ export class ModelsPanel extends Panel {
     void this.refresh();
   }
 
-  /** Emits whenever what the panel shows changes (the plugin saves it for the layout restorer). */
-  get stateChanged(): ISignal<this, ModelsPanelState> {
-    return this._stateChanged;
-  }
-
-  get state(): ModelsPanelState {
-    return { ...this._state };
-  }
-
   override dispose(): void {
     if (this.isDisposed) return;
     this._events.dispose();
-    this._hub.statusChanged.disconnect(this._onHubStatus, this);
+    this._hubFailure.dispose();
     Signal.clearData(this);
     super.dispose();
   }
@@ -125,14 +113,14 @@ export class ModelsPanel extends Panel {
     this._state = { model: name, ...(version !== undefined ? { version } : {}) };
     this._node = null;
     this._markNav();
-    this._stateChanged.emit(this.state);
+    this._emitState();
     await this._guard(() => this._showCurrent());
   }
 
   async openDeployment(name: string): Promise<void> {
     this._state = { deployment: name };
     this._markNav();
-    this._stateChanged.emit(this.state);
+    this._emitState();
     await this._guard(() => this._showCurrent());
   }
 
@@ -140,22 +128,26 @@ export class ModelsPanel extends Panel {
     const { model, deployment } = this._state;
     if (deployment !== undefined) this._renderDeployment(await fetchDeployment(deployment));
     else if (model !== undefined) await this._renderModel(await fetchModel(model));
-    else this._detail.replaceChildren(el('p', 'floe-Models-hint', 'Choose a model or a deployment.'));
+    else this._detail.replaceChildren(el('p', 'floe-Panel-hint floe-Models-hint', 'Choose a model or a deployment.'));
   }
 
   private async _loadNav(): Promise<void> {
     const [{ models }, { deployments }] = await Promise.all([fetchModels(), fetchDeployments()]);
     this._deployments = deployments;
-    const modelList = el('ul', 'floe-Models-list');
+    const modelList = el('ul', 'floe-Panel-list floe-Models-list');
     for (const m of models) modelList.append(this._modelItem(m));
-    const deploymentList = el('ul', 'floe-Models-list');
+    const deploymentList = el('ul', 'floe-Panel-list floe-Models-list');
     for (const d of deployments) deploymentList.append(this._deploymentItem(d));
     replaceKeepingFocus(
       this._nav.node,
-      el('h3', 'floe-Models-navTitle', 'Models'),
-      models.length ? modelList : el('p', 'floe-Models-hint', 'No registered models yet: register a run’s model.'),
-      el('h3', 'floe-Models-navTitle', 'Deployments'),
-      deployments.length ? deploymentList : el('p', 'floe-Models-hint', 'No deployments yet: start floe serve.'),
+      el('h3', 'floe-Panel-navTitle floe-Models-navTitle', 'Models'),
+      models.length
+        ? modelList
+        : el('p', 'floe-Panel-hint floe-Models-hint', 'No registered models yet: register a run’s model.'),
+      el('h3', 'floe-Panel-navTitle floe-Models-navTitle', 'Deployments'),
+      deployments.length
+        ? deploymentList
+        : el('p', 'floe-Panel-hint floe-Models-hint', 'No deployments yet: start floe serve.'),
     );
     if (this._state.model === undefined && this._state.deployment === undefined && models.length)
       this._state.model = models[0]!.name;
@@ -163,7 +155,7 @@ export class ModelsPanel extends Panel {
   }
 
   private _modelItem(m: ModelSummary): HTMLLIElement {
-    const button = el('button', 'floe-Models-item');
+    const button = el('button', 'floe-Panel-item floe-Models-item');
     button.type = 'button';
     button.dataset.floeModel = m.name;
     button.title = m.name;
@@ -171,7 +163,7 @@ export class ModelsPanel extends Panel {
     for (const [alias, version] of Object.entries(m.aliases).sort())
       aliases.append(el('span', 'floe-Models-alias', `@${alias} → v${version}`));
     button.append(
-      el('span', 'floe-Models-name', m.name),
+      el('span', 'floe-Panel-name floe-Models-name', m.name),
       el('span', 'floe-Models-count', `${m.versions} version${m.versions === 1 ? '' : 's'}`),
       aliases,
     );
@@ -182,7 +174,7 @@ export class ModelsPanel extends Panel {
   }
 
   private _deploymentItem(d: DeploymentSummary): HTMLLIElement {
-    const button = el('button', 'floe-Models-item');
+    const button = el('button', 'floe-Panel-item floe-Models-item');
     button.type = 'button';
     button.dataset.floeDeployment = d.name;
     button.title = d.name;
@@ -192,7 +184,7 @@ export class ModelsPanel extends Panel {
       facts.append(
         el('span', 'floe-Models-alertCount', `${d.recentAlerts} drift alert${d.recentAlerts === 1 ? '' : 's'}`),
       );
-    button.append(el('span', 'floe-Models-name', d.name), facts);
+    button.append(el('span', 'floe-Panel-name floe-Models-name', d.name), facts);
     button.addEventListener('click', () => void this.openDeployment(d.name));
     const li = el('li');
     li.append(button);
@@ -226,7 +218,7 @@ export class ModelsPanel extends Panel {
       el('span', 'floe-Models-meta', `${versions.length} version${versions.length === 1 ? '' : 's'}`),
     );
     const metricNames = metricColumns(versions);
-    const table = el('table', 'floe-Models-versions');
+    const table = el('table', 'floe-Panel-table floe-Models-versions');
     const headRow = el('tr');
     for (const h of ['version', 'aliases', 'registered', ...metricNames, 'run'])
       headRow.append(Object.assign(el('th', '', h), { scope: 'col' }));
@@ -262,7 +254,7 @@ export class ModelsPanel extends Panel {
       section(`Lineage of ${detail.name} v${chosen.version}`, graphBox, nodeDetail),
     );
     this._detail.dataset.floeShowing = `model:${detail.name}:${chosen.version}`;
-    this._stateChanged.emit(this.state);
+    this._emitState();
   }
 
   private _versionRow(
@@ -289,7 +281,7 @@ export class ModelsPanel extends Panel {
       if (v.version === this._state.version) return;
       this._node = null;
       this._state.version = v.version;
-      this._stateChanged.emit(this.state);
+      this._emitState();
       void this._guard(async () => {
         const model = this._state.model;
         if (model !== undefined) await this._renderModel(await fetchModel(model));
@@ -338,7 +330,11 @@ export class ModelsPanel extends Panel {
       case 'data':
         return [
           title,
-          el('p', 'floe-Models-hint', 'This run trained on data that did not come from the feature store.'),
+          el(
+            'p',
+            'floe-Panel-hint floe-Models-hint',
+            'This run trained on data that did not come from the feature store.',
+          ),
         ];
       case 'run': {
         const parts: HTMLElement[] = [
@@ -405,7 +401,7 @@ export class ModelsPanel extends Panel {
         ),
       );
 
-    const windows = el('table', 'floe-Models-windows');
+    const windows = el('table', 'floe-Panel-table floe-Models-windows');
     const wHead = el('tr');
     for (const h of ['window', 'requests', 'req/s', 'instances/s', 'p50 ms', 'p95 ms', 'p99 ms', 'mean batch'])
       wHead.append(Object.assign(el('th', '', h), { scope: 'col' }));
@@ -430,7 +426,9 @@ export class ModelsPanel extends Panel {
     windows.append(wThead, wBody);
     const traffic: HTMLElement[] = [windows];
     if (detail.sampled)
-      traffic.push(el('p', 'floe-Models-hint', 'Busy deployment: the newest 100,000 requests are shown.'));
+      traffic.push(
+        el('p', 'floe-Panel-hint floe-Models-hint', 'Busy deployment: the newest 100,000 requests are shown.'),
+      );
     const minutes = (start: string): number =>
       Math.round((new Date(start).getTime() - new Date(detail.asOf).getTime()) / 60_000);
     const withLatency = detail.series.filter((b) => b.latencyP95 !== null);
@@ -468,7 +466,7 @@ export class ModelsPanel extends Panel {
     traffic.push(charts);
     parts.push(section('Traffic', ...traffic));
 
-    const served = el('table', 'floe-Models-served');
+    const served = el('table', 'floe-Panel-table floe-Models-served');
     const sHead = el('tr');
     for (const h of ['model', 'version', 'state', 'labels', 'requests (15 min)', 'drift'])
       sHead.append(Object.assign(el('th', '', h), { scope: 'col' }));
@@ -485,7 +483,7 @@ export class ModelsPanel extends Panel {
       name.append(open);
       const drift = el('td');
       const status = detail.drift.find((x) => x.model === s.model && x.version === s.version);
-      drift.append(status ? badge(status.status) : el('span', 'floe-Models-hint', 'not monitored'));
+      drift.append(status ? badge(status.status) : el('span', 'floe-Panel-hint floe-Models-hint', 'not monitored'));
       tr.append(
         name,
         el('td', '', `v${s.version}`),
@@ -506,7 +504,7 @@ export class ModelsPanel extends Panel {
     parts.push(section('Served versions', scrollable(served)));
 
     if (detail.alerts.length) {
-      const alerts = el('table', 'floe-Models-alerts');
+      const alerts = el('table', 'floe-Panel-table floe-Models-alerts');
       const aHead = el('tr');
       for (const h of ['recorded', 'version', 'feature', 'metric', 'value', 'threshold', 'message'])
         aHead.append(Object.assign(el('th', '', h), { scope: 'col' }));
@@ -530,7 +528,12 @@ export class ModelsPanel extends Panel {
       alerts.append(aThead, aBody);
       parts.push(section(`Drift alerts (${detail.alerts.length})`, scrollable(alerts)));
     } else {
-      parts.push(section('Drift alerts', el('p', 'floe-Models-hint', 'No drift alerts recorded for these versions.')));
+      parts.push(
+        section(
+          'Drift alerts',
+          el('p', 'floe-Panel-hint floe-Models-hint', 'No drift alerts recorded for these versions.'),
+        ),
+      );
     }
 
     const config = detail.config;
@@ -565,10 +568,6 @@ export class ModelsPanel extends Panel {
     return this._hubFailure.guard(work);
   }
 
-  private _onHubStatus = (_: IFloeHub, status: HubStatus): void => {
-    this._hubFailure.onHubStatus(status, () => void this.refresh());
-  };
-
   private _onStoreChanged(counters: ServingChangeCounters): void {
     const last = this._counters;
     this._counters = counters;
@@ -587,11 +586,8 @@ export class ModelsPanel extends Panel {
     });
   }
 
-  private readonly _hub: IFloeHub;
-  private _state: ModelsPanelState;
   private readonly _options: ModelsPanelOptions;
   private readonly _nav: Widget;
-  private readonly _banner: HTMLDivElement;
   private readonly _hubFailure: HubFailureBanner;
   private readonly _detail: HTMLElement;
   private readonly _events: IDisposable;
@@ -599,7 +595,6 @@ export class ModelsPanel extends Panel {
   /** The lineage node whose details are shown. */
   private _node: string | null = null;
   private _counters: ServingChangeCounters | null = null;
-  private _stateChanged = new Signal<this, ModelsPanelState>(this);
 }
 
 /**

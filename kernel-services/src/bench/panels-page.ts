@@ -74,10 +74,19 @@ export interface ScrollFigures {
   frameMs: number[];
   placeholderFrames: number;
   rowsSeen: number;
+  /**
+   * Frames over 50 ms as Chromium's Long Animation Frames API saw them: the panel's own script time
+   * (callbacks from the labextension's code), all script time, and style + layout time before paint.
+   */
+  longFrames: { durationMs: number; panelScriptMs: number; scriptMs: number; styleLayoutMs: number }[];
 }
 
-/** Scrolls the runs table from top to bottom, `step` px per animation frame, timing every frame. */
-export async function pageScroll(step: number): Promise<ScrollFigures> {
+/**
+ * Scrolls the runs table from the top, `step` px per animation frame, timing every frame, until the
+ * bottom or `maxFrames` frames.
+ */
+export async function pageScroll(args: { step: number; maxFrames: number }): Promise<ScrollFigures> {
+  const { step, maxFrames } = args;
   const panel = document.getElementById('floe-experiments')!;
   const viewport = panel.querySelector('.floe-RunsTable-viewport')!;
   viewport.scrollTop = 0;
@@ -85,7 +94,26 @@ export async function pageScroll(step: number): Promise<ScrollFigures> {
   const frameMs: number[] = [];
   let placeholderFrames = 0;
   const seen = new Set<string>();
-  return new Promise<ScrollFigures>((resolve) => {
+  const longFrames: ScrollFigures['longFrames'] = [];
+  let observer: any = null;
+  try {
+    observer = new (window as any).PerformanceObserver((list: any) => {
+      for (const e of list.getEntries()) {
+        const scripts: any[] = e.scripts ?? [];
+        const sum = (xs: any[]): number => xs.reduce((n, x) => n + x.duration, 0);
+        longFrames.push({
+          durationMs: e.duration,
+          panelScriptMs: sum(scripts.filter((x) => String(x.sourceURL).includes('floe-jupyterlab'))),
+          scriptMs: sum(scripts),
+          styleLayoutMs: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
+        });
+      }
+    });
+    observer.observe({ type: 'long-animation-frame', buffered: false });
+  } catch {
+    observer = null; // no Long Animation Frames API in this browser: frame times only
+  }
+  const figures = await new Promise<Omit<ScrollFigures, 'longFrames'>>((resolve) => {
     let last = performance.now();
     const tick = (now: number): void => {
       frameMs.push(now - last);
@@ -94,7 +122,7 @@ export async function pageScroll(step: number): Promise<ScrollFigures> {
       for (const row of panel.querySelectorAll('.floe-RunsTable-row[data-floe-run-id]'))
         seen.add(row.dataset.floeRunId!);
       const max = viewport.scrollHeight - viewport.clientHeight;
-      if (viewport.scrollTop >= max - 1) {
+      if (viewport.scrollTop >= max - 1 || frameMs.length > maxFrames) {
         resolve({ frames: frameMs.length, frameMs: frameMs.slice(1), placeholderFrames, rowsSeen: seen.size });
         return;
       }
@@ -106,4 +134,8 @@ export async function pageScroll(step: number): Promise<ScrollFigures> {
       requestAnimationFrame(tick);
     });
   });
+  // Entries are delivered after their frame: give the last ones a moment.
+  await new Promise((r) => setTimeout(r, 200));
+  observer?.disconnect();
+  return { ...figures, longFrames };
 }

@@ -10,24 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveOptionsFromArgs } from '../serving/cli';
 import { serve } from '../serving/server';
 import { storedJson, storedTime } from '../store/portable';
-import { tempStore } from '../training/fixtures.test-support';
 import type { ProjectStore } from '../store';
 import { DeploymentReads, percentile } from './deployment-reads';
 import { seedServingProject, type ServingSeed } from './seed-serving';
-import { startHub, type RunningHub } from './server';
-
-function get(port: number, urlPath: string): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (data += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
-      })
-      .on('error', reject);
-  });
-}
+import { startSeededHub, type SeededHub } from './hub.test-support';
 
 /** Reads `/v1/events` until `until` holds for the counters seen, then closes the stream. */
 function watchEvents(
@@ -63,33 +49,30 @@ function watchEvents(
 }
 
 describe('deployments in the hub: a served, logged and monitored model', () => {
+  let t: SeededHub<ServingSeed>;
   let store: ProjectStore;
-  let cleanup: () => Promise<void>;
   let seed: ServingSeed;
-  let hub: RunningHub;
   let port: number;
 
   beforeAll(async () => {
-    ({ store, cleanup } = await tempStore());
-    seed = await seedServingProject(store, {
-      model: 'iceberg',
-      deployment: 'iceberg-prod',
-      featureGroup: 'patches',
-      runNames: ['<img src=x onerror=alert(1)>', 'v2'],
-      requests: 40,
-      heartbeatMs: 100,
-    });
-    hub = await startHub({ port: 0 }, { store, eventPollMs: 50 });
-    port = Number(hub.address.split(':').pop());
+    t = await startSeededHub(
+      (s) =>
+        seedServingProject(s, {
+          model: 'iceberg',
+          deployment: 'iceberg-prod',
+          featureGroup: 'patches',
+          runNames: ['<img src=x onerror=alert(1)>', 'v2'],
+          requests: 40,
+          heartbeatMs: 100,
+        }),
+      { eventPollMs: 50, beforeClose: (s) => s.server.close() },
+    );
+    ({ store, seed, port } = t);
   }, 180_000);
-  afterAll(async () => {
-    await hub?.close();
-    await seed?.server.close();
-    await cleanup?.();
-  });
+  afterAll(() => t?.close());
 
   it('records the server start as a running deployment with the versions it serves', async () => {
-    const r = await get(port, '/v1/deployments');
+    const r = await t.get('/v1/deployments');
     expect(r.status).toBe(200);
     const { deployments } = DeploymentListResponse.parse(r.body);
     expect(deployments).toHaveLength(1);
@@ -106,7 +89,7 @@ describe('deployments in the hub: a served, logged and monitored model', () => {
   });
 
   it('answers latency percentiles and throughput computed from the request log', async () => {
-    const r = await get(port, `/v1/deployments/${encodeURIComponent('iceberg-prod')}`);
+    const r = await t.get(`/v1/deployments/${encodeURIComponent('iceberg-prod')}`);
     expect(r.status).toBe(200);
     const detail = DeploymentDetailResponse.parse(r.body);
     const logged = await store.db
@@ -150,15 +133,15 @@ describe('deployments in the hub: a served, logged and monitored model', () => {
   });
 
   it('answers 404 for an unknown deployment and the lineage of both versions back to the commit', async () => {
-    const missing = await get(port, '/v1/deployments/nope');
+    const missing = await t.get('/v1/deployments/nope');
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ error: "no deployment 'nope' in this project" });
-    const model = ModelDetailResponse.parse((await get(port, '/v1/models/iceberg')).body);
+    const model = ModelDetailResponse.parse((await t.get('/v1/models/iceberg')).body);
     expect(model.versions.map((v) => [v.version, v.aliases])).toEqual([
       [2, ['candidate', 'staging']],
       [1, ['production']],
     ]);
-    const lineage = ModelLineageResponse.parse((await get(port, '/v1/models/iceberg/versions/1/lineage')).body);
+    const lineage = ModelLineageResponse.parse((await t.get('/v1/models/iceberg/versions/1/lineage')).body);
     expect(lineage.run).toMatchObject({ id: seed.runIds[0], name: '<img src=x onerror=alert(1)>' });
     expect(lineage.trainingDataset).toMatchObject({ name: 'patches', version: 1, commit: 1 });
     expect(lineage.featureGroupCommit).toMatchObject({ featureGroup: 'patches', version: 1, commit: 1, rows: 64 });
@@ -223,7 +206,7 @@ describe('deployments in the hub: a served, logged and monitored model', () => {
         stopped_at: null,
       })
       .execute();
-    const r = DeploymentListResponse.parse((await get(port, '/v1/deployments')).body);
+    const r = DeploymentListResponse.parse((await t.get('/v1/deployments')).body);
     expect(r.deployments.find((d) => d.name === 'crashed')).toMatchObject({ status: 'lost', recentRequests: 0 });
   });
 });

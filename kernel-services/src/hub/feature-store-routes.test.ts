@@ -1,7 +1,3 @@
-import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import {
   FeatureGroupDetailResponse,
   FeatureGroupListResponse,
@@ -14,22 +10,9 @@ import {
 } from '@floe/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeatureStore } from '../feature-store/feature-store';
-import { openProjectStore, type ProjectStore } from '../store';
+import type { ProjectStore } from '../store';
 import { HOSTILE_TEXT, seededPrediction, seedFeatureStore, type FeatureStoreSeed } from './seed-feature-store';
-import { startHub, type RunningHub } from './server';
-
-function get(port: number, urlPath: string): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (data += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
-      })
-      .on('error', reject);
-  });
-}
+import { startSeededHub, type SeededHub } from './hub.test-support';
 
 function floats(base64: string): Float32Array {
   const bytes = Buffer.from(base64, 'base64');
@@ -39,26 +22,21 @@ function floats(base64: string): Float32Array {
 const HOSTILE_GROUP = `h${'x'.repeat(62)}`;
 
 describe('hub feature store routes over a seeded project store', () => {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-hub-fs-'));
+  let t: SeededHub<FeatureStoreSeed>;
   let store: ProjectStore;
-  let hub: RunningHub;
-  let port: number;
   let seed: FeatureStoreSeed;
 
   beforeAll(async () => {
-    store = await openProjectStore({ home });
-    seed = await seedFeatureStore(store, { group: 'sar-patches', patches: 30, hostileGroup: HOSTILE_GROUP });
-    hub = await startHub({ port: 0 }, { store, eventPollMs: 50 });
-    port = Number(hub.address.split(':').pop());
+    t = await startSeededHub(
+      (s) => seedFeatureStore(s, { group: 'sar-patches', patches: 30, hostileGroup: HOSTILE_GROUP }),
+      { eventPollMs: 50 },
+    );
+    ({ store, seed } = t);
   }, 120_000);
-  afterAll(async () => {
-    await hub?.close();
-    await store?.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+  afterAll(() => t?.close());
 
   it('lists the seeded groups and answers commits whose statistics and validation fit the typed contract', async () => {
-    const list = FeatureGroupListResponse.parse((await get(port, '/v1/feature-groups')).body);
+    const list = FeatureGroupListResponse.parse((await t.get('/v1/feature-groups')).body);
     expect(list.featureGroups.map((g) => [g.name, g.commits, g.rows])).toEqual([
       [HOSTILE_GROUP, 1, 3],
       ['sar-patches', 2, 30 + 15 - 2],
@@ -66,7 +44,7 @@ describe('hub feature store routes over a seeded project store', () => {
     expect(seed.commitRows).toEqual([30, 13]);
     expect(seed.rejectedInCommit2).toBe(2);
 
-    const detail = FeatureGroupDetailResponse.parse((await get(port, '/v1/feature-groups/sar-patches')).body);
+    const detail = FeatureGroupDetailResponse.parse((await t.get('/v1/feature-groups/sar-patches')).body);
     expect(detail.commits.map((c) => [c.number, c.rowsInserted, c.rowsRejected, c.totalRows])).toEqual([
       [1, 30, 0, 30],
       [2, 13, 2, 43],
@@ -89,7 +67,7 @@ describe('hub feature store routes over a seeded project store', () => {
   });
 
   it('answers training datasets whose spec names the commit they are frozen to', async () => {
-    const { trainingDatasets } = TrainingDatasetListResponse.parse((await get(port, '/v1/training-datasets')).body);
+    const { trainingDatasets } = TrainingDatasetListResponse.parse((await t.get('/v1/training-datasets')).body);
     const ds = trainingDatasets.find((d) => d.name === seed.trainingDataset)!;
     const spec = StoredTrainingDatasetSpec.parse(ds.spec);
     expect(spec.lineage.featureGroup).toMatchObject({ name: 'sar-patches', version: 1, commit: 1 });
@@ -98,7 +76,7 @@ describe('hub feature store routes over a seeded project store', () => {
   });
 
   it('pages the patches of a commit with bands, labels and predictions equal to the stored rows', async () => {
-    const r = await get(port, '/v1/feature-groups/sar-patches/patches?commit=1&offset=4&limit=5');
+    const r = await t.get('/v1/feature-groups/sar-patches/patches?commit=1&offset=4&limit=5');
     expect(r.status).toBe(200);
     const page = PatchPageResponse.parse(r.body);
     expect([page.commit, page.total, page.offset, page.limit, page.height, page.width]).toEqual([1, 30, 4, 5, 75, 75]);
@@ -109,7 +87,7 @@ describe('hub feature store routes over a seeded project store', () => {
     expect([page.label, page.prediction]).toEqual(['is_iceberg', 'prediction']);
     expect(page.patches.map((p) => p.row)).toEqual([4, 5, 6, 7, 8]);
     // JupyterLab's cache-busting parameter (a bare number) is accepted.
-    expect((await get(port, '/v1/feature-groups/sar-patches/patches?limit=1&1795334425133')).status).toBe(200);
+    expect((await t.get('/v1/feature-groups/sar-patches/patches?limit=1&1795334425133')).status).toBe(200);
 
     // The same rows read through the library, in the same order.
     const fsReads = new FeatureStore(store);
@@ -129,30 +107,28 @@ describe('hub feature store routes over a seeded project store', () => {
       await fsReads.close();
     }
     // Predictions are null where the seeded model gave none (every 11th patch).
-    const all = PatchPageResponse.parse(
-      (await get(port, '/v1/feature-groups/sar-patches/patches?commit=1&limit=30')).body,
-    );
+    const all = PatchPageResponse.parse((await t.get('/v1/feature-groups/sar-patches/patches?commit=1&limit=30')).body);
     expect(all.patches).toHaveLength(30);
     expect(all.patches[10]!.prediction).toBeNull();
     expect(all.patches[0]!.prediction).toBeCloseTo(seededPrediction(0, all.patches[0]!.label as 0 | 1)!, 6);
   });
 
   it('time-travels: commit 1 has 30 rows, the latest 43; a page past the end is empty', async () => {
-    const latest = PatchPageResponse.parse((await get(port, '/v1/feature-groups/sar-patches/patches?limit=1')).body);
+    const latest = PatchPageResponse.parse((await t.get('/v1/feature-groups/sar-patches/patches?limit=1')).body);
     expect([latest.commit, latest.total]).toEqual([2, 43]);
     const past = PatchPageResponse.parse(
-      (await get(port, '/v1/feature-groups/sar-patches/patches?commit=1&offset=30')).body,
+      (await t.get('/v1/feature-groups/sar-patches/patches?commit=1&offset=30')).body,
     );
     expect([past.total, past.patches.length]).toEqual([30, 0]);
     const tail = PatchPageResponse.parse(
-      (await get(port, '/v1/feature-groups/sar-patches/patches?offset=40&limit=10')).body,
+      (await t.get('/v1/feature-groups/sar-patches/patches?offset=40&limit=10')).body,
     );
     expect(tail.patches.map((p) => p.row)).toEqual([40, 41, 42]);
   });
 
   it('selects one band and another label feature on request', async () => {
     const page = PatchPageResponse.parse(
-      (await get(port, '/v1/feature-groups/sar-patches/patches?bands=band_2&label=inc_angle&limit=2')).body,
+      (await t.get('/v1/feature-groups/sar-patches/patches?bands=band_2&label=inc_angle&limit=2')).body,
     );
     expect(page.bands.map((b) => b.name)).toEqual(['band_2']);
     expect(Object.keys(page.patches[0]!.bands)).toEqual(['band_2']);
@@ -161,7 +137,7 @@ describe('hub feature store routes over a seeded project store', () => {
   });
 
   it('round-trips hostile ids, labels, units and descriptions as data', async () => {
-    const page = PatchPageResponse.parse((await get(port, `/v1/feature-groups/${HOSTILE_GROUP}/patches`)).body);
+    const page = PatchPageResponse.parse((await t.get(`/v1/feature-groups/${HOSTILE_GROUP}/patches`)).body);
     // Row 3 has a pixel out of the rule's range: kept aside, not shown.
     expect(page.patches.map((p) => p.id)).toEqual([
       HOSTILE_TEXT,
@@ -171,10 +147,10 @@ describe('hub feature store routes over a seeded project store', () => {
     expect(page.label).toBeNull();
     expect(page.bands[0]).toEqual({ name: 'band_1', unit: '<i>dB</i>', description: `HH ${HOSTILE_TEXT}` });
     const withKind = PatchPageResponse.parse(
-      (await get(port, `/v1/feature-groups/${HOSTILE_GROUP}/patches?label=kind`)).body,
+      (await t.get(`/v1/feature-groups/${HOSTILE_GROUP}/patches?label=kind`)).body,
     );
     expect(withKind.patches[0]!.label).toBe(HOSTILE_TEXT);
-    const detail = FeatureGroupDetailResponse.parse((await get(port, `/v1/feature-groups/${HOSTILE_GROUP}`)).body);
+    const detail = FeatureGroupDetailResponse.parse((await t.get(`/v1/feature-groups/${HOSTILE_GROUP}`)).body);
     expect(detail.description.startsWith(`${HOSTILE_TEXT} <b>bold</b>`)).toBe(true);
   });
 
@@ -197,7 +173,7 @@ describe('hub feature store routes over a seeded project store', () => {
       ['/v1/feature-groups/nope/patches', 404, /no feature group 'nope'/],
     ];
     for (const [url, status, message] of cases) {
-      const r = await get(port, url);
+      const r = await t.get(url);
       expect([url, r.status]).toEqual([url, status]);
       expect((r.body as { error: string }).error).toMatch(message);
     }

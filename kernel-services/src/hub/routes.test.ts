@@ -1,7 +1,4 @@
-import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import {
   ExperimentListResponse,
   FeatureGroupDetailResponse,
@@ -16,64 +13,51 @@ import {
   StoreChangeCounters,
 } from '@floe/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openProjectStore, type ProjectStore } from '../store';
+import type { ProjectStore } from '../store';
 import { ExperimentTracker } from '../tracking/tracker';
 import { downsampleSeries } from './read-models';
 import { seededAccuracy, seedPanelProject, type PanelSeed } from './seed';
-import { startHub, type RunningHub } from './server';
+import { startSeededHub, type SeededHub } from './hub.test-support';
+import { startHub } from './server';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const LONG = 'ü'.repeat(300);
 
-function get(port: number, urlPath: string): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (data += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) }));
-      })
-      .on('error', reject);
-  });
-}
-
 const enc = encodeURIComponent;
 
 describe('hub REST /v1 over a seeded project store', () => {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-hub-routes-'));
+  let t: SeededHub<{ seed: PanelSeed; hostile: PanelSeed }>;
   let store: ProjectStore;
-  let hub: RunningHub;
   let port: number;
   let seed: PanelSeed;
   let hostile: PanelSeed;
 
   beforeAll(async () => {
-    store = await openProjectStore({ home });
-    seed = await seedPanelProject(store, {
-      experiment: 'iceberg-cnn',
-      runs: 25,
-      stepPoints: 3000,
-      featureGroups: 2,
-      model: 'iceberg',
-      search: 'lr-search',
-    });
-    hostile = await seedPanelProject(store, {
-      experiment: HOSTILE,
-      runs: 3,
-      runName: (i) => [HOSTILE, LONG, '冰山 🧊 "quoted" 50%_off'][i]!,
-    });
-    hub = await startHub({ port: 0 }, { store, eventPollMs: 50 });
-    port = Number(hub.address.split(':').pop());
+    t = await startSeededHub(
+      async (s) => ({
+        seed: await seedPanelProject(s, {
+          experiment: 'iceberg-cnn',
+          runs: 25,
+          stepPoints: 3000,
+          featureGroups: 2,
+          model: 'iceberg',
+          search: 'lr-search',
+        }),
+        hostile: await seedPanelProject(s, {
+          experiment: HOSTILE,
+          runs: 3,
+          runName: (i) => [HOSTILE, LONG, '冰山 🧊 "quoted" 50%_off'][i]!,
+        }),
+      }),
+      { eventPollMs: 50 },
+    );
+    ({ store, port } = t);
+    ({ seed, hostile } = t.seed);
   }, 120_000);
-  afterAll(async () => {
-    await hub?.close();
-    await store?.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  });
+  afterAll(() => t?.close());
 
   it('lists experiments with their run counts', async () => {
-    const r = await get(port, '/v1/experiments');
+    const r = await t.get('/v1/experiments');
     expect(r.status).toBe(200);
     const { experiments } = ExperimentListResponse.parse(r.body);
     expect(experiments.map((e) => [e.name, e.runs])).toEqual(
@@ -85,9 +69,9 @@ describe('hub REST /v1 over a seeded project store', () => {
   });
 
   it('pages runs with total, offset and limit, newest first by default', async () => {
-    const first = RunListResponse.parse((await get(port, `/v1/experiments/iceberg-cnn/runs?limit=10`)).body);
-    const second = RunListResponse.parse((await get(port, `/v1/experiments/iceberg-cnn/runs?limit=10&offset=10`)).body);
-    const last = RunListResponse.parse((await get(port, `/v1/experiments/iceberg-cnn/runs?limit=10&offset=20`)).body);
+    const first = RunListResponse.parse((await t.get(`/v1/experiments/iceberg-cnn/runs?limit=10`)).body);
+    const second = RunListResponse.parse((await t.get(`/v1/experiments/iceberg-cnn/runs?limit=10&offset=10`)).body);
+    const last = RunListResponse.parse((await t.get(`/v1/experiments/iceberg-cnn/runs?limit=10&offset=20`)).body);
     expect(first.total).toBe(25);
     expect([first.runs.length, second.runs.length, last.runs.length]).toEqual([10, 10, 5]);
     const ids = [...first.runs, ...second.runs, ...last.runs].map((r) => r.id);
@@ -99,47 +83,47 @@ describe('hub REST /v1 over a seeded project store', () => {
       .map((id, i) => ({ id, acc: seededAccuracy(i, 3) }))
       .sort((a, b) => b.acc - a.acc || b.id - a.id);
     const desc = RunListResponse.parse(
-      (await get(port, `/v1/experiments/iceberg-cnn/runs?sort=metric:val_accuracy&dir=desc&limit=5`)).body,
+      (await t.get(`/v1/experiments/iceberg-cnn/runs?sort=metric:val_accuracy&dir=desc&limit=5`)).body,
     );
     expect(desc.runs.map((r) => r.summary.val_accuracy)).toEqual(expected.slice(0, 5).map((e) => e.acc));
     const asc = RunListResponse.parse(
-      (await get(port, `/v1/experiments/iceberg-cnn/runs?sort=metric:val_accuracy&dir=asc&limit=1`)).body,
+      (await t.get(`/v1/experiments/iceberg-cnn/runs?sort=metric:val_accuracy&dir=asc&limit=1`)).body,
     );
     expect(asc.runs[0]!.summary.val_accuracy).toBe(Math.min(...expected.map((e) => e.acc)));
     const byName = RunListResponse.parse(
-      (await get(port, `/v1/experiments/iceberg-cnn/runs?sort=name&dir=asc&limit=3`)).body,
+      (await t.get(`/v1/experiments/iceberg-cnn/runs?sort=name&dir=asc&limit=3`)).body,
     );
     expect(byName.runs.map((r) => r.name)).toEqual(['run-0', 'run-1', 'run-10']);
   });
 
   it('filters on name or params text and on status', async () => {
-    const byName = RunListResponse.parse((await get(port, `/v1/experiments/iceberg-cnn/runs?filter=RUN-1`)).body);
+    const byName = RunListResponse.parse((await t.get(`/v1/experiments/iceberg-cnn/runs?filter=RUN-1`)).body);
     // run-1 and run-10..run-19
     expect(byName.total).toBe(11);
-    const byParam = RunListResponse.parse((await get(port, `/v1/experiments/iceberg-cnn/runs?filter=lenet`)).body);
+    const byParam = RunListResponse.parse((await t.get(`/v1/experiments/iceberg-cnn/runs?filter=lenet`)).body);
     expect(byParam.total).toBe(12);
     expect(byParam.runs.every((r) => r.params.model === 'lenet')).toBe(true);
-    const failed = RunListResponse.parse((await get(port, `/v1/experiments/iceberg-cnn/runs?status=failed`)).body);
+    const failed = RunListResponse.parse((await t.get(`/v1/experiments/iceberg-cnn/runs?status=failed`)).body);
     expect(failed.runs.map((r) => r.name).sort()).toEqual(['run-19', 'run-9']);
     // LIKE wildcards in the filter are literal text.
     const percent = RunListResponse.parse(
-      (await get(port, `/v1/experiments/${enc(HOSTILE)}/runs?filter=${enc('50%_')}`)).body,
+      (await t.get(`/v1/experiments/${enc(HOSTILE)}/runs?filter=${enc('50%_')}`)).body,
     );
     expect(percent.runs.map((r) => r.name)).toEqual(['冰山 🧊 "quoted" 50%_off']);
-    const none = RunListResponse.parse((await get(port, `/v1/experiments/iceberg-cnn/runs?filter=${enc('%')}`)).body);
+    const none = RunListResponse.parse((await t.get(`/v1/experiments/iceberg-cnn/runs?filter=${enc('%')}`)).body);
     expect(none.total).toBe(0);
   });
 
   it('round-trips hostile experiment and run names as data', async () => {
-    const r = RunListResponse.parse((await get(port, `/v1/experiments/${enc(HOSTILE)}/runs?sort=id&dir=asc`)).body);
+    const r = RunListResponse.parse((await t.get(`/v1/experiments/${enc(HOSTILE)}/runs?sort=id&dir=asc`)).body);
     expect(r.runs.map((x) => x.name)).toEqual([HOSTILE, LONG, '冰山 🧊 "quoted" 50%_off']);
     expect(r.runs[0]!.experiment).toBe(HOSTILE);
-    const detail = RunDetailResponse.parse((await get(port, `/v1/runs/${hostile.runIds[1]}`)).body);
+    const detail = RunDetailResponse.parse((await t.get(`/v1/runs/${hostile.runIds[1]}`)).body);
     expect(detail.run.name).toBe(LONG);
   });
 
   it('answers a run with params, artifacts and metric series downsampled to at most N points', async () => {
-    const r = await get(port, `/v1/runs/${seed.runIds[0]}?points=200`);
+    const r = await t.get(`/v1/runs/${seed.runIds[0]}?points=200`);
     expect(r.status).toBe(200);
     const detail = RunDetailResponse.parse(r.body);
     expect(detail.run.params).toMatchObject({ model: 'resnet' });
@@ -156,22 +140,22 @@ describe('hub REST /v1 over a seeded project store', () => {
   });
 
   it('answers models, versions with aliases, and lineage', async () => {
-    const list = ModelListResponse.parse((await get(port, '/v1/models')).body);
+    const list = ModelListResponse.parse((await t.get('/v1/models')).body);
     expect(list.models).toEqual([{ name: 'iceberg', latestVersion: 1, versions: 1, aliases: { production: 1 } }]);
-    const detail = ModelDetailResponse.parse((await get(port, '/v1/models/iceberg')).body);
+    const detail = ModelDetailResponse.parse((await t.get('/v1/models/iceberg')).body);
     expect(detail.versions[0]!.aliases).toEqual(['production']);
-    const lineage = ModelLineageResponse.parse((await get(port, '/v1/models/iceberg/versions/1/lineage')).body);
+    const lineage = ModelLineageResponse.parse((await t.get('/v1/models/iceberg/versions/1/lineage')).body);
     expect(lineage.run.id).toBe(seed.runIds[0]);
     expect(lineage.run.experiment).toBe('iceberg-cnn');
   });
 
   it('answers feature groups with commits, statistics and schema', async () => {
-    const list = FeatureGroupListResponse.parse((await get(port, '/v1/feature-groups')).body);
+    const list = FeatureGroupListResponse.parse((await t.get('/v1/feature-groups')).body);
     expect(list.featureGroups.map((g) => [g.name, g.commits, g.rows])).toEqual([
       ['patches_0', 1, 12],
       ['patches_1', 1, 12],
     ]);
-    const detail = FeatureGroupDetailResponse.parse((await get(port, '/v1/feature-groups/patches_1')).body);
+    const detail = FeatureGroupDetailResponse.parse((await t.get('/v1/feature-groups/patches_1')).body);
     expect(detail.commits).toHaveLength(1);
     expect(detail.commits[0]!.totalRows).toBe(12);
     expect(JSON.stringify(detail.commits[0]!.statistics)).toContain('band_1');
@@ -179,9 +163,9 @@ describe('hub REST /v1 over a seeded project store', () => {
   });
 
   it('answers searches with trials and stop reasons', async () => {
-    const list = SearchListResponse.parse((await get(port, '/v1/searches')).body);
+    const list = SearchListResponse.parse((await t.get('/v1/searches')).body);
     expect(list.searches.map((s) => [s.name, s.status])).toEqual([['lr-search', 'completed']]);
-    const detail = SearchDetailResponse.parse((await get(port, `/v1/searches/${seed.searchId}`)).body);
+    const detail = SearchDetailResponse.parse((await t.get(`/v1/searches/${seed.searchId}`)).body);
     expect(detail.trials.map((t) => t.status)).toEqual(['completed', 'stopped', 'completed']);
     expect(detail.trials[1]!.stopReason).toMatch(/^median rule/);
     expect(detail.trials[0]!.curve).toEqual([0.55, 0.7, 0.81, 0.86]);
@@ -202,7 +186,7 @@ describe('hub REST /v1 over a seeded project store', () => {
       ['/v1/experiments/%E0%A4%A/runs', 400, /percent-encoding/],
     ];
     for (const [url, status, message] of cases) {
-      const r = await get(port, url);
+      const r = await t.get(url);
       expect([url, r.status]).toEqual([url, status]);
       expect((r.body as { error: string }).error).toMatch(message);
     }
