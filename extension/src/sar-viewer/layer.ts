@@ -16,6 +16,8 @@ export interface TileTiming {
   level: number;
   /** Painted with the provisional look (before the image statistics arrived). */
   provisional: boolean;
+  /** The worker's HTTP reads up to this tile (its first tile only). */
+  http: TileResult['http'];
   /** The full-resolution window the tile covers (replayed by `floe bench tiles`). */
   window: PixelWindow;
 }
@@ -95,6 +97,7 @@ export function sarTileLayer(L: typeof Leaflet, options: SarTileLayerOptions): S
               drawMs,
               level: result.level,
               provisional: result.provisional !== null,
+              http: result.http,
               window,
             });
           }

@@ -65,6 +65,8 @@ export interface TileResult {
   cached: boolean;
   /** Set when painted with the provisional look (before the image statistics): the scale it guessed. */
   provisional: { scale: ValueScale } | null;
+  /** With the worker's first tile only: its HTTP reads so far (requests, KiB, time with one in flight). */
+  http: { requests: number; kib: number; busyMs: number } | null;
 }
 
 export interface PixelResult {

@@ -221,6 +221,12 @@ export class SarViewer extends Widget {
         phases['first tile: messages and queueing'] = Math.round(
           first.totalMs - first.decodeMs - first.renderMs - first.drawMs,
         );
+        if (first.http) {
+          // Since the worker started: header, image directories and the overview bytes the tile needed.
+          phases['  worker HTTP until the first tile: requests'] = first.http.requests;
+          phases['  worker HTTP until the first tile: KiB'] = first.http.kib;
+          phases['  worker HTTP until the first tile: ms in flight'] = first.http.busyMs;
+        }
       }
       lap('first screen of tiles');
       if (this.isDisposed) return;

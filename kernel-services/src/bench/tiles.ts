@@ -70,9 +70,11 @@ const COMPARE_ZOOMS = [-4, -3, -2, -1, 0];
 const WARMUP_WINDOWS = 6;
 
 /**
- * The compared windows: `perZoom` tile windows at each zoom of COMPARE_ZOOMS (zoom z: a 256-px tile
- * covers 256 / 2^z image pixels, so −4 reads the smallest overview decimated and 0 full resolution),
- * drawn with a fixed seed so every run reads the same windows, shuffled across zooms, warm-up first.
+ * The compared windows: `perZoom` windows at each zoom of COMPARE_ZOOMS (zoom z: a 256-px tile covers
+ * 256 / 2^z image pixels, so −4 reads the smallest overview decimated and 0 full resolution), at seeded
+ * random positions wholly inside the image: every window is new to both workers (no decoded-window or
+ * block-cache hit from a repeat), and neither is clipped at an edge. Zooms are mixed; the first
+ * WARMUP_WINDOWS are the uncounted warm-up.
  */
 export function compareWindows(
   width: number,
@@ -85,26 +87,16 @@ export function compareWindows(
     return seed / 2 ** 32;
   };
   const out: { col0: number; row0: number; col1: number; row1: number }[] = [];
-  const seen = new Set<string>();
-  for (let k = 0; k < perZoom + WARMUP_WINDOWS; k++) {
+  for (let k = 0; k < perZoom + Math.ceil(WARMUP_WINDOWS / COMPARE_ZOOMS.length); k++) {
     for (const z of COMPARE_ZOOMS) {
       const span = 256 / 2 ** z;
-      const nx = Math.ceil(width / span);
-      const ny = Math.ceil(height / span);
-      for (let attempt = 0; attempt < 20; attempt++) {
-        const x = Math.floor(random() * nx);
-        const y = Math.floor(random() * ny);
-        const key = `${z}:${x}:${y}`;
-        if (seen.has(key) && attempt < 19) continue;
-        seen.add(key);
-        out.push({ col0: x * span, row0: y * span, col1: (x + 1) * span, row1: (y + 1) * span });
-        break;
-      }
+      const col0 = Math.floor(random() * (width - span));
+      const row0 = Math.floor(random() * (height - span));
+      out.push({ col0, row0, col1: col0 + span, row1: row0 + span });
     }
   }
-  // Warm-up windows (the first WARMUP_WINDOWS) from the mixed list; the rest in a seeded shuffle.
-  for (let i = out.length - 1; i > WARMUP_WINDOWS; i--) {
-    const j = WARMUP_WINDOWS + Math.floor(random() * (i - WARMUP_WINDOWS + 1));
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
