@@ -91,9 +91,9 @@ function httpSoFar(): { requests: number; kib: number; busyMs: number } {
 let firstTileReported = false;
 
 /**
- * Tile reads take turns: in one worker thread, four tiles decoded at once all finish late together, one
- * after another the first is on screen after a quarter of the time (the overview bytes are prefetched, so
- * the network is not left idle). Pixel readouts and statistics do not queue.
+ * The first screen's tile reads take turns: in one worker thread, four tiles decoded at once all finish
+ * late together; one after another, the first is on screen after a quarter of the time (the overview
+ * bytes are prefetched, so the network is not left idle). Pixel readouts and statistics do not queue.
  */
 let tileTurn: Promise<void> = Promise.resolve();
 async function inTurn<T>(work: () => Promise<T>): Promise<T> {
@@ -524,11 +524,14 @@ async function tile(
         if (!hit) {
           cached = false;
           const band = r.summary.bands[b]!;
-          const read = await inTurn(() => {
+          const reading = (): ReturnType<typeof readWindow> => {
             // Scrolled away while waiting for its turn: nothing to read.
             if (signal.aborted) throw new Error('cancelled');
             return readWindow(r.sources[band.source]!, inner, outW, outH, [band.sample], signal);
-          });
+          };
+          // Only the first screen (provisional tiles) takes turns; later, overlapping reads let one tile's
+          // HTTP request run while another decodes, which panning needs more than an early first tile.
+          const read = isProvisional ? await inTurn(reading) : await reading();
           hit = { data: read.data[0]!, level: read.level };
           remember(key, hit.data, hit.level);
         }
