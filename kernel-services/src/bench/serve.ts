@@ -436,14 +436,14 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
     const describe = (label: string, res: LevelResult): string =>
       `${label}, concurrency ${res.concurrency}: ${res.throughput} req/s, p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms, p99 ${res.p99_ms} ms (${res.requests} requests, ${res.failed} failed, ${res.seconds} s; server ${res.server_cpu_ms_per_request} CPU ms per request, load generator ${res.client_cpu_ms_per_request}; mean batch ${res.mean_batch}; load ${res.loadavg})`;
     const passes: { label: string; batching: boolean; predictThread: boolean; concurrencies: number[] }[] = [
-      { label: 'batching', batching: true, predictThread: true, concurrencies: o.concurrencies },
-      // The same server with the model on its event loop (no predict thread), for comparison.
+      { label: 'batching', batching: true, predictThread: false, concurrencies: o.concurrencies },
+      // The same server with the model on a predict thread (serve's opt-in), for comparison.
       ...(o.concurrencies.includes(32)
-        ? [{ label: 'batching_in_loop', batching: true, predictThread: false, concurrencies: [32] }]
+        ? [{ label: 'batching_predict_thread', batching: true, predictThread: true, concurrencies: [32] }]
         : []),
       ...(o.skipUnbatched
         ? []
-        : [{ label: 'no_batching', batching: false, predictThread: true, concurrencies: o.concurrencies }]),
+        : [{ label: 'no_batching', batching: false, predictThread: false, concurrencies: o.concurrencies }]),
     ];
     for (const pass of passes) {
       const { url, child } = await startServer(
@@ -484,7 +484,7 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
     );
     const at32 = served.batching?.find((l) => l.concurrency === 32);
     const at1 = served.batching?.find((l) => l.concurrency === 1);
-    const inLoop32 = served.batching_in_loop?.[0];
+    const thread32 = served.batching_predict_thread?.[0];
     const ratio = at32 ? round(at32.throughput / reference32.throughput, 3) : null;
     return {
       bench: 'serve',
@@ -505,7 +505,7 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       client_cpu_ms_per_request_c32: at32?.client_cpu_ms_per_request ?? null,
       cpu_ratio: at32 ? round(reference32.cpu_ms_per_instance / at32.server_cpu_ms_per_request, 3) : null,
       ratio_b64: served.batching_b64 ? round(served.batching_b64[0]!.throughput / reference32.throughput, 3) : null,
-      ratio_in_loop: inLoop32 ? round(inLoop32.throughput / reference32.throughput, 3) : null,
+      ratio_predict_thread: thread32 ? round(thread32.throughput / reference32.throughput, 3) : null,
       in_process: inProcess,
       in_process_adjacent: adjacent,
       served,

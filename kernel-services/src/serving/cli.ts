@@ -20,7 +20,7 @@ options:
   --poll-ms N           how often to look for new versions and alias moves (default 2000; 0: never)
   --max-body-mb N       largest request body (default 32)
   --no-request-log      do not log requests into the project store
-  --no-predict-thread   run the models on the server's event loop instead of a worker thread
+  --predict-thread      run the models on a worker thread instead of the server's event loop
   --name NAME           deployment name recorded in the project store (default: the models served,
                         joined by '-', or all-models); the Models panel shows deployments by name
 `;
@@ -52,7 +52,7 @@ const KNOWN = new Set([
   'poll-ms',
   'max-body-mb',
   'no-request-log',
-  'no-predict-thread',
+  'predict-thread',
   'allow-remote',
   'name',
   'help',
@@ -86,7 +86,7 @@ export function serveOptionsFromArgs(positionals: string[], options: Record<stri
       : {}),
     ...(maxBody !== undefined ? { maxBodyBytes: Math.round(maxBody * 1024 * 1024) } : {}),
     ...(options['no-request-log'] === true ? { requestLog: false as const } : {}),
-    ...(options['no-predict-thread'] === true ? { predictThread: false } : {}),
+    ...(options['predict-thread'] === true ? { predictThread: true } : {}),
     ...(typeof options.name === 'string' ? { deployment: { name: options.name } } : {}),
   };
 }

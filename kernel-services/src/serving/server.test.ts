@@ -493,34 +493,34 @@ describe('load', () => {
 });
 
 describe('batching off and configuration', () => {
-  it('answers the same on the event loop (predictThread false, --no-predict-thread) every request answered once', async () => {
-    expect(serveOptionsFromArgs([], { 'no-predict-thread': true }).predictThread).toBe(false);
+  it('answers the same on a predict thread (predictThread true, --predict-thread), every request answered once', async () => {
+    expect(serveOptionsFromArgs([], { 'predict-thread': true }).predictThread).toBe(true);
     expect(serveOptionsFromArgs([], {}).predictThread).toBeUndefined();
-    const inLoop = await serve({
+    const threaded = await serve({
       store,
       port: 0,
       pollIntervalMs: 0,
       requestLog: false,
       models: ['tiny'],
-      predictThread: false,
+      predictThread: true,
     });
     try {
-      expect(inLoop.predictThread).toBeNull();
+      expect(threaded.predictThread).not.toBeNull();
       const n = 12;
       const x = images(n, 21);
       const expected = await inProcess('tiny:2', x, n);
       const replies = await Promise.all(
         Array.from({ length: n }, (_, i) =>
-          request('POST', `${inLoop.url}/v1/models/tiny:predict`, { instances: [nested(x, i)] }),
+          request('POST', `${threaded.url}/v1/models/tiny:predict`, { instances: [nested(x, i)] }),
         ),
       );
       replies.forEach((r, i) => expect((r.body.predictions as number[][])[0]![0]).toBeCloseTo(expected[i]!, 5));
       // Every instance ran in exactly one batch (how many batches depends on timing).
       expect(
-        Number(/floe_serving_batch_size_sum\{model="tiny",version="2"\} (\d+)/.exec(inLoop.metrics.render())?.[1]),
+        Number(/floe_serving_batch_size_sum\{model="tiny",version="2"\} (\d+)/.exec(threaded.metrics.render())?.[1]),
       ).toBe(n);
     } finally {
-      await inLoop.close();
+      await threaded.close();
     }
   });
 

@@ -44,8 +44,9 @@ export interface ServeOptions extends ServedModelsOptions {
   /** Record this server as a deployment in the project store (default on, see deployment.ts); false: off. */
   deployment?: DeploymentOptions | false;
   /**
-   * Run the models on a thread of their own (default true), so reading and decoding requests
-   * overlaps with TensorFlow's work (see predict-thread.ts); false: on the server's event loop.
+   * Run the models on a thread of their own, so reading and decoding requests overlaps with
+   * TensorFlow's work (see predict-thread.ts). Default false: on the server's event loop, which
+   * measured as fast or faster on two cores (docs/benchmarks.md, serving) and forms larger batches.
    */
   predictThread?: boolean;
 }
@@ -205,7 +206,7 @@ export class ModelServer {
       throw new RangeError(`serve: port must be 0..65535, got ${port}`);
     const store = opts.store ?? (await openProjectStore(opts.storeOptions));
     const requestLog = opts.requestLog === false ? null : new RequestLog(store, { log: opts.log, ...opts.requestLog });
-    const predictThread = opts.predictThread === false ? null : new PredictThread(opts.log);
+    const predictThread = opts.predictThread === true ? new PredictThread(opts.log) : null;
     const models = new ServedModels(store, {
       ...opts,
       // A version is AVAILABLE once the predict thread holds it too; it is freed there once retired.
