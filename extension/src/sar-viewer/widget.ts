@@ -196,11 +196,13 @@ export class SarViewer extends Widget {
         phases[name] = Math.round(now - mark);
         mark = now;
       };
-      const [L, sources] = await Promise.all([import('leaflet'), this.sources()]);
-      lap('leaflet and partner file');
+      // Leaflet loads while the worker opens the file: the open goes out as soon as the partner file is known.
+      const leaflet = import('leaflet');
+      const sources = await this.sources();
+      lap('partner file');
       const open = this.client.call<RasterSummary>({ type: 'open', sources, headers: this.authHeaders() });
-      const summary = await open.promise;
-      lap('open in worker');
+      const [L, summary] = await Promise.all([leaflet, open.promise]);
+      lap('open in worker (Leaflet loading meanwhile)');
       for (const [k, v] of Object.entries(summary.phases)) phases[`  worker: ${k}`] = Math.round(v);
       this.sourceList = sources;
       if (this.isDisposed) return;
