@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { el } from '../experiments/dom';
 import { SarViewer } from '../sar-viewer/widget';
 import { decodePayload, type PayloadKind } from './decode';
-import { note } from './view';
+import { fallbackBox, note } from './view';
 
 /**
  * `application/vnd.floe.sar-scene+json` (`floe.show.sar(path, { overlays })` in a notebook): the SAR
@@ -156,16 +156,7 @@ export class SarSceneRenderer extends Widget implements IRenderMime.IRenderer {
   /** The bundle's text/html through JupyterLab's sanitizer (its PNG), else its text/plain, under a notice. */
   private showFallback(model: IRenderMime.IMimeModel, notice: string | null, ...before: Node[]): void {
     this.clear();
-    const html = model.data['text/html'];
-    const text = model.data['text/plain'];
-    const box = el('div', 'floe-Output-fallback');
-    if (typeof html === 'string' || (Array.isArray(html) && html.every((x) => typeof x === 'string'))) {
-      box.innerHTML = this.sanitizer.sanitize(Array.isArray(html) ? html.join('') : html);
-    } else if (typeof text === 'string' || Array.isArray(text)) {
-      box.append(el('pre', '', Array.isArray(text) ? text.join('') : text));
-    } else {
-      box.append(note('this output has no text/html or text/plain fallback'));
-    }
+    const box = fallbackBox(model, this.sanitizer);
     this.node.append(...before);
     if (notice) this.node.append(note(notice, 'floe-Output-notice floe-mod-quiet'));
     this.node.append(box);

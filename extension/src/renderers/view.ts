@@ -1,3 +1,4 @@
+import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { el } from '../experiments/dom';
 
 /**
@@ -57,6 +58,24 @@ export function scrollBox(content: Node): HTMLDivElement {
 
 export function note(text: string, className = ''): HTMLDivElement {
   return el('div', `floe-Output-note ${className}`.trim(), text);
+}
+
+/**
+ * The bundle's own fallback: its text/html through JupyterLab's sanitizer (as JupyterLab itself renders
+ * untrusted HTML), else its text/plain as text.
+ */
+export function fallbackBox(model: IRenderMime.IMimeModel, sanitizer: IRenderMime.ISanitizer): HTMLDivElement {
+  const html = model.data['text/html'];
+  const text = model.data['text/plain'];
+  const box = el('div', 'floe-Output-fallback');
+  if (typeof html === 'string' || (Array.isArray(html) && html.every((x) => typeof x === 'string'))) {
+    box.innerHTML = sanitizer.sanitize(Array.isArray(html) ? html.join('') : html);
+  } else if (typeof text === 'string' || Array.isArray(text)) {
+    box.append(el('pre', '', Array.isArray(text) ? text.join('') : text));
+  } else {
+    box.append(note('this output has no text/html or text/plain fallback'));
+  }
+  return box;
 }
 
 /** A `name value` pair in a header line. */

@@ -7,7 +7,7 @@ import { renderExplanation, renderSarGrid } from './images';
 import { renderAblation, renderSearch } from './search';
 import { renderTraining } from './training';
 import { renderValidation } from './validation';
-import { note } from './view';
+import { fallbackBox, note } from './view';
 
 /**
  * The renderer JupyterLab creates for one Floe output. It checks the payload (major version, then
@@ -89,16 +89,7 @@ export class FloeOutputRenderer extends Widget implements IRenderMime.IRenderer 
   private fallback(model: IRenderMime.IMimeModel, notice: string | null, tone: 'quiet' | 'error' = 'quiet'): Node[] {
     const out: Node[] = [];
     if (notice) out.push(note(notice, `floe-Output-notice floe-mod-${tone}`));
-    const html = model.data['text/html'];
-    const text = model.data['text/plain'];
-    const box = el('div', 'floe-Output-fallback');
-    if (typeof html === 'string' || (Array.isArray(html) && html.every((x) => typeof x === 'string'))) {
-      box.innerHTML = this.sanitizer.sanitize(Array.isArray(html) ? html.join('') : html);
-    } else if (typeof text === 'string' || Array.isArray(text)) {
-      box.append(el('pre', '', Array.isArray(text) ? text.join('') : text));
-    } else {
-      box.append(note('this output has no text/html or text/plain fallback'));
-    }
+    const box = fallbackBox(model, this.sanitizer);
     out.push(box);
     return out;
   }

@@ -5,14 +5,12 @@
  * from the worker) or, for writing a file, as Statoil JSON text already encoded by the worker: the
  * text costs about as much as the patches themselves.
  */
-import * as fs from 'node:fs';
-import { once } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { StatoilRecord } from './statoil';
-import { SYNTHETIC_DEFAULTS, SyntheticSarGenerator, type SyntheticOptions } from './synthetic';
+import { outputWriter, SYNTHETIC_DEFAULTS, SyntheticSarGenerator, type SyntheticOptions } from './synthetic';
 
 export interface ParallelGenerateOptions {
   /** Worker threads (default: the machine's available parallelism, at most 8). */
@@ -174,12 +172,7 @@ export async function writeSyntheticParallel(
   onProgress?: (records: number, bytes: number) => void,
   parallel: ParallelGenerateOptions = {},
 ): Promise<{ records: number; bytes: number }> {
-  const stream = typeof target === 'string' ? fs.createWriteStream(target) : target;
-  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
-  failed.catch(() => undefined);
-  const write = async (chunk: Buffer): Promise<void> => {
-    if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), failed]);
-  };
+  const { write, finish, abort } = outputWriter(target);
   let records = 0;
   let bytes = 0;
   try {
@@ -194,12 +187,9 @@ export async function writeSyntheticParallel(
     }
     await write(Buffer.from(']\n'));
     bytes += 2;
-    if (typeof target === 'string') {
-      stream.end();
-      await Promise.race([once(stream, 'finish'), failed]);
-    }
+    await finish();
   } catch (err) {
-    if (typeof target === 'string') stream.destroy();
+    abort();
     throw err;
   }
   onProgress?.(records, bytes);

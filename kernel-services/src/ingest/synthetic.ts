@@ -655,18 +655,40 @@ function writeBand(out: Buffer, p: number, band: Float32Array): number {
   return p;
 }
 
+/**
+ * A file path (opened here) or a writable stream as an awaited `write` that waits out back-pressure and
+ * fails with the stream's error; `finish` ends a file opened here, `abort` destroys it.
+ */
+export function outputWriter(target: string | Writable): {
+  write(chunk: Buffer): Promise<void>;
+  finish(): Promise<void>;
+  abort(): void;
+} {
+  const stream = typeof target === 'string' ? fs.createWriteStream(target) : target;
+  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
+  failed.catch(() => undefined);
+  return {
+    async write(chunk) {
+      if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), failed]);
+    },
+    async finish() {
+      if (typeof target !== 'string') return;
+      stream.end();
+      await Promise.race([once(stream, 'finish'), failed]);
+    },
+    abort() {
+      if (typeof target === 'string') stream.destroy();
+    },
+  };
+}
+
 /** Writes records as one Statoil JSON array to a file path or a writable stream. */
 export async function writeStatoil(
   records: Iterable<StatoilRecord> | AsyncIterable<StatoilRecord>,
   target: string | Writable,
   onProgress?: (records: number, bytes: number) => void,
 ): Promise<{ records: number; bytes: number }> {
-  const stream = typeof target === 'string' ? fs.createWriteStream(target) : target;
-  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
-  failed.catch(() => undefined);
-  const write = async (chunk: Buffer): Promise<void> => {
-    if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), failed]);
-  };
+  const { write, finish } = outputWriter(target);
   let count = 0;
   let bytes = 0;
   // Batch small writes: one record is ~100 kB, a batch ~1 MB.
@@ -694,10 +716,7 @@ export async function writeStatoil(
   await write(Buffer.concat(pending, pendingBytes));
   bytes += pendingBytes;
   onProgress?.(count, bytes);
-  if (typeof target === 'string') {
-    stream.end();
-    await Promise.race([once(stream, 'finish'), failed]);
-  }
+  await finish();
   return { records: count, bytes };
 }
 
