@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, test, type Locator, type Page } from '@playwright/test';
+import { LARGE_COG_OPTIONS } from '../../kernel-services/dist/bench/tiles';
 import { labServer, repoRoot, screenshotPath, type LabServer } from './lab';
 
 /**
@@ -61,20 +62,7 @@ test.beforeAll(() => {
   if (!fs.existsSync(big)) {
     const source = hasRealData ? path.join(realData, GRD, 'iw-vv.tiff') : null;
     if (source) {
-      gdal('gdal_translate', [
-        '-q',
-        '-outsize',
-        '10240',
-        '10240',
-        '-of',
-        'COG',
-        '-co',
-        'COMPRESS=DEFLATE',
-        '-co',
-        'BLOCKSIZE=256',
-        source,
-        `${big}.part`,
-      ]);
+      gdal('gdal_translate', ['-q', ...LARGE_COG_OPTIONS, source, `${big}.part`]);
     } else {
       // Without the real scene: a constant UInt16 raster of the same size and layout.
       gdal('gdal_create', [

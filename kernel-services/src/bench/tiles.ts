@@ -102,6 +102,22 @@ export function compareWindows(
   return out;
 }
 
+/**
+ * gdal_translate options of the large COG: the GRD resampled to 10,240², 256-px DEFLATE tiles, overviews.
+ * The browser tests make it with the same options, and each reuses the other's file.
+ */
+export const LARGE_COG_OPTIONS: readonly string[] = [
+  '-outsize',
+  '10240',
+  '10240',
+  '-of',
+  'COG',
+  '-co',
+  'COMPRESS=DEFLATE',
+  '-co',
+  'BLOCKSIZE=256',
+];
+
 /** The 10,240² COG from the real GRD (as the browser tests make it), under the server root, made once. */
 function ensureLargeCog(log: (line: string) => void): string {
   const root = floeRoot();
@@ -114,20 +130,7 @@ function ensureLargeCog(log: (line: string) => void): string {
   if (!fs.existsSync(source)) throw new Error(`the Sentinel-1 GRD is not at ${source} (set FLOE_REAL_DATA)`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   log(`making ${rel}: the GRD resampled to 10,240 × 10,240, 256-px DEFLATE tiles, overviews (gdal_translate -of COG)`);
-  execFileSync('gdal_translate', [
-    '-q',
-    '-outsize',
-    '10240',
-    '10240',
-    '-of',
-    'COG',
-    '-co',
-    'COMPRESS=DEFLATE',
-    '-co',
-    'BLOCKSIZE=256',
-    source,
-    `${out}.part`,
-  ]);
+  execFileSync('gdal_translate', ['-q', ...LARGE_COG_OPTIONS, source, `${out}.part`]);
   fs.renameSync(`${out}.part`, out);
   return rel;
 }
