@@ -7,7 +7,7 @@ import { ExperimentTracker } from '../tracking/tracker';
 import { loadTf } from './backend';
 import { inMemoryTrainingData, recordsTrainingData, type PatchRecord, type TrainingData } from './data';
 import { pickSaliencyPositions } from './epoch-saliency';
-import { tempStore, tinyData, TINY_LENET } from './fixtures.test-support';
+import { tempStore, tinyData, tinyTrainConfig } from './fixtures.test-support';
 import { train, TrainingConfigError, type TrainConfig } from './train';
 
 /** Statoil-format records of side × side patches: icebergs a little brighter in HH. */
@@ -38,21 +38,8 @@ afterAll(async () => {
   await cleanup();
 });
 
-const base = (over: Partial<TrainConfig> = {}): TrainConfig => ({
-  model: 'lenet',
-  modelOptions: TINY_LENET,
-  data,
-  features: ['hh', 'hv'],
-  epochs: 3,
-  batchSize: 16,
-  learningRate: 0.01,
-  seed: 7,
-  store,
-  display: false,
-  evaluate: false,
-  snapshot: false,
-  ...over,
-});
+const base = (over: Partial<TrainConfig> = {}): TrainConfig =>
+  tinyTrainConfig(data, store, { evaluate: false, snapshot: false, ...over });
 
 function get(port: number, urlPath: string): Promise<{ status: number; type: string; bytes: Buffer }> {
   return new Promise((resolve, reject) => {

@@ -58,6 +58,23 @@ export const TINY_LENET: TrainConfig['modelOptions'] = {
   lenet: { filters: [4, 4], kernelSize: 3, denseUnits: 8, dropout: 0 },
 };
 
+/** A short, seeded training of the tiny LeNet on `data`, tracked in `store`, with `over` on top. */
+export function tinyTrainConfig(data: TrainingData, store: ProjectStore, over: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    model: 'lenet',
+    modelOptions: TINY_LENET,
+    data,
+    features: ['hh', 'hv'],
+    epochs: 3,
+    batchSize: 16,
+    learningRate: 0.01,
+    seed: 7,
+    store,
+    display: false,
+    ...over,
+  };
+}
+
 export async function tempStore(): Promise<{ store: ProjectStore; home: string; cleanup(): Promise<void> }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-train-'));
   const store = await openProjectStore({

@@ -5,7 +5,7 @@ import { ExperimentTracker } from '../tracking/tracker';
 import { augmentBatch } from './augment';
 import { loadTf } from './backend';
 import { inMemoryTrainingData, type DataSplit, type SampleBatch, type TrainingData } from './data';
-import { tempStore, tinyData, TINY_LENET, TINY_SIDE } from './fixtures.test-support';
+import { tempStore, tinyData, tinyTrainConfig, TINY_LENET, TINY_SIDE } from './fixtures.test-support';
 import { SeededRandom } from './random';
 import {
   benchmarkTraining,
@@ -31,19 +31,7 @@ afterAll(async () => {
   await cleanup();
 });
 
-const base = (over: Partial<TrainConfig> = {}): TrainConfig => ({
-  model: 'lenet',
-  modelOptions: TINY_LENET,
-  data,
-  features: ['hh', 'hv'],
-  epochs: 3,
-  batchSize: 16,
-  learningRate: 0.01,
-  seed: 7,
-  store,
-  display: false,
-  ...over,
-});
+const base = (over: Partial<TrainConfig> = {}): TrainConfig => tinyTrainConfig(data, store, over);
 
 describe('train', () => {
   it('trains, tracks everything on the run and shows a live MIME bundle', async () => {
