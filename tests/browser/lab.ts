@@ -35,6 +35,31 @@ export async function openLab(page: Page, lab: LabServer): Promise<void> {
   await expect(page.locator('.jp-LabShell')).toBeVisible();
 }
 
+/** Opens a notebook in this test's own workspace; without a kernelspec, answers the kernel dialog with "no kernel". */
+export async function openNotebook(
+  page: Page,
+  lab: LabServer,
+  relativePath: string,
+  withKernel: boolean,
+): Promise<Locator> {
+  await openLab(page, lab);
+  await page.goto(`${lab.url}lab/workspaces/floe-test-${test.info().testId}/tree/${relativePath}?token=${lab.token}`, {
+    waitUntil: 'domcontentloaded',
+  });
+  await expect(page.locator('#jupyterlab-splash')).toHaveCount(0, { timeout: 90_000 });
+  const notebook = page.locator('.jp-NotebookPanel:visible');
+  await expect(notebook).toBeVisible({ timeout: 60_000 });
+  if (!withKernel) {
+    // No kernelspec: JupyterLab asks which kernel to start; the reviewer's path starts none.
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.waitFor({ state: 'visible', timeout: 30_000 });
+    await dialog.locator('.jp-Dialog-button', { hasText: 'No Kernel' }).click();
+    await expect(dialog).toHaveCount(0);
+    await expect(page.locator('.jp-Toolbar-kernelName:visible')).toHaveText('No Kernel');
+  }
+  return notebook;
+}
+
 /**
  * Runs a command from the command palette, opened through View › Activate Command Palette.
  *

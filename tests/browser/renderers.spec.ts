@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expect, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Locator } from '@playwright/test';
 import {
   ABLATION_MIME,
   DRIFT_MIME,
@@ -24,7 +24,7 @@ import {
   trainingState,
   validationReport,
 } from './floe-samples';
-import { labServer, openLab, putSettings, repoRoot, screenshotPath } from './lab';
+import { labServer, openNotebook, putSettings, repoRoot, screenshotPath } from './lab';
 
 const lab = labServer();
 // Sets a flag instead of alerting, so a test can tell whether any payload text ran as HTML.
@@ -61,26 +61,6 @@ function writeNotebook(
   };
   fs.writeFileSync(file, JSON.stringify(notebook, null, 1));
   return path.relative(repoRoot, file).split(path.sep).join('/');
-}
-
-/** Opens a notebook in this test's own workspace; without a kernelspec, answers the kernel dialog with "no kernel". */
-async function openNotebook(page: Page, relativePath: string, withKernel: boolean): Promise<Locator> {
-  await openLab(page, lab);
-  await page.goto(`${lab.url}lab/workspaces/floe-test-${test.info().testId}/tree/${relativePath}?token=${lab.token}`, {
-    waitUntil: 'domcontentloaded',
-  });
-  await expect(page.locator('#jupyterlab-splash')).toHaveCount(0, { timeout: 90_000 });
-  const notebook = page.locator('.jp-NotebookPanel:visible');
-  await expect(notebook).toBeVisible({ timeout: 60_000 });
-  if (!withKernel) {
-    // No kernelspec: JupyterLab asks which kernel to start; the reviewer's path starts none.
-    const dialog = page.locator('.jp-Dialog');
-    await dialog.waitFor({ state: 'visible', timeout: 30_000 });
-    await dialog.locator('.jp-Dialog-button', { hasText: 'No Kernel' }).click();
-    await expect(dialog).toHaveCount(0);
-    await expect(page.locator('.jp-Toolbar-kernelName:visible')).toHaveText('No Kernel');
-  }
-  return notebook;
 }
 
 function floeOutput(notebook: Locator, mime: string): Locator {
@@ -138,7 +118,7 @@ test('every Floe MIME bundle renders in a notebook opened with no kernel, versio
   ];
   const nb = writeNotebook(path.join(dir, 'floe-outputs.ipynb'), cells, null);
   try {
-    const notebook = await openNotebook(page, nb, false);
+    const notebook = await openNotebook(page, lab, nb, false);
     const outputs = notebook.locator('.floe-Output');
     await expect(outputs).toHaveCount(cells.length);
 
@@ -267,7 +247,7 @@ test('Floe outputs follow the dark theme', async ({ page, request }) => {
   // The theme is a user setting of the shared server: set through the settings API, and put back after.
   await putSettings(request, lab, THEMES_PLUGIN, { theme: 'JupyterLab Dark' });
   try {
-    const notebook = await openNotebook(page, nb, false);
+    const notebook = await openNotebook(page, lab, nb, false);
     await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
     const run = floeOutput(notebook, TRAINING_MIME);
     await expect(run.locator('.floe-Training')).toBeVisible();
@@ -321,7 +301,7 @@ test('live: the Floe kernel trains two epochs and the same output re-renders as 
     { name: 'floe-typescript', display_name: 'Floe TypeScript' },
   );
   try {
-    const notebook = await openNotebook(page, nb, true);
+    const notebook = await openNotebook(page, lab, nb, true);
     // The kernel is up and connected once the status bar names it idle (tslab and TensorFlow load slowly).
     await expect(page.locator('.jp-StatusBar-Widget', { hasText: 'Floe TypeScript | Idle' })).toBeVisible({
       timeout: 150_000,

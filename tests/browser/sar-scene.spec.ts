@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { sarSceneBundle } from '../../kernel-services/dist/show/sar-scene';
-import { labServer, openLab, repoRoot, screenshotPath } from './lab';
+import { labServer, openNotebook, repoRoot, screenshotPath } from './lab';
 
 /**
  * `application/vnd.floe.sar-scene+json` (what `floe.show.sar(path, { overlays })` displays) in a
@@ -101,21 +101,6 @@ function writeNotebook(name: string, outputs: Bundle[]): string {
   return path.relative(repoRoot, file).split(path.sep).join('/');
 }
 
-async function openNotebook(page: Page, relativePath: string): Promise<Locator> {
-  await openLab(page, lab);
-  await page.goto(`${lab.url}lab/workspaces/floe-test-${test.info().testId}/tree/${relativePath}?token=${lab.token}`, {
-    waitUntil: 'domcontentloaded',
-  });
-  await expect(page.locator('#jupyterlab-splash')).toHaveCount(0, { timeout: 90_000 });
-  const notebook = page.locator('.jp-NotebookPanel:visible');
-  await expect(notebook).toBeVisible({ timeout: 60_000 });
-  const dialog = page.locator('.jp-Dialog');
-  await dialog.waitFor({ state: 'visible', timeout: 30_000 });
-  await dialog.locator('.jp-Dialog-button', { hasText: 'No Kernel' }).click();
-  await expect(dialog).toHaveCount(0);
-  return notebook;
-}
-
 test('a SAR scene inside the Jupyter root opens the live viewer with its overlays', async ({ page }) => {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
@@ -124,7 +109,7 @@ test('a SAR scene inside the Jupyter root opens the live viewer with its overlay
     title: 'VV/VH with candidate ships',
     display: false,
   })) as Bundle;
-  const notebook = await openNotebook(page, writeNotebook('scene.ipynb', [bundle]));
+  const notebook = await openNotebook(page, lab, writeNotebook('scene.ipynb', [bundle]), false);
   const output = notebook.locator(`.floe-SarScene[data-floe-mime="${SCENE_MIME}"]`);
   await expect(output.locator('.floe-SarScene-caption')).toContainText('VV/VH with candidate ships');
   const viewer = output.locator('.floe-SarViewer');
@@ -163,7 +148,7 @@ test('outside the root, an unknown major or a damaged payload: the PNG fallback,
     { ...outside, [SCENE_MIME]: { ...scene, path: inside, version_major: 2 } },
     { ...outside, [SCENE_MIME]: { ...scene, path: inside, width: -3, overlays: 'none' } },
   ];
-  const notebook = await openNotebook(page, writeNotebook('fallbacks.ipynb', bundles));
+  const notebook = await openNotebook(page, lab, writeNotebook('fallbacks.ipynb', bundles), false);
   const outputs = notebook.locator(`.floe-SarScene[data-floe-mime="${SCENE_MIME}"]`);
   await expect(outputs).toHaveCount(4);
   await expect(outputs.nth(0)).toContainText('outside the Jupyter root');
