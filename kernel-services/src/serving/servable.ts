@@ -1,7 +1,8 @@
 import type { ModelVersion } from '@floe/schema';
-import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
+import type { LayersModel } from '@tensorflow/tfjs-node';
 import type { ReferenceStatistics } from '../monitoring/reference';
 import { loadTf } from '../training/backend';
+import { checkedInferencePlan, type InferencePlan } from './inference-plan';
 import { sizeOf, type ServingSignature } from './signature';
 
 /**
@@ -12,8 +13,11 @@ export class Servable {
   private inflight = 0;
   private retired = false;
   private disposedFlag = false;
-  private readonly mean: Tensor | null;
-  private readonly std: Tensor | null;
+  /** Per-channel standardisation, as float32 (the precision training applied it in); null: none. */
+  private readonly mean: Float32Array | null;
+  private readonly std: Float32Array | null;
+  /** How the network runs (see inference-plan.ts). */
+  readonly plan: InferencePlan;
   private readonly onDisposed: (() => void)[] = [];
 
   constructor(
@@ -25,8 +29,13 @@ export class Servable {
   ) {
     const tf = loadTf();
     const pre = signature.preprocessing;
-    this.mean = pre ? tf.tensor1d(pre.channelMean, 'float32') : null;
-    this.std = pre ? tf.tensor1d(pre.channelStd, 'float32') : null;
+    this.mean = pre ? Float32Array.from(pre.channelMean) : null;
+    this.std = pre ? Float32Array.from(pre.channelStd) : null;
+    this.plan = checkedInferencePlan(tf, model, (batch) =>
+      model.inputs.map((input, k) =>
+        tf.randomNormal([batch, ...(input.shape.slice(1) as number[])], 0, 1, 'float32', 7 + k),
+      ),
+    );
   }
 
   get name(): string {
@@ -66,8 +75,6 @@ export class Servable {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
     this.model.dispose();
-    this.mean?.dispose();
-    this.std?.dispose();
     for (const f of this.onDisposed.splice(0)) f();
   }
 
@@ -88,11 +95,10 @@ export class Servable {
           for (let i = 0; i < count; i++) a[i] = Number.isFinite(data[i]!) ? (data[i]! - norm.mean) / norm.std : 0;
           return tf.tensor2d(a, [count, 1]);
         }
-        const x = tf.tensor(data, [count, ...input.shape], 'float32');
-        return this.mean && this.std ? x.sub(this.mean).div(this.std) : x;
+        const shape = [count, ...input.shape];
+        return tf.tensor(this.mean && this.std ? standardize(data, this.mean, this.std) : data, shape, 'float32');
       });
-      const out = this.model.predict(feeds.length === 1 ? feeds[0]! : feeds) as Tensor | Tensor[];
-      return (Array.isArray(out) ? out : [out]).map((t) => t.dataSync() as Float32Array);
+      return this.plan.run(feeds).map((t) => t.dataSync() as Float32Array);
     });
   }
 
@@ -101,4 +107,20 @@ export class Servable {
     const zeros = this.signature.inputs.map((i) => new Float32Array(sizeOf(i.shape)));
     this.predict(zeros, 1);
   }
+}
+
+/**
+ * `(x - mean[c]) / std[c]` over channels-last values, rounded to float32 after each step as
+ * TensorFlow's float32 Sub and Div round (for float32 operands, a double result rounded once to
+ * float32 is the float32 result), so the network sees the same bits as with the ops.
+ */
+export function standardize(data: Float32Array, mean: Float32Array, std: Float32Array): Float32Array {
+  const C = mean.length;
+  const out = new Float32Array(data.length);
+  for (let c = 0; c < C; c++) {
+    const m = mean[c]!;
+    const s = std[c]!;
+    for (let i = c; i < data.length; i += C) out[i] = Math.fround(data[i]! - m) / s;
+  }
+  return out;
 }
