@@ -31,6 +31,16 @@ export const DeploymentConfig = z.object({
   batching: z.object({ maxBatchSize: z.number().int(), maxWaitUs: z.number() }).nullable(),
   maxBodyBytes: z.number().int(),
   requestLog: z.boolean(),
+  /** How the models ran: on a thread of their own or not, and TensorFlow's settings (absent in older records). */
+  execution: z
+    .object({
+      predictThread: z.boolean(),
+      /** Intra-op threads; null: TensorFlow's default. */
+      intraOpThreads: z.number().int().positive().nullable(),
+      /** oneDNN kernels; null: TensorFlow's default for the CPU. */
+      onednn: z.boolean().nullable(),
+    })
+    .optional(),
   heartbeatMs: z.number().int().positive(),
 });
 export type DeploymentConfig = z.infer<typeof DeploymentConfig>;

@@ -1,4 +1,5 @@
 import type {
+  DeploymentConfig,
   DeploymentDetailResponse,
   DeploymentSummary,
   ModelDetailResponse,
@@ -550,6 +551,7 @@ export class ModelsPanel extends FloeMainAreaPanel<ModelsPanelState> {
               : 'off',
           ],
           ['request log', config.requestLog ? 'on' : 'off'],
+          ...(config.execution ? [['execution', describeExecution(config.execution)] as [string, unknown]] : []),
           ['started', relativeTime(d.startedAt)],
           ['last heartbeat', relativeTime(d.heartbeatAt)],
           ['stopped', relativeTime(d.stoppedAt)],
@@ -624,4 +626,14 @@ function section(title: string, ...content: HTMLElement[]): HTMLElement {
   const node = el('section', 'floe-Models-section');
   node.append(el('h3', 'floe-Models-sectionTitle', title), ...content);
   return node;
+}
+
+/** "predict thread, 1 intra-op thread, oneDNN on": how a deployment ran its models. */
+function describeExecution(e: NonNullable<DeploymentConfig['execution']>): string {
+  const threads =
+    e.intraOpThreads === null
+      ? 'default intra-op threads'
+      : `${e.intraOpThreads} intra-op thread${e.intraOpThreads === 1 ? '' : 's'}`;
+  const onednn = e.onednn === null ? 'oneDNN default' : `oneDNN ${e.onednn ? 'on' : 'off'}`;
+  return `${e.predictThread ? 'predict thread' : 'on the event loop'}, ${threads}, ${onednn}`;
 }

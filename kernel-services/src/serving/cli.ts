@@ -1,3 +1,5 @@
+import * as os from 'node:os';
+import { tfExecution, type TfExecution } from '../training/backend';
 import { serve, type ServeOptions } from './server';
 
 /**
@@ -20,7 +22,12 @@ options:
   --poll-ms N           how often to look for new versions and alias moves (default 2000; 0: never)
   --max-body-mb N       largest request body (default 32)
   --no-request-log      do not log requests into the project store
-  --predict-thread      run the models on a worker thread instead of the server's event loop
+  --no-predict-thread   run the models on the server's event loop (default: on a thread of their own,
+                        so reading and decoding requests overlaps with the models' work)
+  --intra-op-threads N  TensorFlow's intra-op threads (default: one per core but one, which is left
+                        to the server's event loop; at least 1; TF_NUM_INTRAOP_THREADS if set)
+  --no-onednn           TensorFlow's own CPU kernels instead of oneDNN's (default: oneDNN, about
+                        40% less CPU per batch here; TF_ENABLE_ONEDNN_OPTS if set)
   --name NAME           deployment name recorded in the project store (default: the models served,
                         joined by '-', or all-models); the Models panel shows deployments by name
 `;
@@ -53,16 +60,32 @@ const KNOWN = new Set([
   'max-body-mb',
   'no-request-log',
   'predict-thread',
+  'no-predict-thread',
+  'intra-op-threads',
+  'no-onednn',
   'allow-remote',
   'name',
   'help',
 ]);
+
+/**
+ * How `floe serve` runs TensorFlow unless told otherwise: the models on a predict thread with one
+ * intra-op thread per core but one (the event loop reads and decodes requests on the core left),
+ * and oneDNN kernels. On two cores that is what served the most (docs/benchmarks.md, serving).
+ * TF_NUM_INTRAOP_THREADS and TF_ENABLE_ONEDNN_OPTS in the environment win over these defaults.
+ */
+export function defaultServeExecution(cores = os.availableParallelism()): TfExecution {
+  const env = tfExecution();
+  return { intraOpThreads: env.intraOpThreads ?? Math.max(1, cores - 1), onednn: env.onednn ?? true };
+}
 
 export function serveOptionsFromArgs(positionals: string[], options: Record<string, string | true>): ServeOptions {
   for (const k of Object.keys(options))
     if (!KNOWN.has(k)) throw new RangeError(`serve: unknown option --${k} (see 'floe serve --help')`);
   const maxBody = positiveNumber(options, 'max-body-mb', false, 0.001);
   if (options.name === true) throw new RangeError('serve: --name needs a deployment name');
+  if (options['predict-thread'] === true && options['no-predict-thread'] === true)
+    throw new RangeError('serve: --predict-thread and --no-predict-thread contradict each other');
   const batching =
     options['no-batching'] === true
       ? false
@@ -86,7 +109,14 @@ export function serveOptionsFromArgs(positionals: string[], options: Record<stri
       : {}),
     ...(maxBody !== undefined ? { maxBodyBytes: Math.round(maxBody * 1024 * 1024) } : {}),
     ...(options['no-request-log'] === true ? { requestLog: false as const } : {}),
-    ...(options['predict-thread'] === true ? { predictThread: true } : {}),
+    predictThread: options['no-predict-thread'] !== true,
+    execution: {
+      ...defaultServeExecution(),
+      ...(positiveNumber(options, 'intra-op-threads') !== undefined
+        ? { intraOpThreads: positiveNumber(options, 'intra-op-threads')! }
+        : {}),
+      ...(options['no-onednn'] === true ? { onednn: false } : {}),
+    },
     ...(typeof options.name === 'string' ? { deployment: { name: options.name } } : {}),
   };
 }

@@ -4,11 +4,11 @@ import type { Tensor } from '@tensorflow/tfjs-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry } from '../registry/registry';
 import type { ProjectStore } from '../store';
-import { loadTf } from '../training/backend';
+import { loadTf, tfExecution } from '../training/backend';
 import { tempStore, tinyData, TINY_LENET, TINY_SIDE } from '../training/fixtures.test-support';
 import { SeededRandom } from '../training/random';
 import { train } from '../training/train';
-import { serveOptionsFromArgs } from './cli';
+import { defaultServeExecution, serveOptionsFromArgs } from './cli';
 import { serve, type ModelServer } from './server';
 
 const S = TINY_SIDE;
@@ -493,9 +493,12 @@ describe('load', () => {
 });
 
 describe('batching off and configuration', () => {
-  it('answers the same on a predict thread (predictThread true, --predict-thread), every request answered once', async () => {
+  it('answers the same on a predict thread (the default of floe serve), every request answered once', async () => {
     expect(serveOptionsFromArgs([], { 'predict-thread': true }).predictThread).toBe(true);
-    expect(serveOptionsFromArgs([], {}).predictThread).toBeUndefined();
+    expect(serveOptionsFromArgs([], {}).predictThread).toBe(true);
+    expect(serveOptionsFromArgs([], { 'no-predict-thread': true }).predictThread).toBe(false);
+    expect(() => serveOptionsFromArgs([], { 'predict-thread': true, 'no-predict-thread': true })).toThrow(/contradict/);
+    const logged: string[] = [];
     const threaded = await serve({
       store,
       port: 0,
@@ -503,9 +506,23 @@ describe('batching off and configuration', () => {
       requestLog: false,
       models: ['tiny'],
       predictThread: true,
+      deployment: { name: 'threaded' },
+      // TensorFlow is loaded in this process already: the settings cannot change, and the server says so.
+      execution: { intraOpThreads: 97 },
+      log: (l) => logged.push(l),
     });
     try {
       expect(threaded.predictThread).not.toBeNull();
+      expect(logged.join('\n')).toMatch(
+        /TensorFlow is already loaded in this process, so it keeps .* \(asked for 97 intra-op threads, .*\)/,
+      );
+      const row = await store.db
+        .selectFrom('deployment')
+        .select('config')
+        .where('id', '=', threaded.deployment!.id)
+        .executeTakeFirstOrThrow();
+      const config = JSON.parse(String(row.config)) as { execution: unknown };
+      expect(config.execution).toEqual({ predictThread: true, ...tfExecution() });
       const n = 12;
       const x = images(n, 21);
       const expected = await inProcess('tiny:2', x, n);
@@ -521,6 +538,33 @@ describe('batching off and configuration', () => {
       ).toBe(n);
     } finally {
       await threaded.close();
+    }
+  });
+
+  it('gives floe serve one intra-op thread per core but one and oneDNN, unless told or the environment says otherwise', () => {
+    const saved = { threads: process.env.TF_NUM_INTRAOP_THREADS, onednn: process.env.TF_ENABLE_ONEDNN_OPTS };
+    try {
+      delete process.env.TF_NUM_INTRAOP_THREADS;
+      delete process.env.TF_ENABLE_ONEDNN_OPTS;
+      expect(defaultServeExecution(2)).toEqual({ intraOpThreads: 1, onednn: true });
+      expect(defaultServeExecution(16)).toEqual({ intraOpThreads: 15, onednn: true });
+      expect(defaultServeExecution(1)).toEqual({ intraOpThreads: 1, onednn: true });
+      const flags = serveOptionsFromArgs([], { 'intra-op-threads': '3', 'no-onednn': true }).execution;
+      expect(flags).toEqual({ intraOpThreads: 3, onednn: false });
+      expect(() => serveOptionsFromArgs([], { 'intra-op-threads': '0' })).toThrow(
+        "serve: --intra-op-threads must be an integer >= 1, got '0'",
+      );
+      process.env.TF_NUM_INTRAOP_THREADS = '4';
+      process.env.TF_ENABLE_ONEDNN_OPTS = '0';
+      expect(defaultServeExecution(2)).toEqual({ intraOpThreads: 4, onednn: false });
+    } finally {
+      for (const [k, v] of [
+        ['TF_NUM_INTRAOP_THREADS', saved.threads],
+        ['TF_ENABLE_ONEDNN_OPTS', saved.onednn],
+      ] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
   });
 

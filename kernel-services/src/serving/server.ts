@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { summarizeInputs } from '../monitoring/summary';
+import { configureTfExecution, tfExecution, type TfExecution } from '../training/backend';
 import { openProjectStore, type ProjectStore, type StoreOptions } from '../store';
 import { Batcher, batchingOptions, type BatchingOptions } from './batcher';
 import { checkDeploymentName, defaultDeploymentName, DeploymentRecorder, type DeploymentOptions } from './deployment';
@@ -49,6 +50,13 @@ export interface ServeOptions extends ServedModelsOptions {
    * measured as fast or faster on two cores (docs/benchmarks.md, serving) and forms larger batches.
    */
   predictThread?: boolean;
+  /**
+   * TensorFlow's execution settings (intra-op threads, oneDNN), applied before the models load.
+   * TensorFlow reads them once per process: if it is already loaded (a notebook that trained a
+   * model first), the server logs that it keeps the settings it has. `floe serve` sets them (see
+   * `defaultServeExecution`); the library default is to leave TensorFlow as it is.
+   */
+  execution?: Partial<TfExecution>;
 }
 
 const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
@@ -204,6 +212,13 @@ export class ModelServer {
     const port = opts.port ?? 8501;
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new RangeError(`serve: port must be 0..65535, got ${port}`);
+    if (opts.execution) {
+      const { applied, execution } = configureTfExecution(opts.execution);
+      if (!applied)
+        opts.log?.(
+          `serving: TensorFlow is already loaded in this process, so it keeps ${describeExecution(execution)} (asked for ${describeExecution({ ...execution, ...opts.execution })})`,
+        );
+    }
     const store = opts.store ?? (await openProjectStore(opts.storeOptions));
     const requestLog = opts.requestLog === false ? null : new RequestLog(store, { log: opts.log, ...opts.requestLog });
     const predictThread = opts.predictThread === true ? new PredictThread(opts.log) : null;
@@ -256,6 +271,7 @@ export class ModelServer {
             batching: batching.enabled ? { maxBatchSize: batching.maxBatchSize, maxWaitUs: batching.maxWaitUs } : null,
             maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
             requestLog: requestLog !== null,
+            execution: { predictThread: predictThread !== null, ...tfExecution() },
           },
           ...(opts.deployment?.heartbeatMs !== undefined ? { heartbeatMs: opts.deployment.heartbeatMs } : {}),
           served: () =>
@@ -501,4 +517,14 @@ class MethodNotAllowed extends ServingError {
 /** Starts a model server (see ServeOptions); `await server.close()` stops it. */
 export function serve(opts: ServeOptions = {}): Promise<ModelServer> {
   return ModelServer.start(opts);
+}
+
+/** "2 intra-op threads, oneDNN on" and the like, for logs. */
+export function describeExecution(e: TfExecution): string {
+  const threads =
+    e.intraOpThreads === null
+      ? 'the default intra-op threads'
+      : `${e.intraOpThreads} intra-op thread${e.intraOpThreads === 1 ? '' : 's'}`;
+  const onednn = e.onednn === null ? 'oneDNN as TensorFlow decides' : `oneDNN ${e.onednn ? 'on' : 'off'}`;
+  return `${threads}, ${onednn}`;
 }

@@ -32,6 +32,56 @@ export function tfVariant(): TfVariant {
 
 let loaded: Tf | undefined;
 
+/**
+ * TensorFlow's CPU execution settings. TensorFlow reads them once, when it loads in a process
+ * (TF_NUM_INTRAOP_THREADS, TF_ENABLE_ONEDNN_OPTS), so they hold for the whole process.
+ */
+export interface TfExecution {
+  /** Threads in TensorFlow's intra-op pool; null: TensorFlow's default (one per core). */
+  intraOpThreads: number | null;
+  /** oneDNN CPU kernels on or off; null: TensorFlow's default for this CPU (off without AVX-512). */
+  onednn: boolean | null;
+}
+
+/** The execution settings this process has (or will have, if TensorFlow is not loaded yet). */
+export function tfExecution(): TfExecution {
+  const threads = Number(process.env.TF_NUM_INTRAOP_THREADS);
+  const onednn = process.env.TF_ENABLE_ONEDNN_OPTS;
+  return {
+    intraOpThreads: Number.isInteger(threads) && threads > 0 ? threads : null,
+    onednn: onednn === undefined || onednn === '' ? null : onednn === '1' || onednn.toLowerCase() === 'true',
+  };
+}
+
+/**
+ * Sets TensorFlow's execution settings for this process before it loads. Once TensorFlow is
+ * loaded nothing can change them: `applied` is then true only if they already are what was asked.
+ */
+export function configureTfExecution(want: Partial<TfExecution>): { applied: boolean; execution: TfExecution } {
+  if (want.intraOpThreads != null && !(Number.isInteger(want.intraOpThreads) && want.intraOpThreads > 0))
+    throw new RangeError(`intraOpThreads must be a positive integer, got ${want.intraOpThreads}`);
+  if (!loaded) {
+    if (want.intraOpThreads !== undefined) {
+      if (want.intraOpThreads === null) delete process.env.TF_NUM_INTRAOP_THREADS;
+      else process.env.TF_NUM_INTRAOP_THREADS = String(want.intraOpThreads);
+    }
+    if (want.onednn !== undefined) {
+      if (want.onednn === null) delete process.env.TF_ENABLE_ONEDNN_OPTS;
+      else process.env.TF_ENABLE_ONEDNN_OPTS = want.onednn ? '1' : '0';
+    }
+  }
+  const execution = tfExecution();
+  const applied =
+    (want.intraOpThreads === undefined || want.intraOpThreads === execution.intraOpThreads) &&
+    (want.onednn === undefined || want.onednn === execution.onednn);
+  return { applied, execution };
+}
+
+/** Whether TensorFlow is loaded in this process (its execution settings are then fixed). */
+export function tfLoaded(): boolean {
+  return loaded !== undefined;
+}
+
 /** Loads TensorFlow.js on the native backend (once per process). Throws instead of falling back. */
 export function loadTf(): Tf {
   if (loaded) return loaded;
