@@ -8,31 +8,35 @@ import { createInterface } from 'node:readline';
 import { generateSynthetic } from '../ingest/synthetic';
 import { ModelRegistry } from '../registry/registry';
 import { childEntry } from '../search/ts-require';
-import { Servable } from '../serving/servable';
-import { servingSignature } from '../serving/signature';
+import { defaultServeExecution } from '../serving/cli';
+import { describeExecution } from '../serving/server';
 import { openProjectStore } from '../store';
+import type { TfExecution } from '../training/backend';
 import { recordsTrainingData } from '../training/data';
 import { DEFAULT_LENET } from '../training/models';
 import { train } from '../training/train';
 import type { BenchLine } from './contract';
 import { BENCH_GOALS } from './contract';
 import type { BenchRunner } from './index';
+import { interleavedBands, type InProcessResult, type ReferenceConfig } from './serve-reference';
 
 /**
  * `floe bench serve`: the LeNet-style model (75×75×2, registered in a throw-away project) served by
- * `floe serve` in a child process, loaded by a closed-loop generator on loopback at several
- * concurrencies (each client sends one single-instance TF Serving request, waits for the answer,
- * sends the next), with dynamic batching on and off. The reference is the same version's in-process
- * batched `predict` (the server's own execution path: tensor from the raw values, standardisation,
- * network, read-back) at batch sizes 1, 8, 32, 128, measured in the same run.
+ * `floe serve` in a child process, as `floe serve` runs by default (models on a predict thread,
+ * its TensorFlow settings), loaded by a closed-loop generator on loopback at several concurrencies
+ * (each client sends one single-instance TF Serving request, waits for the answer, sends the next),
+ * with dynamic batching on and off, and once with the models on the server's event loop.
  *
- * ratio = served instances/s (batching on, concurrency 32, JSON instances) ÷ in-process instances/s
- * at batch 32 (the better of the measurement before serving and the one right after the served
- * concurrency-32 level, so a slow moment never flatters the ratio). Request bodies are built once
- * before timing; the request log is on, as by default. The load generator is this process, the
- * server another: each level reports both processes' CPU per request and the load average, since
- * they share the machine's cores. A pass with the model on the server's event loop (no predict
- * thread) at concurrency 32 shows what the predict thread brings, in the same run.
+ * The reference is the same version's in-process batched `predict` (the server's own execution
+ * path: standardisation, network, read-back) at batch sizes 1, 8, 32, 128, measured in the same
+ * run in fresh processes under three TensorFlow settings: floe serve's, TensorFlow's defaults, and
+ * every core with oneDNN. ratio = served instances/s (batching on, concurrency 32, JSON instances)
+ * ÷ the best in-process instances/s at batch 32 over those settings and over two measurements
+ * (before serving and right after the batching levels), so neither a setting the server does not
+ * use nor a slow moment flatters it. `ratio_same_setting` divides by floe serve's own setting only.
+ * Request bodies are built before timing; the request log is on, as by default. The load generator
+ * is this process, the server another: each level reports both processes' CPU per request and the
+ * load average, since they share the machine's cores.
  */
 
 export interface ServeBenchOptions {
@@ -109,6 +113,10 @@ interface LevelResult {
   client_cpu_ms_per_request: number;
   /** Instances per executed batch in this level. */
   mean_batch: number;
+  /** Mean time in the server from body received to response written, ms (its request histogram). */
+  server_ms_per_request: number;
+  /** Mean model execution time per batch, ms (its batch histogram). */
+  model_ms_per_batch: number;
   /** 1-minute load average at the end of the level. */
   loadavg: number;
 }
@@ -117,6 +125,9 @@ interface ServerCounters {
   cpuSeconds: number;
   batches: number;
   batchedInstances: number;
+  batchSeconds: number;
+  requests: number;
+  requestSeconds: number;
 }
 
 /** The counters of the server's /metrics the bench reads around each level. */
@@ -140,6 +151,9 @@ async function serverCounters(base: string): Promise<ServerCounters> {
     cpuSeconds: value(/^process_cpu_seconds_total (\S+)$/gm),
     batches: value(/^floe_serving_batch_size_count\{[^}]*\} (\S+)$/gm),
     batchedInstances: value(/^floe_serving_batch_size_sum\{[^}]*\} (\S+)$/gm),
+    batchSeconds: value(/^floe_serving_batch_duration_seconds_sum\{[^}]*\} (\S+)$/gm),
+    requests: value(/^floe_serving_request_duration_seconds_count\{[^}]*\} (\S+)$/gm),
+    requestSeconds: value(/^floe_serving_request_duration_seconds_sum\{[^}]*\} (\S+)$/gm),
   };
 }
 
@@ -227,6 +241,7 @@ async function startServer(
   model: string,
   batching: { enabled: boolean; maxBatchSize: number; maxWaitUs: number },
   predictThread: boolean,
+  execution: TfExecution,
   log: (l: string) => void,
   cpuProfDir: string | null,
 ): Promise<{ url: string; child: ChildProcess }> {
@@ -234,7 +249,7 @@ async function startServer(
   const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
   const child = spawn(
     process.execPath,
-    [...execArgv, ...prof, file, JSON.stringify({ home, models: [model], batching, predictThread })],
+    [...execArgv, ...prof, file, JSON.stringify({ home, models: [model], batching, predictThread, execution })],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -327,35 +342,66 @@ async function loadLevel(
       (after.batchedInstances - before.batchedInstances) / Math.max(1, after.batches - before.batches),
       2,
     ),
+    server_ms_per_request: round(
+      ((after.requestSeconds - before.requestSeconds) * 1000) / Math.max(1, after.requests - before.requests),
+      3,
+    ),
+    model_ms_per_batch: round(
+      ((after.batchSeconds - before.batchSeconds) * 1000) / Math.max(1, after.batches - before.batches),
+      3,
+    ),
     loadavg: round(os.loadavg()[0]!, 1),
   };
 }
 
-interface InProcessResult {
-  batch: number;
-  throughput: number;
-  ms_per_batch: number;
-  cpu_ms_per_instance: number;
+/** One TensorFlow setting's in-process figures (`serve-reference.ts` in a child process). */
+interface ReferenceRun {
+  setting: string;
+  execution: TfExecution;
+  results: InProcessResult[];
+}
+
+/** Times the registered version in a fresh process with `execution` (see serve-reference.ts). */
+function measureReference(config: ReferenceConfig): Promise<InProcessResult[]> {
+  const { file, execArgv } = childEntry(__dirname, 'serve-reference', __filename);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...execArgv, file, JSON.stringify(config)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      try {
+        if (code !== 0) throw new Error(`exited with ${code}: ${err.trim()}`);
+        resolve(JSON.parse(out.trim().split('\n').pop()!) as InProcessResult[]);
+      } catch (e) {
+        reject(new Error(`bench serve: the in-process reference failed: ${(e as Error).message}`));
+      }
+    });
+  });
 }
 
 export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => {
   const o = parseServeBenchArgs(args);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'floe-bench-serve-'));
   const spec = DEFAULT_LENET;
-  const [side, , channels] = spec.inputShape;
+  const [side] = spec.inputShape;
   const name = 'lenet-bench';
+  const synthetic = { seed: 11, count: 48, size: side };
   const loadavg = (): string =>
     os
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(' ');
-  let servable: Servable | null = null;
   try {
     const cpu = os.cpus()[0]?.model ?? 'unknown';
     log(
       `floe bench serve: LeNet-style CNN ${spec.inputShape.join('x')} on ${os.cpus().length} × ${cpu}, load average ${loadavg()}`,
     );
-    const records = generateSynthetic({ seed: 11, count: 48, size: side });
+    const records = generateSynthetic(synthetic);
     const store = await openProjectStore({ home });
     try {
       log('registering a LeNet trained for one epoch on 48 synthetic patches (weights do not change the timing)');
@@ -371,46 +417,37 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       });
       r.model.dispose();
       await new ModelRegistry(store).register({ runId: r.runId!, name });
-      // The reference: the same version's execution path (Servable.predict) in this process.
-      const { model, version } = await new ModelRegistry(store).load(name);
-      servable = new Servable(model, version, servingSignature(model, version), null);
     } finally {
       await store.close();
     }
-    const reference = servable;
-    const per = side * side * channels;
-    /** In-process predict of `batch` instances, timed for predictSeconds (at least 3 calls). */
-    const inProcessAt = (batch: number, label = ''): InProcessResult => {
-      const values = new Float32Array(batch * per);
-      for (let i = 0; i < batch; i++) {
-        const rec = records[i % records.length]!;
-        for (let k = 0; k < side * side; k++) {
-          values[(i * side * side + k) * 2] = rec.band_1[k]!;
-          values[(i * side * side + k) * 2 + 1] = rec.band_2[k]!;
-        }
+
+    // The reference: in-process predict under every TensorFlow setting worth trying on this machine,
+    // each in a fresh process: floe serve's, TensorFlow's defaults, and all cores with oneDNN.
+    const serveExecution = defaultServeExecution();
+    const settings: { setting: string; execution: TfExecution }[] = [
+      { setting: 'floe serve', execution: serveExecution },
+      { setting: 'TensorFlow defaults', execution: { intraOpThreads: null, onednn: null } },
+      { setting: 'all cores, oneDNN', execution: { intraOpThreads: null, onednn: true } },
+    ];
+    const references: ReferenceRun[] = [];
+    const runReferences = async (batches: number[], when: string): Promise<void> => {
+      for (const s of settings) {
+        const results = await measureReference({
+          home,
+          model: name,
+          execution: s.execution,
+          batches,
+          seconds: o.predictSeconds,
+          synthetic,
+        });
+        references.push({ ...s, results });
+        for (const res of results)
+          log(
+            `in-process predict${when}, ${s.setting} (${describeExecution(s.execution)}), batch ${res.batch}: ${res.ms_per_batch} ms per batch, ${res.throughput} instances/s, ${res.cpu_ms_per_instance} CPU ms per instance`,
+          );
       }
-      reference.predict([values], batch);
-      let n = 0;
-      const t = performance.now();
-      const cpuAt = process.cpuUsage();
-      while (n < 3 || performance.now() - t < o.predictSeconds * 1000) {
-        reference.predict([values], batch);
-        n++;
-      }
-      const ms = (performance.now() - t) / n;
-      const used = process.cpuUsage(cpuAt);
-      const res: InProcessResult = {
-        batch,
-        throughput: round((batch * 1000) / ms),
-        ms_per_batch: round(ms),
-        cpu_ms_per_instance: round((used.user + used.system) / 1000 / (n * batch), 3),
-      };
-      log(
-        `in-process predict${label}, batch ${batch}: ${res.ms_per_batch} ms per batch, ${res.throughput} instances/s, ${res.cpu_ms_per_instance} CPU ms per instance`,
-      );
-      return res;
     };
-    const inProcess = [1, 8, 32, 128].map((b) => inProcessAt(b));
+    await runReferences([1, 8, 32, 128], '');
 
     // Request bodies: one instance each, built before timing.
     const nested = (rec: (typeof records)[number]): number[][][] =>
@@ -419,11 +456,7 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       );
     const jsonBodies = records.slice(0, 16).map((rec) => Buffer.from(JSON.stringify({ instances: [nested(rec)] })));
     const b64Bodies = records.slice(0, 16).map((rec) => {
-      const v = new Float32Array(side * side * 2);
-      for (let k = 0; k < side * side; k++) {
-        v[k * 2] = rec.band_1[k]!;
-        v[k * 2 + 1] = rec.band_2[k]!;
-      }
+      const v = interleavedBands(rec);
       return Buffer.from(JSON.stringify({ instances: [{ b64: Buffer.from(v.buffer).toString('base64') }] }));
     });
     log(
@@ -431,26 +464,26 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
     );
 
     const served: Record<string, LevelResult[]> = {};
-    /** In-process batch 32 again right after the served concurrency-32 level, and at the batch the server formed. */
-    const adjacent: InProcessResult[] = [];
     const describe = (label: string, res: LevelResult): string =>
-      `${label}, concurrency ${res.concurrency}: ${res.throughput} req/s, p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms, p99 ${res.p99_ms} ms (${res.requests} requests, ${res.failed} failed, ${res.seconds} s; server ${res.server_cpu_ms_per_request} CPU ms per request, load generator ${res.client_cpu_ms_per_request}; mean batch ${res.mean_batch}; load ${res.loadavg})`;
+      `${label}, concurrency ${res.concurrency}: ${res.throughput} req/s, p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms, p99 ${res.p99_ms} ms (${res.requests} requests, ${res.failed} failed, ${res.seconds} s; server ${res.server_cpu_ms_per_request} CPU ms per request, load generator ${res.client_cpu_ms_per_request}; mean batch ${res.mean_batch}; in the server ${res.server_ms_per_request} ms per request, model ${res.model_ms_per_batch} ms per batch; load ${res.loadavg})`;
+    // The server as `floe serve` runs it (predict thread, its TensorFlow settings), then variations.
     const passes: { label: string; batching: boolean; predictThread: boolean; concurrencies: number[] }[] = [
-      { label: 'batching', batching: true, predictThread: false, concurrencies: o.concurrencies },
-      // The same server with the model on a predict thread (serve's opt-in), for comparison.
+      { label: 'batching', batching: true, predictThread: true, concurrencies: o.concurrencies },
       ...(o.concurrencies.includes(32)
-        ? [{ label: 'batching_predict_thread', batching: true, predictThread: true, concurrencies: [32] }]
+        ? [{ label: 'batching_event_loop', batching: true, predictThread: false, concurrencies: [32] }]
         : []),
       ...(o.skipUnbatched
         ? []
-        : [{ label: 'no_batching', batching: false, predictThread: false, concurrencies: o.concurrencies }]),
+        : [{ label: 'no_batching', batching: false, predictThread: true, concurrencies: o.concurrencies }]),
     ];
+    log(`served as floe serve runs: ${describeExecution(serveExecution)}, models on a predict thread`);
     for (const pass of passes) {
       const { url, child } = await startServer(
         home,
         name,
         { enabled: pass.batching, maxBatchSize: o.maxBatchSize, maxWaitUs: o.maxWaitUs },
         pass.predictThread,
+        serveExecution,
         log,
         o.serverCpuProf,
       );
@@ -462,29 +495,38 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
           const res = await loadLevel(url, target, jsonBodies, c, Math.max(o.requests, c * 4), o.seconds);
           served[pass.label]!.push(res);
           log(describe(pass.label, res));
-          if (pass.label === 'batching' && c === 32) {
-            adjacent.push(inProcessAt(32, ' (again, after the served level)'));
-            const formed = Math.max(1, Math.round(res.mean_batch));
-            if (formed !== 32) adjacent.push(inProcessAt(formed, ' (at the mean batch the server formed)'));
-          }
         }
-        if (pass.label === 'batching' && o.concurrencies.includes(32)) {
-          const res = await loadLevel(url, target, b64Bodies, 32, Math.max(o.requests, 128), o.seconds);
-          served.batching_b64 = [res];
-          log(describe('batching, b64 float32 bodies', res));
+        if (pass.label === 'batching') {
+          // The same levels with the bodies in Floe's binary form (b64 float32), where measured.
+          served.batching_b64 = [];
+          for (const c of [1, 32].filter((c) => o.concurrencies.includes(c))) {
+            const res = await loadLevel(url, target, b64Bodies, c, Math.max(o.requests, c * 4), o.seconds);
+            served.batching_b64.push(res);
+            log(describe('batching, b64 float32 bodies', res));
+          }
         }
       } finally {
         await stopServer(child);
       }
+      // Batch 32 again right after the served levels: a slow moment never flatters the ratio.
+      if (pass.label === 'batching') await runReferences([32], ' (again, after the served levels)');
     }
 
-    // The best of the two in-process batch-32 measurements: the reference is never flattered by a slow moment.
-    const reference32 = [inProcess.find((p) => p.batch === 32)!, ...adjacent.filter((p) => p.batch === 32)].reduce(
-      (a, b) => (b.throughput > a.throughput ? b : a),
-    );
+    // The reference: the best in-process batch-32 throughput over every setting and both measurements.
+    const at = (r: ReferenceRun, batch: number): InProcessResult | undefined =>
+      r.results.find((x) => x.batch === batch);
+    const best32 = references
+      .filter((r) => at(r, 32))
+      .reduce((a, b) => (at(b, 32)!.throughput > at(a, 32)!.throughput ? b : a));
+    const reference32 = at(best32, 32)!;
+    const sameSetting32 = references
+      .filter((r) => r.setting === 'floe serve' && at(r, 32))
+      .map((r) => at(r, 32)!)
+      .reduce((a, b) => (b.throughput > a.throughput ? b : a));
     const at32 = served.batching?.find((l) => l.concurrency === 32);
     const at1 = served.batching?.find((l) => l.concurrency === 1);
-    const thread32 = served.batching_predict_thread?.[0];
+    const loop32 = served.batching_event_loop?.[0];
+    const b64At32 = served.batching_b64?.find((l) => l.concurrency === 32);
     const ratio = at32 ? round(at32.throughput / reference32.throughput, 3) : null;
     return {
       bench: 'serve',
@@ -492,22 +534,22 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       ...BENCH_GOALS.serve,
       ...(ratio === null ? { unavailable: 'concurrency 32 was not measured (see --concurrency)' } : {}),
       model: `lenet ${spec.inputShape.join('x')}`,
-      reference:
-        'in-process batched predict (same version, same execution path), batch 32, best of before and right after the served level',
+      reference: `in-process batched predict (same version, same execution path), batch 32, the best over three TensorFlow settings and two measurements: ${best32.setting} (${describeExecution(best32.execution)})`,
       request_form: 'one instance per request, JSON lists (TF Serving row form)',
+      served_as: `floe serve defaults: ${describeExecution(serveExecution)}, predict thread`,
       served_throughput_c32: at32?.throughput ?? null,
       in_process_throughput_b32: reference32.throughput,
+      // Against the in-process figure with the server's own TensorFlow settings.
+      ratio_same_setting: at32 ? round(at32.throughput / sameSetting32.throughput, 3) : null,
+      ratio_b64: b64At32 ? round(b64At32.throughput / reference32.throughput, 3) : null,
+      ratio_event_loop: loop32 ? round(loop32.throughput / reference32.throughput, 3) : null,
       p99_ms_c1: at1?.p99_ms ?? null,
+      p99_ms_c1_b64: served.batching_b64?.find((l) => l.concurrency === 1)?.p99_ms ?? null,
       p99_goal_ms_c1: 5,
-      // CPU per instance, in process ÷ served: less sensitive to other jobs on a shared machine.
       in_process_cpu_ms_per_instance_b32: reference32.cpu_ms_per_instance,
       server_cpu_ms_per_request_c32: at32?.server_cpu_ms_per_request ?? null,
       client_cpu_ms_per_request_c32: at32?.client_cpu_ms_per_request ?? null,
-      cpu_ratio: at32 ? round(reference32.cpu_ms_per_instance / at32.server_cpu_ms_per_request, 3) : null,
-      ratio_b64: served.batching_b64 ? round(served.batching_b64[0]!.throughput / reference32.throughput, 3) : null,
-      ratio_predict_thread: thread32 ? round(thread32.throughput / reference32.throughput, 3) : null,
-      in_process: inProcess,
-      in_process_adjacent: adjacent,
+      in_process: references,
       served,
       machine: {
         cpus: os.cpus().length,
@@ -516,7 +558,6 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
       },
     };
   } finally {
-    if (servable) await servable.retire();
     fs.rmSync(home, { recursive: true, force: true });
   }
 };

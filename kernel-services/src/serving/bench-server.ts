@@ -3,6 +3,7 @@
  * its event loop: `node bench-server.js '<json ServeOptions subset>'`. Prints one JSON line with the
  * URL once serving, and stops on SIGTERM.
  */
+import type { TfExecution } from '../training/backend';
 import { serve } from './server';
 
 interface BenchServerConfig {
@@ -10,6 +11,7 @@ interface BenchServerConfig {
   models: string[];
   batching: { enabled: boolean; maxBatchSize: number; maxWaitUs: number };
   predictThread: boolean;
+  execution: TfExecution;
 }
 
 async function main(): Promise<void> {
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     port: 0,
     batching: config.batching,
     predictThread: config.predictThread,
+    execution: config.execution,
     pollIntervalMs: 0,
     maxBodyBytes: 256 * 1024 * 1024,
   });
