@@ -41,6 +41,8 @@ fi
 
 # 3. The native TensorFlow binding for tfjs, built against the TensorFlow library in the Python wheel.
 bash scripts/build-tfjs-binding.sh
+# Floe's own native addon: the model server's request decoder.
+bash scripts/build-native.sh
 
 # 4. TypeScript: schema, the floe library, the extension sources.
 key="$(hash_tree schema/src kernel-services/src kernel-services/bin extension/src extension/schema style) $(hash_files tsconfig.base.json */tsconfig.json)"

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { invalidArgument, ServingError } from './errors';
 import { JsonNumberScanner } from './json-number';
+import { nativeDecoder } from './native-decode';
 import { DEFAULT_SIGNATURE, sizeOf, type ServingInput, type ServingSignature } from './signature';
 
 /**
@@ -343,6 +344,15 @@ class PredictBodyDecoder {
 
   /** A nested list of `shape` into `out` from `offset`; image values must be finite float32. */
   private tensor(shape: readonly number[], out: Float32Array, offset: number, where: string, path: string): void {
+    if (shape.length > 0) {
+      // The native reader takes the whole list in one call; on anything unexpected it says -1 and
+      // the reading below (from the same place) names the problem.
+      const end = nativeDecoder()?.decodeNumberTensor(this.b, this.p, shape, out, offset) ?? -1;
+      if (end >= 0) {
+        this.p = end;
+        return;
+      }
+    }
     this.index.length = 0;
     this.list(shape, 0, out, offset, where, path);
   }
