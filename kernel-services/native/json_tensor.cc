@@ -36,36 +36,90 @@ inline void SkipWs(Reader& r) {
 
 inline bool IsDigit(uint8_t c) { return c >= '0' && c <= '9'; }
 
+constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 // One JSON number (RFC 8259 grammar) at r.p into r.out[r.o].
+//
+// The first 19 significant digits are gathered in an integer while the grammar is checked; one
+// conversion to double and one multiplication or division by an exact power of ten then come
+// within 2^-51 of the decimal's value. The float32 that rounds to is certain when the values 2^-49
+// either side round to it too (rounding is monotonic, and the nearest double to the decimal lies
+// between them), which is checked; only otherwise (about one number in a million, or exponents
+// beyond ±22) std::from_chars reads the token to the correctly rounded double first.
 bool Number(Reader& r) {
   size_t start = r.p, p = r.p;
   const uint8_t* b = r.b;
-  if (p < r.n && b[p] == '-') p++;
+  const bool negative = p < r.n && b[p] == '-';
+  if (negative) p++;
   if (p >= r.n || !IsDigit(b[p])) return false;
+  uint64_t mantissa = 0;
+  int digits = 0;     // significant digits gathered
+  int exp10 = 0;      // decimal exponent of the gathered integer
   if (b[p] == '0') {
     p++;
     if (p < r.n && IsDigit(b[p])) return false;  // no leading zeros
   } else {
-    while (p < r.n && IsDigit(b[p])) p++;
+    while (p < r.n && IsDigit(b[p])) {
+      if (digits < 19) {
+        mantissa = mantissa * 10 + (b[p] - '0');
+        digits++;
+      } else {
+        exp10++;  // a digit past the 19th: dropped, its place kept
+      }
+      p++;
+    }
   }
   if (p < r.n && b[p] == '.') {
     p++;
     if (p >= r.n || !IsDigit(b[p])) return false;
-    while (p < r.n && IsDigit(b[p])) p++;
+    while (p < r.n && IsDigit(b[p])) {
+      if (digits < 19) {
+        if (mantissa != 0 || b[p] != '0') {
+          mantissa = mantissa * 10 + (b[p] - '0');
+          digits++;
+        }
+        exp10--;
+      }
+      p++;
+    }
   }
   if (p < r.n && (b[p] == 'e' || b[p] == 'E')) {
     p++;
-    if (p < r.n && (b[p] == '+' || b[p] == '-')) p++;
+    int sign = 1;
+    if (p < r.n && (b[p] == '+' || b[p] == '-')) sign = b[p++] == '-' ? -1 : 1;
     if (p >= r.n || !IsDigit(b[p])) return false;
-    while (p < r.n && IsDigit(b[p])) p++;
+    int e = 0;
+    while (p < r.n && IsDigit(b[p])) {
+      if (e < 100000) e = e * 10 + (b[p] - '0');
+      p++;
+    }
+    exp10 += sign * e;
   }
-  double d;
-  const char* first = reinterpret_cast<const char*>(b + start);
-  const char* last = reinterpret_cast<const char*>(b + p);
-  std::from_chars_result res = std::from_chars(first, last, d);
-  // Out of the double range: JavaScript reads ±Infinity or ±0; leave such rare cases to it.
-  if (res.ec != std::errc() || res.ptr != last) return false;
-  float f = static_cast<float>(d);
+  float f;
+  bool done = false;
+  if (mantissa == 0) {
+    f = negative ? -0.0f : 0.0f;
+    done = true;
+  } else if (exp10 >= -22 && exp10 <= 22) {
+    double d = static_cast<double>(mantissa);
+    d = exp10 < 0 ? d / kPow10[-exp10] : d * kPow10[exp10];
+    f = static_cast<float>(d);
+    constexpr double kBelow = 1.0 - 1.0 / (1ull << 49), kAbove = 1.0 + 1.0 / (1ull << 49);
+    if (static_cast<float>(d * kBelow) == f && static_cast<float>(d * kAbove) == f) {
+      if (negative) f = -f;
+      done = true;
+    }
+  }
+  if (!done) {
+    double d;
+    const char* first = reinterpret_cast<const char*>(b + start);
+    const char* last = reinterpret_cast<const char*>(b + p);
+    std::from_chars_result res = std::from_chars(first, last, d);
+    // Out of the double range: JavaScript reads ±Infinity or ±0; leave such rare cases to it.
+    if (res.ec != std::errc() || res.ptr != last) return false;
+    f = static_cast<float>(d);
+  }
   if (std::isinf(f)) return false;  // outside the float32 range: an error the JS decoder names
   if (r.o >= r.out_len) return false;
   r.out[r.o++] = f;

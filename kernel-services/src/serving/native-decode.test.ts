@@ -16,7 +16,13 @@ const SIG: ServingSignature = {
 /** A number as JSON text in one of the forms clients write. */
 function numberText(r: SeededRandom): string {
   const v = (r.next() - 0.5) * 10 ** Math.floor(r.next() * 12 - 6);
-  switch (Math.floor(r.next() * 7)) {
+  switch (Math.floor(r.next() * 9)) {
+    case 7:
+      // Exponents beyond ±22 (read the slow way), down to float32's subnormals.
+      return `${(r.next() * 9 + 1).toFixed(Math.floor(r.next() * 6))}e${Math.floor(r.next() * 80 - 45)}`;
+    case 8:
+      // More than 19 significant digits, in the integer part or the fraction.
+      return r.next() < 0.5 ? `${Math.floor(r.next() * 1e6)}${'7'.repeat(18)}` : `0.${'0'.repeat(3)}${'31'.repeat(12)}`;
     case 0:
       return String(v); // shortest double
     case 1:
