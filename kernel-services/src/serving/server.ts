@@ -46,8 +46,9 @@ export interface ServeOptions extends ServedModelsOptions {
   deployment?: DeploymentOptions | false;
   /**
    * Run the models on a thread of their own, so reading and decoding requests overlaps with
-   * TensorFlow's work (see predict-thread.ts). Default false: on the server's event loop, which
-   * measured as fast or faster on two cores (docs/benchmarks.md, serving) and forms larger batches.
+   * TensorFlow's work (see predict-thread.ts). Library default false: on the server's event loop.
+   * `floe serve` turns it on, with one intra-op thread per core but one (`execution`), so the loop
+   * keeps a core of its own (docs/serving.md, Execution).
    */
   predictThread?: boolean;
   /**

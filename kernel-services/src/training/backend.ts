@@ -77,11 +77,6 @@ export function configureTfExecution(want: Partial<TfExecution>): { applied: boo
   return { applied, execution };
 }
 
-/** Whether TensorFlow is loaded in this process (its execution settings are then fixed). */
-export function tfLoaded(): boolean {
-  return loaded !== undefined;
-}
-
 /** Loads TensorFlow.js on the native backend (once per process). Throws instead of falling back. */
 export function loadTf(): Tf {
   if (loaded) return loaded;
