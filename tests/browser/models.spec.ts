@@ -146,6 +146,10 @@ test('the models panel shows versions, aliases, metrics, lineage back to the com
     // The view is redrawn on every heartbeat: scroll its container (which keeps its offset) to the alerts.
     await detail.evaluate((node) => (node.scrollTop = node.scrollHeight));
     await page.screenshot({ path: screenshotPath('models-drift-alerts.png') });
+    // How the server ran its models (served in process here: TensorFlow as the test process loaded it).
+    await expect(detail.locator('tr', { hasText: 'execution' })).toContainText(
+      'on the event loop, default intra-op threads, oneDNN default',
+    );
 
     // Live: requests served now reach the panel through the event stream.
     await s.send(5);
