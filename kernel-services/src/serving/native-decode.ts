@@ -22,9 +22,8 @@ const ADDON = path.join(__dirname, '..', '..', 'native', 'build', 'Release', 'fl
 let loaded: NativeDecoder | null | undefined;
 let enabled = process.env.FLOE_NATIVE_DECODE !== '0';
 
-/** The addon when it is built and not turned off (FLOE_NATIVE_DECODE=0 or `useNativeDecoding(false)`). */
-export function nativeDecoder(): NativeDecoder | null {
-  if (!enabled) return null;
+/** The addon, loaded once; null where it is not built. */
+function addon(): NativeDecoder | null {
   if (loaded === undefined) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -36,15 +35,14 @@ export function nativeDecoder(): NativeDecoder | null {
   return loaded;
 }
 
+/** The addon when it is built and not turned off (FLOE_NATIVE_DECODE=0 or `useNativeDecoding(false)`). */
+export function nativeDecoder(): NativeDecoder | null {
+  return enabled ? addon() : null;
+}
+
 /** Whether the addon is built and loads (whatever `useNativeDecoding` says). */
 export function nativeDecoderBuilt(): boolean {
-  const was = enabled;
-  enabled = true;
-  try {
-    return nativeDecoder() !== null;
-  } finally {
-    enabled = was;
-  }
+  return addon() !== null;
 }
 
 /** Turns the native decoder on or off for this process (tests compare both); returns the previous setting. */
