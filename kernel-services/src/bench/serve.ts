@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { generateSynthetic } from '../ingest/synthetic';
+import { patchInstance } from '../pipeline/serving';
 import { ModelRegistry } from '../registry/registry';
 import { childEntry } from '../search/ts-require';
 import { defaultServeExecution } from '../serving/cli';
@@ -450,11 +451,9 @@ export const benchServe: BenchRunner = async (args, log): Promise<BenchLine> => 
     await runReferences([1, 8, 32, 128], '');
 
     // Request bodies: one instance each, built before timing.
-    const nested = (rec: (typeof records)[number]): number[][][] =>
-      Array.from({ length: side }, (_, y) =>
-        Array.from({ length: side }, (_, x) => [rec.band_1[y * side + x]!, rec.band_2[y * side + x]!]),
-      );
-    const jsonBodies = records.slice(0, 16).map((rec) => Buffer.from(JSON.stringify({ instances: [nested(rec)] })));
+    const jsonBodies = records
+      .slice(0, 16)
+      .map((rec) => Buffer.from(JSON.stringify({ instances: [patchInstance(rec, side).image] })));
     const b64Bodies = records.slice(0, 16).map((rec) => {
       const v = interleavedBands(rec);
       return Buffer.from(JSON.stringify({ instances: [{ b64: Buffer.from(v.buffer).toString('base64') }] }));
