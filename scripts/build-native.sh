@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Floe's own native addon (kernel-services/native): the request decoder of the model server
-# (json_tensor.cc). Built with node-gyp against Debian's Node headers; idempotent (stamped by the
+# (json_tensor.cc). Built with node-gyp (node_gyp_rebuild, common.sh); idempotent (stamped by the
 # sources and the Node version). Without it the server decodes in JavaScript, with the same results.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -15,11 +15,7 @@ if stamp_ok floe-native "$key" && [ -f "$addon" ]; then
 fi
 
 say "building Floe's native request decoder (node-gyp, kernel-services/native)"
-nodedir_args=()
-[ -f /usr/include/node/node_api.h ] && nodedir_args=(--nodedir=/usr)  # Debian's Node headers: no header download
-(cd "$dir" && "$FLOE_ROOT/node_modules/.bin/node-gyp" rebuild --jobs=2 "${nodedir_args[@]}" \
-  >"$STAMPS/floe-native-build.log" 2>&1) \
-  || { tail -30 "$STAMPS/floe-native-build.log" >&2; echo "floe: native decoder build failed (log: .floe-setup/floe-native-build.log)" >&2; exit 1; }
+node_gyp_rebuild "$dir" floe-native-build.log "native decoder"
 node -e "
 const d = require('$addon');
 const out = new Float32Array(2);

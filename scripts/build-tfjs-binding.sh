@@ -48,15 +48,11 @@ if [ "$FLOE_TF_VARIANT" = gpu ]; then
   for d in "$tfdir"/../nvidia/*/lib; do [ -d "$d" ] && ldflags="$ldflags -Wl,-rpath,$(cd "$d" && pwd)"; done
 fi
 
-nodedir_args=()
-[ -f /usr/include/node/node_api.h ] && nodedir_args=(--nodedir=/usr)  # Debian's Node headers: no header download
 rm -rf "$pkgdir/build" "$pkgdir/lib"
 # node-gyp directly (not node-pre-gyp, which would build every N-API version): the variables are the
 # ones node-pre-gyp would pass for this Node's N-API version.
-(cd "$pkgdir" && LDFLAGS="$ldflags" "$FLOE_ROOT/node_modules/.bin/node-gyp" rebuild --jobs=2 "${nodedir_args[@]}" \
-  --module_name=tfjs_binding --module_path="$pkgdir/lib/napi-v$napi" --napi_build_version="$napi" \
-  >"$STAMPS/tfjs-binding-build.log" 2>&1) \
-  || { tail -30 "$STAMPS/tfjs-binding-build.log" >&2; echo "floe: binding build failed (log: .floe-setup/tfjs-binding-build.log)" >&2; exit 1; }
+LDFLAGS="$ldflags" node_gyp_rebuild "$pkgdir" tfjs-binding-build.log binding \
+  --module_name=tfjs_binding --module_path="$pkgdir/lib/napi-v$napi" --napi_build_version="$napi"
 [ -f "$binding" ] || { echo "floe: the build finished but $binding is missing" >&2; exit 1; }
 
 # Prove it loads and runs on the native backend before declaring success.

@@ -24,6 +24,18 @@ export FLOE_TF_VARIANT
 
 say() { printf '\033[1mfloe:\033[0m %s\n' "$*"; }
 
+# node_gyp_rebuild DIR LOG WHAT [ARG...]: `node-gyp rebuild` in DIR against Debian's Node headers
+# when present (no header download), its output in .floe-setup/LOG; on failure, shows the log's
+# tail, says WHAT failed and exits. Environment such as LDFLAGS passes through to the build.
+node_gyp_rebuild() {
+  local dir=$1 log=$2 what=$3
+  shift 3
+  local nodedir_args=()
+  [ -f /usr/include/node/node_api.h ] && nodedir_args=(--nodedir=/usr)
+  (cd "$dir" && "$FLOE_ROOT/node_modules/.bin/node-gyp" rebuild --jobs=2 "${nodedir_args[@]}" "$@" >"$STAMPS/$log" 2>&1) \
+    || { tail -30 "$STAMPS/$log" >&2; echo "floe: $what build failed (log: .floe-setup/$log)" >&2; exit 1; }
+}
+
 # stamp_ok NAME KEY: true when step NAME last completed with the same KEY.
 stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 stamp_set() { printf '%s' "$2" > "$STAMPS/$1"; }
