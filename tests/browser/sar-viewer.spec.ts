@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { LARGE_COG_OPTIONS } from '../../kernel-services/dist/bench/tiles';
+import { LARGE_COG_LAYOUT, LARGE_COG_OPTIONS } from '../../kernel-services/dist/bench/tiles';
 import { labServer, repoRoot, screenshotPath, type LabServer } from './lab';
 
 /**
@@ -80,17 +80,7 @@ test.beforeAll(() => {
         'TILED=YES',
         `${big}.flat`,
       ]);
-      gdal('gdal_translate', [
-        '-q',
-        '-of',
-        'COG',
-        '-co',
-        'COMPRESS=DEFLATE',
-        '-co',
-        'BLOCKSIZE=256',
-        `${big}.flat`,
-        `${big}.part`,
-      ]);
+      gdal('gdal_translate', ['-q', ...LARGE_COG_LAYOUT, `${big}.flat`, `${big}.part`]);
       fs.rmSync(`${big}.flat`);
     }
     fs.renameSync(`${big}.part`, big);

@@ -102,21 +102,14 @@ export function compareWindows(
   return out;
 }
 
+/** gdal_translate options of the large COG's layout: 256-px DEFLATE tiles, overviews. */
+export const LARGE_COG_LAYOUT: readonly string[] = ['-of', 'COG', '-co', 'COMPRESS=DEFLATE', '-co', 'BLOCKSIZE=256'];
+
 /**
- * gdal_translate options of the large COG: the GRD resampled to 10,240², 256-px DEFLATE tiles, overviews.
+ * gdal_translate options of the large COG: the GRD resampled to 10,240², in LARGE_COG_LAYOUT.
  * The browser tests make it with the same options, and each reuses the other's file.
  */
-export const LARGE_COG_OPTIONS: readonly string[] = [
-  '-outsize',
-  '10240',
-  '10240',
-  '-of',
-  'COG',
-  '-co',
-  'COMPRESS=DEFLATE',
-  '-co',
-  'BLOCKSIZE=256',
-];
+export const LARGE_COG_OPTIONS: readonly string[] = ['-outsize', '10240', '10240', ...LARGE_COG_LAYOUT];
 
 /** The 10,240² COG from the real GRD (as the browser tests make it), under the server root, made once. */
 function ensureLargeCog(log: (line: string) => void): string {
